@@ -1,0 +1,3 @@
+from vstyle.cli.main import main
+
+main()

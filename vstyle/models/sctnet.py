@@ -1,0 +1,67 @@
+"""SCTNet assembly: encoder → SCT → decoder, with the style side cached as a StyleCode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .sct import SCT
+from .stylecode import StyleCode
+
+
+class SCTNet(nn.Module):
+    """Feed-forward arbitrary style transfer network.
+
+    ``encoder`` maps RGB [0, 1] (N×3×H×W) to the SCT level; it must expose ``features(x)``
+    (list of loss taps) and ``channels``. ``multiple`` is the total stride: inputs are padded
+    to it by the engine. ``min_style_side`` is the smallest style image the SCT can take.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        sct: SCT,
+        decoder: nn.Module,
+        *,
+        arch: str,
+        mode: str,
+        multiple: int,
+        min_style_side: int,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.sct = sct
+        self.decoder = decoder
+        self.arch = arch
+        self.mode = mode
+        self.multiple = multiple
+        self.min_style_side = min_style_side
+        self.config = dict(config or {})
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def encode_style(self, style: Tensor) -> StyleCode:
+        """Style code of one image (1×3×H×W, RGB [0, 1]); computed once per style."""
+        if style.dim() != 4 or style.shape[0] != 1:
+            raise ValueError("encode_style takes one image shaped 1×3×H×W")
+        sigma, mean = self.sct.style_stats(self.encoder(style))
+        return StyleCode(sigma[0], mean[0])
+
+    def stylize_features(self, fc: Tensor, sigma: Tensor, mean: Tensor, alpha: Tensor | float = 1.0) -> Tensor:
+        """SCT output blended with the content features: α·t + (1−α)·fc (the alpha that really works)."""
+        t = self.sct.transform(fc, sigma, mean)
+        if isinstance(alpha, float) and alpha == 1.0:
+            return t
+        return alpha * t + (1 - alpha) * fc
+
+    def forward(self, content: Tensor, sigma: Tensor, mean: Tensor, alpha: Tensor | float = 1.0) -> Tensor:
+        """Stylise a batch; output is unclamped RGB of size ``multiple``·⌈H/multiple⌉ × …"""
+        return self.decoder(self.stylize_features(self.encoder(content), sigma, mean, alpha))
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """SCT + decoder parameters (the encoder is frozen)."""
+        return [p for m in (self.sct, self.decoder) for p in m.parameters()]
