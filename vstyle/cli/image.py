@@ -1,0 +1,82 @@
+"""``vstyle image``: stylise still images."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import VStyleError
+from .common import build_engine, engine_options, load_style_code, print_json, style_label, style_options
+from .progress import make_progress
+
+
+def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Path:
+    """-o FILE for one input; -o DIR (or many inputs) → DIR/<content>_<style><ext>."""
+    name = f"{content.stem}_{label}{content.suffix.lower() if content.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
+    if out is None:
+        return Path(name)
+    if out.is_dir() or many or not out.suffix:
+        if out.exists() and not out.is_dir():
+            raise VStyleError(f"{out} is a file; with several inputs -o must be a folder")
+        return out / name
+    return out
+
+
+@click.command("image", context_settings={"max_content_width": 100})
+@click.argument("content", nargs=-1, required=True, type=click.Path(path_type=Path))
+@style_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output file (one input) or folder [default: ./<content>_<style>.<ext>].")
+@click.option("--max-size", type=click.IntRange(16, 16384), default=1024, show_default=True,
+              help="Scale the content down so its longer side is at most this (0 disables).")
+@click.option("--mode", type=click.Choice(["art", "photo"]), default=None,
+              help="Artistic or photo-realistic model (default model of that mode; checks --model).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
+@engine_options
+def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, preserve_color: bool, style_size: int,
+            output: Path | None, max_size: int, mode: str | None, overwrite: bool, as_json: bool, model: str | None,
+            device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
+            compile_: bool) -> None:
+    """Stylise one or more images.
+
+    \b
+    Examples:
+      vstyle image photo.jpg --style starry_night.jpg -o out.jpg
+      vstyle image a.jpg b.png --style scream.jpg:0.6 --style wave.jpg:0.4 -o results/
+      vstyle image photo.jpg --style candy.jpg --alpha 0.5 --preserve-color
+    """
+    from ..io.images import fit_within, read_image, write_image
+    from ..io.atomic import check_writable
+
+    many = len(content) > 1
+    label = style_label(styles)
+    targets = [_output_path(c, output, many, label) for c in content]
+    if output is not None and (many or not output.suffix) and not output.exists():
+        output.mkdir(parents=True, exist_ok=True)
+    for src, dst in zip(content, targets):
+        check_writable(dst, overwrite, inputs=(src,))
+    # Read the inputs first so a bad file fails before any model work.
+    images = [read_image(c) for c in content]
+    engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode)
+    code = load_style_code(engine, styles, style_size)
+    results = []
+    with make_progress("img/s", disable=as_json or not many) as progress:
+        task = progress.add_task("stylising", total=len(images))
+        for src, dst, img in zip(content, targets, images):
+            img = fit_within(img, max_size or None)
+            t0 = time.perf_counter()
+            out = engine.stylize(img[None], code, alpha=alpha, preserve_color=preserve_color)[0]
+            seconds = time.perf_counter() - t0
+            write_image(dst, out, overwrite=overwrite)
+            results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),
+                            "height": int(out.shape[0]), "seconds": round(seconds, 4)})
+            progress.advance(task)
+    if as_json:
+        print_json({"images": results, "styles": list(styles), "alpha": alpha, "preserve_color": preserve_color,
+                    **engine.describe(), "model": getattr(engine.model, "source_path", None)})
+    else:
+        for r in results:
+            click.echo(f"{r['input']} -> {r['output']} ({r['width']}×{r['height']}, {r['seconds']:.2f} s)", err=True)

@@ -1,0 +1,145 @@
+"""The inference engine: uint8 RGB frames in, stylised uint8 RGB frames out, any size, batched."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..errors import VStyleError
+from ..models import SCTNet, StyleCode
+from .backends import Backend
+from .color import preserve_color as _preserve_color
+from .device import resolve_device, resolve_precision
+
+BACKENDS = ("torch", "ort", "trt", "auto")
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, int, int]:
+    """Reflect-pad the bottom/right of N×C×H×W to multiples of ``multiple``; returns (x, H, W)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # Reflection needs the pad to be smaller than the side; tiny images fall back to replicate.
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, h, w
+
+
+def frames_to_tensor(frames: np.ndarray | Sequence[np.ndarray]) -> Tensor:
+    """Stack uint8 H×W×3 frames into an N×H×W×3 uint8 CPU tensor (no copy when already stacked)."""
+    arr = frames if isinstance(frames, np.ndarray) and frames.ndim == 4 else np.stack(list(frames))
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"frames must be N×H×W×3 uint8, got {arr.dtype} {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+class Engine:
+    """Style codes once, frames many.
+
+    ``backend``: ``torch`` (eager; ``compile=True`` for torch.compile), ``ort`` (ONNX Runtime),
+    ``trt`` (a TensorRT engine file, CUDA only) or ``auto`` (the fastest available for the device).
+    """
+
+    def __init__(self, model: SCTNet, device: str = "auto", precision: str = "fp32", backend: str = "torch",
+                 channels_last: bool | None = None, compile: bool = False, threads: int | None = None,
+                 engine_path: str | None = None) -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.precision = precision
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = model.eval().to(self.device)
+        self.backend: Backend = _make_backend(backend, model, self.device, self.dtype,
+                                              channels_last=channels_last, compile=compile, threads=threads,
+                                              engine_path=engine_path)
+        self.backend_name = self.backend.name
+        self._copy_stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+
+    # ------------------------------------------------------------------ style side
+
+    def style_code(self, image: np.ndarray, max_size: int | None = 512) -> StyleCode:
+        """Encode a style image (H×W×3 uint8 RGB) once; the longer side is first limited to ``max_size``."""
+        from ..io.images import fit_within
+
+        image = fit_within(image, max_size)
+        h, w = image.shape[:2]
+        need = self.model.min_style_side
+        if min(h, w) < need:
+            raise VStyleError(f"style image is {w}×{h} px; this model needs at least {need} px per side")
+        x = frames_to_tensor(image[None]).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        with torch.inference_mode():
+            code = self.model.encode_style(x)
+        return code.to(self.device, torch.float32)
+
+    # ------------------------------------------------------------------ frames
+
+    def upload(self, frames: np.ndarray | Sequence[np.ndarray]) -> Tensor:
+        """uint8 frames → N×3×H×W float [0, 1] on the engine's device.
+
+        On CUDA the host buffer is pinned and copied on a side stream so the copy overlaps compute.
+        """
+        t = frames_to_tensor(frames)
+        if self._copy_stream is None:
+            return t.permute(0, 3, 1, 2).float().div_(255.0)
+        t = t.pin_memory()
+        with torch.cuda.stream(self._copy_stream):
+            dev = t.to(self.device, non_blocking=True)
+        torch.cuda.current_stream(self.device).wait_stream(self._copy_stream)
+        dev.record_stream(torch.cuda.current_stream(self.device))
+        return dev.permute(0, 3, 1, 2).float().div_(255.0)
+
+    @staticmethod
+    def download(x: Tensor) -> np.ndarray:
+        """N×3×H×W float [0, 1] → N×H×W×3 uint8 numpy (quantised on the device: 4× less to copy)."""
+        q = x.clamp(0, 1).mul(255.0).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+        return q.cpu().numpy()
+
+    def stylize_tensor(self, x: Tensor, code: StyleCode, alpha: float = 1.0, preserve_color: bool = False) -> Tensor:
+        """Stylise N×3×H×W float [0, 1] on the device; returns the same size, clamped to [0, 1]."""
+        if not 0.0 <= alpha <= 1.0:
+            raise VStyleError(f"alpha must be between 0 and 1, got {alpha}")
+        padded, h, w = pad_to_multiple(x, self.model.multiple)
+        with torch.inference_mode():
+            y = self.backend.run(padded, code.sigma, code.mean, float(alpha))
+            y = y[..., :h, :w].float().clamp_(0, 1)
+            if preserve_color:
+                y = _preserve_color(y, x.float())
+        return y
+
+    def stylize(self, frames: np.ndarray | Sequence[np.ndarray], code: StyleCode, alpha: float = 1.0,
+                preserve_color: bool = False) -> np.ndarray:
+        """Stylise same-sized uint8 RGB frames (N×H×W×3 or a list); output has exactly the input size."""
+        return self.download(self.stylize_tensor(self.upload(frames), code, alpha, preserve_color))
+
+    def describe(self) -> dict[str, str]:
+        """What runs where, for ``--json`` summaries."""
+        return {"device": str(self.device), "backend": self.backend_name, "precision": self.precision,
+                "arch": self.model.arch, "mode": self.model.mode}
+
+
+def _make_backend(name: str, model: SCTNet, device: torch.device, dtype: torch.dtype, *,
+                  channels_last: bool | None, compile: bool, threads: int | None,
+                  engine_path: str | None) -> Backend:
+    """Instantiate a backend by name (imports optional runtimes only when asked for)."""
+    if name not in BACKENDS:
+        raise VStyleError(f"unknown backend {name!r}; use {', '.join(BACKENDS)}")
+    if name == "auto":
+        from .auto import pick_backend
+
+        name = pick_backend(device, engine_path)
+    if name == "torch":
+        from .backends.torch_backend import TorchBackend
+
+        cl = device.type == "cuda" if channels_last is None else channels_last
+        return TorchBackend(model, device, dtype, channels_last=cl, compile=compile)
+    if name == "ort":
+        from .backends.ort_backend import OrtBackend
+
+        return OrtBackend(model, device, dtype, threads=threads)
+    from .backends.trt_backend import TrtBackend
+
+    return TrtBackend(model, device, dtype, engine_path=engine_path)

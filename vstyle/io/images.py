@@ -1,0 +1,79 @@
+"""Still images: read to uint8 RGB HWC, write atomically, resize for processing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import VStyleError
+from .atomic import atomic_output
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
+    """Decode an image file to H×W×3 uint8 RGB (EXIF rotation applied, alpha composited on white).
+
+    Raises VStyleError (one line) for missing, unreadable, truncated or too-small files.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise VStyleError(f"file not found: {path}")
+    if path.is_dir():
+        raise VStyleError(f"{path} is a folder, not an image")
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now so truncated files fail here, not later
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                im = im.convert("RGBA")
+                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(bg, im)
+            arr = np.asarray(im.convert("RGB"))
+    except UnidentifiedImageError:
+        raise VStyleError(f"{path} is not an image this tool can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise VStyleError(f"cannot decode {path}: {str(exc).splitlines()[0] if str(exc) else 'corrupt file'}") from None
+    h, w = arr.shape[:2]
+    if min(h, w) < min_side:
+        raise VStyleError(f"{path} is {w}×{h}; images need at least {min_side} px per side")
+    return np.ascontiguousarray(arr)
+
+
+def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
+    """Save an H×W×3 uint8 RGB image atomically; format from the suffix."""
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise VStyleError(f"cannot write {path.suffix or 'files without an extension'}; use one of "
+                          + ", ".join(sorted(WRITE_FORMATS)))
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        Image.fromarray(image).save(tmp, format=fmt, **kwargs)
+    return path
+
+
+def fit_within(image: np.ndarray, max_size: int | None) -> np.ndarray:
+    """Downscale (area filter) so the longer side is at most ``max_size``; never upscales."""
+    if not max_size:
+        return image
+    h, w = image.shape[:2]
+    scale = max_size / max(h, w)
+    if scale >= 1:
+        return image
+    return resize(image, max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize H×W×3 uint8 to ``width``×``height`` (area when shrinking, bicubic when growing)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_CUBIC
+    return cv2.resize(image, (width, height), interpolation=interp)
