@@ -1,0 +1,1 @@
+"""Training: data, losses (content, style, CCPL, distillation), loss networks, trainer, checkpoints, export."""
