@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -28,8 +29,12 @@ def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) 
     parent = final.parent if str(final.parent) else Path(".")
     if not parent.is_dir():
         raise VStyleError(f"output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise VStyleError(f"output folder {parent} is not writable")
+    try:
+        # A real probe: os.access says yes to root even on read-only mounts.
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".vstyle-probe-"):
+            pass
+    except OSError:
+        raise VStyleError(f"output folder {parent} is not writable") from None
 
 
 @contextlib.contextmanager

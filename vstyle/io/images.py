@@ -41,7 +41,7 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
     h, w = arr.shape[:2]
     if min(h, w) < min_side:
         raise VStyleError(f"{path} is {w}×{h}; images need at least {min_side} px per side")
-    return np.ascontiguousarray(arr)
+    return np.array(arr, copy=True, order="C")  # PIL buffers are read-only
 
 
 def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:

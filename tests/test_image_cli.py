@@ -1,0 +1,111 @@
+"""``vstyle image``: outputs of the input's exact size, one-line errors, no overwriting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from clitools import assert_one_line_error, run_vstyle
+from vstyle.models import build
+from vstyle.weights import save_model
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded random official-layout artistic model (test fixture, never shipped)."""
+    torch.manual_seed(0)
+    return save_model(build("sctnet", {"mode": "art"}), tmp_path_factory.mktemp("m") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("img")
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, (w, h) in {"odd": (321, 241), "style": (64, 48), "tiny_style": (32, 40), "one": (1, 1)}.items():
+        out[name] = d / f"{name}.png"
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(out[name])
+    jpg = d / "photo.jpg"
+    Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(jpg, quality=90)
+    trunc = d / "truncated.jpg"
+    trunc.write_bytes(jpg.read_bytes()[: len(jpg.read_bytes()) // 2])
+    text = d / "notes.jpg"
+    text.write_text("this is not an image\n")
+    out.update(photo=jpg, truncated=trunc, text=text)
+    return out
+
+
+def test_odd_size_output_matches_input(tmp_path: Path, model_file: Path, images: dict[str, Path]) -> None:
+    out = tmp_path / "out.png"
+    proc = run_vstyle("image", images["odd"], "--style", images["style"], "--model", model_file, "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = np.asarray(Image.open(out))
+    assert res.shape == (241, 321, 3)
+    assert not np.array_equal(res, np.asarray(Image.open(images["odd"])))
+
+
+def test_blend_alpha_preserve_color_folder_output(tmp_path: Path, model_file: Path, images: dict[str, Path]) -> None:
+    out = tmp_path / "results"
+    proc = run_vstyle("image", images["odd"], images["photo"], "--style", f"{images['style']}:0.7",
+                      "--style", f"{images['photo']}:0.3", "--alpha", "0.5", "--preserve-color",
+                      "--model", model_file, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["odd_style+photo.png", "photo_style+photo.jpg"]
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "truncated", "one", "tiny_style", "unwritable", "folder"])
+def test_bad_input_one_line_exit_2(tmp_path: Path, model_file: Path, images: dict[str, Path], case: str) -> None:
+    content, style, out = images["photo"], images["style"], tmp_path / "o.png"
+    if case == "missing":
+        content = tmp_path / "nope.jpg"
+    elif case in ("text", "truncated", "one"):
+        content = images[case]
+    elif case == "tiny_style":
+        style = images["tiny_style"]
+    elif case == "unwritable":
+        # root may write anywhere with chmod, so use a kernel filesystem where nobody can create files
+        out = Path("/sys/vstyle-out.png") if os.geteuid() == 0 else tmp_path / "ro" / "o.png"
+        if os.geteuid() != 0:
+            out.parent.mkdir()
+            out.parent.chmod(0o500)
+    elif case == "folder":
+        content = tmp_path
+    proc = run_vstyle("image", content, "--style", style, "--model", model_file, "-o", out)
+    line = assert_one_line_error(proc)
+    assert line.startswith("vstyle: error:"), line
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_existing_output_not_overwritten(tmp_path: Path, model_file: Path, images: dict[str, Path]) -> None:
+    out = tmp_path / "keep.png"
+    out.write_bytes(b"precious")
+    proc = run_vstyle("image", images["photo"], "--style", images["style"], "--model", model_file, "-o", out)
+    assert "--overwrite" in assert_one_line_error(proc)
+    assert out.read_bytes() == b"precious"
+    proc = run_vstyle("image", images["photo"], "--style", images["style"], "--model", model_file, "-o", out,
+                      "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert np.asarray(Image.open(out)).shape == (120, 160, 3)
+
+
+def test_no_model_prints_how_to_get_one(tmp_path: Path, images: dict[str, Path]) -> None:
+    env = {"VSTYLE_HOME": str(tmp_path / "empty")}
+    proc = run_vstyle("image", images["photo"], "--style", images["style"], "-o", tmp_path / "x.png", env=env)
+    line = assert_one_line_error(proc)
+    if "not found" in line and "default" in line:
+        pytest.skip("a default model ships in weights/")
+    assert "vstyle train" in line and "weights import" in line
+
+
+def test_help_texts() -> None:
+    for args in (["--help"], ["image", "--help"]):
+        proc = run_vstyle(*args)
+        assert proc.returncode == 0 and "Examples" in proc.stdout
+    proc = run_vstyle("info", "--json")
+    assert proc.returncode == 0 and '"versions"' in proc.stdout
