@@ -9,8 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-#: CI sets VSTYLE_SHORT=1 so slow tests run a short version of themselves.
-SHORT = os.environ.get("VSTYLE_SHORT", "") == "1"
+#: Slow tests run a short version of themselves in CI (CI=true) or with VSTYLE_SHORT=1.
+SHORT = os.environ.get("VSTYLE_SHORT", "") == "1" or os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")
