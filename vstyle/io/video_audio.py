@@ -1,0 +1,190 @@
+"""Carry a source's audio streams into an output container, in step with the video being written.
+
+Each stream is copied packet for packet when the output container can hold its codec, else
+decoded and re-encoded with the container's default audio codec (AAC for MP4/MOV/MKV). Audio is
+read from its own handle on the source file and muxed up to the time of the last video frame
+written, so the output stays interleaved and memory stays flat however long the video is.
+Segments (``--start``/``--duration``) are trimmed to match the video: whole packets when copying
+(error under one packet, ~21 ms for AAC), whole decoded frames when re-encoding.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..errors import VStyleError
+from .video_source import VideoInfo, av_message
+
+#: Streams are interleaved only roughly by time in files, so keep reading a little past the end.
+_READ_PAST_END_S = 2.0
+
+
+class _Copy:
+    """Packet copy of one stream, timestamps shifted so the segment starts at 0."""
+
+    mode = "copy"
+
+    def __init__(self, out: Any, src_stream: Any, trim_start: bool, origin: float, end: float | None) -> None:
+        self.stream = out.add_stream_from_template(src_stream)
+        self.codec = src_stream.codec_context.name
+        self.tb = Fraction(src_stream.time_base)
+        self.offset = int(round(origin / self.tb))
+        self.trim_start = trim_start
+        self.origin, self.end = origin, end
+        self.out = out
+
+    def feed(self, packet: Any) -> None:
+        t = float(packet.pts * self.tb)
+        dur = float((packet.duration or 0) * self.tb)
+        if self.end is not None and t >= self.end:
+            return
+        if self.trim_start and t + dur <= self.origin:
+            return
+        packet.pts -= self.offset
+        if packet.dts is not None:
+            packet.dts -= self.offset
+        packet.stream = self.stream
+        self.out.mux(packet)
+
+    def flush(self) -> None:
+        """Nothing is buffered when copying."""
+
+
+class _Reencode:
+    """Decode one stream and encode it with the container's default audio codec."""
+
+    mode = "reencode"
+
+    def __init__(self, out: Any, src_stream: Any, trim_start: bool, origin: float, end: float | None) -> None:
+        import av
+
+        self.codec = out.default_audio_codec
+        rate = src_stream.codec_context.sample_rate or 48000
+        try:
+            self.stream = out.add_stream(self.codec, rate=rate)
+        except (ValueError, av.error.FFmpegError) as exc:
+            raise VStyleError(f"cannot re-encode audio as {self.codec}: {av_message(exc)}; pass --no-audio") from None
+        layout = src_stream.codec_context.layout
+        if layout is not None and layout.nb_channels:
+            self.stream.codec_context.layout = layout if layout.nb_channels <= 2 else "stereo"
+        self.decoder = src_stream.codec_context
+        self.rate = rate
+        self.resampler: Any = None
+        self.trim_start = trim_start
+        self.origin, self.end = origin, end
+        self.next_pts: int | None = None
+        self.out = out
+
+    def feed(self, packet: Any) -> None:
+        for frame in self.decoder.decode(packet):
+            self._frame(frame)
+
+    def _frame(self, frame: Any) -> None:
+        import av
+
+        t = frame.time
+        if t is None:
+            t = self.origin if self.next_pts is None else self.origin + self.next_pts / self.rate
+        if self.end is not None and t >= self.end:
+            return
+        if self.trim_start and t + frame.samples / (frame.sample_rate or self.rate) <= self.origin:
+            return
+        if self.resampler is None:
+            cc = self.stream.codec_context
+            self.resampler = av.AudioResampler(format=cc.format, layout=cc.layout, rate=cc.sample_rate,
+                                               frame_size=cc.frame_size or None)
+            self.next_pts = max(0, int(round((t - self.origin) * self.rate)))
+        frame.pts = None  # the resampler's FIFO re-chunks the samples; pts are assigned below
+        self._encode(self.resampler.resample(frame))
+
+    def _encode(self, frames: list[Any]) -> None:
+        for f in frames:
+            f.pts = self.next_pts
+            f.time_base = Fraction(1, self.rate)
+            self.next_pts = (self.next_pts or 0) + f.samples
+            self.out.mux(self.stream.encode(f))
+
+    def flush(self) -> None:
+        for frame in self.decoder.decode(None):
+            self._frame(frame)
+        if self.resampler is not None:
+            self._encode(self.resampler.resample(None))
+        self.out.mux(self.stream.encode(None))
+
+
+class AudioTrack:
+    """All audio streams of ``info`` added to the output container ``out`` (before its header is written).
+
+    Call :meth:`mux_until` after each video frame and :meth:`finish` at the end.
+    """
+
+    def __init__(self, info: VideoInfo, out: Any) -> None:
+        import av
+
+        self.info = info
+        self._out = out
+        self._src = av.open(str(info.path), mode="r")
+        trim_start = info.origin > (self._src.start_time or 0) / 1e6 + 1e-9
+        self._streams: dict[int, _Copy | _Reencode] = {}
+        try:
+            for a in self._src.streams.audio:
+                handler: _Copy | _Reencode
+                try:
+                    handler = _Copy(out, a, trim_start, info.origin, info.end)
+                except ValueError:  # the container cannot hold this codec
+                    handler = _Reencode(out, a, trim_start, info.origin, info.end)
+                self._streams[a.index] = handler
+            if not self._streams:
+                self._packets = iter(())
+                return
+            if trim_start:
+                self._src.seek(int(info.origin * 1e6), backward=True, any_frame=False)
+            self._packets = self._src.demux(*[self._src.streams[i] for i in self._streams])
+        except BaseException:
+            self._src.close()
+            raise
+        self._pending: Any = None
+
+    def describe(self) -> list[dict[str, str]]:
+        """For ``--json``: each audio stream's codec and whether it was copied or re-encoded."""
+        return [{"codec": h.codec, "mode": h.mode} for h in self._streams.values()]
+
+    def mux_until(self, seconds: float | None) -> None:
+        """Mux audio packets up to ``seconds`` of output time (``None``: to the end of the segment)."""
+        import av
+
+        try:
+            while True:
+                packet = self._pending if self._pending is not None else next(self._packets, None)
+                self._pending = None
+                if packet is None:
+                    return
+                if packet.pts is None:
+                    continue  # demuxer flush packets carry no data
+                t = float(packet.pts * packet.time_base) - self.info.origin
+                if seconds is not None and t > seconds:
+                    self._pending = packet
+                    return
+                if self.info.end is not None and t + self.info.origin >= self.info.end + _READ_PAST_END_S:
+                    self._packets = iter(())  # every stream is past the segment: stop reading
+                    return
+                self._streams[packet.stream.index].feed(packet)
+        except av.error.FFmpegError as exc:
+            raise VStyleError(f"audio of {self.info.path}: {av_message(exc)} (pass --no-audio to skip audio)") from None
+
+    def finish(self, rest: bool = True) -> None:
+        """Flush any re-encoder; with ``rest``, first mux the rest of the segment's audio."""
+        import av
+
+        if rest:
+            self.mux_until(None)
+        try:
+            for h in self._streams.values():
+                h.flush()
+        except av.error.FFmpegError as exc:
+            raise VStyleError(f"audio of {self.info.path}: {av_message(exc)}") from None
+
+    def close(self) -> None:
+        """Release the source handle."""
+        self._src.close()

@@ -1,0 +1,225 @@
+"""Write videos with PyAV: RGB frames in, H.264 (or any FFmpeg encoder) out, audio carried over.
+
+Output timestamps are the source's (same time base), so variable-frame-rate clips stay in sync
+and the duration is kept. Frames are converted to BT.709 limited-range YUV and tagged as such.
+Closing always flushes the encoder and finalises the container, so even an interrupted file plays.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import VStyleError
+from .video_audio import AudioTrack
+from .video_source import VideoInfo, av_message
+
+#: Encoders tried for the default H.264 output, best first; the last is a non-H.264 fallback
+#: present in every FFmpeg build.
+H264_ENCODERS = ("libx264", "libopenh264", "h264_videotoolbox", "mpeg4")
+#: Encoders with a constant-quality ``crf`` option, and the default quality for them.
+CRF_ENCODERS = {"libx264": 18, "libx264rgb": 18, "libx265": 22, "libvpx": None, "libvpx-vp9": None,
+                "libaom-av1": None, "libsvtav1": None}
+#: MPEG-4 part 2 limits the time base denominator to 16 bits.
+_SHORT_TIME_BASE = {"mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p"}
+
+
+def _encoder_exists(name: str) -> bool:
+    import av
+
+    try:
+        return av.codec.Codec(name, "w").type == "video"
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return False
+
+
+def pick_encoder(codec: str | None) -> str:
+    """The FFmpeg encoder for ``--codec`` (``None``/``h264``: the best H.264 encoder in this build)."""
+    if codec in (None, "h264", "avc"):
+        for name in H264_ENCODERS:
+            if _encoder_exists(name):
+                return name
+        raise VStyleError("this FFmpeg build has no H.264 or MPEG-4 encoder; pass --codec")
+    aliases = {"h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libaom-av1"}
+    name = aliases.get(codec, codec)
+    if not _encoder_exists(name):
+        raise VStyleError(f"unknown video encoder {codec!r} in this FFmpeg build (try libx264, libx265, libvpx-vp9, mpeg4)")
+    return name
+
+
+def parse_bitrate(text: str) -> int:
+    """``4M``, ``800k`` or ``2500000`` → bits per second."""
+    t = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if scale != 1 else t)
+    except ValueError:
+        raise VStyleError(f"--bitrate must look like 4M, 800k or 2500000, got {text!r}") from None
+    if value <= 0:
+        raise VStyleError(f"--bitrate must be positive, got {text!r}")
+    return int(value * scale)
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """4:2:0 video needs even sides: round each down (at least 2)."""
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+class VideoWriter:
+    """Encode RGB frames to ``path`` (container from the suffix), optionally with ``audio_from``'s audio.
+
+    ``width``×``height`` is the output size (made even); frames of another size are cropped to
+    even sides and scaled. ``time_base`` is the time base of the pts passed to :meth:`write`.
+    """
+
+    def __init__(self, path: str | Path, width: int, height: int, fps: Fraction, time_base: Fraction,
+                 codec: str | None = None, crf: int | None = None, bitrate: int | None = None,
+                 sample_aspect_ratio: Fraction | None = None, audio_from: VideoInfo | None = None) -> None:
+        import av
+
+        if crf is not None and bitrate is not None:
+            raise VStyleError("pass either --crf or --bitrate, not both")
+        self.path = Path(path)
+        self.encoder = pick_encoder(codec)
+        self.width, self.height = even_size(width, height)
+        self.time_base = Fraction(time_base)
+        self.frames = 0
+        self._closed = False
+        self.audio: AudioTrack | None = None
+        try:
+            self._out = av.open(str(self.path), mode="w")
+        except (ValueError, av.error.FFmpegError) as exc:
+            raise VStyleError(f"cannot write {self.path.suffix or 'files without an extension'} videos "
+                              f"({av_message(exc)}); use .mp4, .mkv or .mov") from None
+        try:
+            self._stream = self._add_video(fps, crf, bitrate, sample_aspect_ratio)
+            if audio_from is not None and audio_from.audio:
+                self.audio = AudioTrack(audio_from, self._out)
+            self._out.start_encoding()
+        except BaseException as exc:
+            self._out.close()
+            if self.audio is not None:
+                self.audio.close()
+            if isinstance(exc, av.error.FFmpegError):
+                raise VStyleError(f"cannot write {self.path}: {av_message(exc)}") from None
+            raise
+        from av.video.reformatter import VideoReformatter
+
+        self._scaler = VideoReformatter()
+        self._durations: dict[int, int] = {}
+        self._last_pts = -1
+
+    def _add_video(self, fps: Fraction, crf: int | None, bitrate: int | None, sar: Fraction | None) -> Any:
+        try:
+            stream = self._out.add_stream(self.encoder, rate=fps)
+        except ValueError as exc:
+            raise VStyleError(f"{self.path.suffix} files cannot hold {self.encoder} video ({exc})") from None
+        cc = stream.codec_context
+        formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
+        self.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+        cc.width, cc.height, cc.pix_fmt = self.width, self.height, self.pix_fmt
+        self.encoder_time_base = self.time_base
+        if self.encoder in _SHORT_TIME_BASE and self.time_base.denominator > 65535:
+            self.encoder_time_base = Fraction(1, 60000)
+        cc.time_base = self.encoder_time_base
+        stream.time_base = self.encoder_time_base
+        if self.pix_fmt.startswith("yuv"):
+            # BT.709 limited range, tagged, so players decode the colours we encoded.
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+        if sar:
+            cc.sample_aspect_ratio = sar
+        options: dict[str, str] = {}
+        if bitrate is not None:
+            cc.bit_rate = bitrate
+        elif self.encoder in CRF_ENCODERS:
+            quality = crf if crf is not None else CRF_ENCODERS[self.encoder]
+            if quality is not None:
+                options["crf"] = str(quality)
+                if self.encoder.startswith("libvpx"):
+                    options["b"] = "0"  # VP8/9 constant-quality mode needs the bitrate cap off
+        elif crf is not None:
+            raise VStyleError(f"--crf is not supported by the {self.encoder} encoder; use --bitrate")
+        else:
+            # No quality knob: pick a bitrate that keeps stylised textures (≈0.2 bit per pixel).
+            cc.bit_rate = int(self.width * self.height * float(fps) * 0.2)
+        cc.options = options
+        return stream
+
+    def describe(self) -> dict[str, Any]:
+        """For ``--json``: encoder, pixel format and audio handling."""
+        return {"codec": self.encoder, "pix_fmt": self.pix_fmt,
+                "audio": self.audio.describe() if self.audio is not None else []}
+
+    def write(self, image: np.ndarray, pts: int, duration: int = 0) -> None:
+        """Encode one H×W×3 uint8 RGB frame shown at ``pts`` for ``duration`` (source time base)."""
+        import av
+        from av.video.reformatter import Interpolation
+
+        h, w = image.shape[:2]
+        image = image[: h - h % 2 or h, : w - w % 2 or w]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        if self.encoder_time_base != self.time_base:
+            pts = int(round(pts * self.time_base / self.encoder_time_base))
+            duration = int(round(duration * self.time_base / self.encoder_time_base))
+        pts = max(pts, self._last_pts + 1)
+        self._last_pts = pts
+        grow = self.width * self.height > frame.width * frame.height
+        frame = self._scaler.reformat(frame, width=self.width, height=self.height, format=self.pix_fmt,
+                                      dst_colorspace="ITU709" if self.pix_fmt.startswith("yuv") else None,
+                                      dst_color_range=1 if self.pix_fmt.startswith("yuv") else None,
+                                      interpolation=Interpolation.BICUBIC if grow else Interpolation.AREA,
+                                      threads=1)
+        frame.pts = pts
+        frame.time_base = self.encoder_time_base
+        if duration > 0:
+            self._durations[pts] = duration
+        try:
+            self._mux(self._stream.encode(frame))
+            if self.audio is not None:
+                self.audio.mux_until(float(pts * self.encoder_time_base))
+        except av.error.FFmpegError as exc:
+            raise VStyleError(f"cannot encode {self.path}: {av_message(exc)}") from None
+        self.frames += 1
+
+    def _mux(self, packets: list[Any]) -> None:
+        for packet in packets:
+            # Encoders do not all carry frame durations to packets; the last one sets the file's duration.
+            dur = self._durations.pop(packet.pts, None) if packet.pts is not None else None
+            if dur is not None:
+                packet.duration = dur
+            self._out.mux(packet)
+
+    def close(self, flush: bool = True, complete: bool = True) -> None:
+        """Finalise the container so it plays (idempotent).
+
+        ``flush``: first write the encoders' delayed frames (``False`` only closes: fast, for files
+        about to be deleted). ``complete``: also write the audio up to the end of the segment
+        (``False`` for partial files: the audio stops where the video stopped).
+        """
+        import av
+
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if flush:
+                self._mux(self._stream.encode(None))
+                if self.audio is not None:
+                    self.audio.finish(rest=complete)
+        except av.error.FFmpegError as exc:
+            raise VStyleError(f"cannot finish {self.path}: {av_message(exc)}") from None
+        finally:
+            try:
+                self._out.close()
+            finally:
+                if self.audio is not None:
+                    self.audio.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,268 @@
+"""Read videos with PyAV: probe a file, then decode upright uint8 RGB frames with their timestamps.
+
+Any container and codec FFmpeg reads. Rotation metadata (the display matrix) is applied to the
+pixels, so callers always see frames the way a player shows them. ``--start``/``--duration``
+segments are cut precisely: seek to the keyframe before the start, then drop frames outside.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from ..errors import VStyleError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
+                  ".wmv", ".flv", ".3gp", ".ogv", ".gif")
+
+
+class Frame(NamedTuple):
+    """One decoded frame: H×W×3 uint8 RGB, upright; ``pts``/``duration`` in the source's time base,
+    ``pts`` relative to the segment origin (so the first frame of a file usually has pts 0)."""
+
+    image: np.ndarray
+    pts: int
+    duration: int
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """An audio stream of the source (copied or re-encoded by the sink)."""
+
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learnt about a video file (sizes are display sizes, after rotation)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction
+    time_base: Fraction
+    #: counter-clockwise degrees applied to the decoded pixels (0, 90, 180 or 270)
+    rotation: int
+    codec: str
+    #: frames in the selected segment (exact when the container says so, else estimated)
+    frames: int
+    #: seconds of the selected segment
+    duration: float
+    #: absolute time (s) that maps to output time 0: the segment start
+    origin: float
+    #: absolute end time (s) of the segment, or None for "to the end of the file"
+    end: float | None
+    sample_aspect_ratio: Fraction | None
+    audio: tuple[AudioInfo, ...]
+
+
+def av_message(exc: BaseException) -> str:
+    """A short one-line description of a PyAV/FFmpeg error."""
+    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return str(text).strip().splitlines()[0][:200]
+
+
+def _open(path: Path):  # -> av.container.InputContainer
+    import av
+
+    if not path.exists():
+        raise VStyleError(f"file not found: {path}")
+    if path.is_dir():
+        raise VStyleError(f"{path} is a folder, not a video")
+    if path.stat().st_size == 0:
+        raise VStyleError(f"{path} is empty")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise VStyleError(f"{path} is not a video this tool can read ({av_message(exc)})") from None
+
+
+def _rotation(frame) -> int:  # frame: av.VideoFrame
+    """Counter-clockwise degrees (multiple of 90) the display matrix asks for."""
+    angle = frame.rotation or 0
+    return int(round(angle / 90.0)) % 4 * 90
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a counter-clockwise rotation to H×W×3 pixels (a contiguous copy when rotated)."""
+    if rotation == 0:
+        return image
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+
+
+def _fps(stream) -> Fraction:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate or rate <= 0:
+        return Fraction(25, 1)
+    return Fraction(rate)
+
+
+def _stream_seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def probe_video(path: str | Path, start: float = 0.0, duration: float | None = None) -> VideoInfo:
+    """Open ``path``, check it has decodable video frames in the selected segment, and describe it.
+
+    Raises VStyleError (one line) for missing, empty, corrupt, truncated or frameless files,
+    and for segments outside the video.
+    """
+    import av
+
+    path = Path(path)
+    if start < 0:
+        raise VStyleError(f"--start must be ≥ 0, got {start}")
+    if duration is not None and duration <= 0:
+        raise VStyleError(f"--duration must be > 0, got {duration}")
+    container = _open(path)
+    try:
+        if not container.streams.video:
+            raise VStyleError(f"{path} has no video stream")
+        vs = container.streams.video[0]
+        tb = vs.time_base or Fraction(1, 90000)
+        fps = _fps(vs)
+        base = container.start_time / 1e6 if container.start_time is not None else 0.0
+        origin = base + start
+        end = origin + duration if duration is not None else None
+        total_s = (container.duration / 1e6 if container.duration else
+                   _stream_seconds(vs.duration, vs.time_base)) or 0.0
+        if start and total_s and start >= total_s:
+            raise VStyleError(f"--start {start:g}s is past the end of {path} ({total_s:.3f}s)")
+        first = _first_frame(container, vs, path, origin, end, segment=bool(start) or duration is not None)
+        rotation = _rotation(first)
+        h, w = first.height, first.width
+        if rotation in (90, 270):
+            w, h = h, w
+        sar = vs.sample_aspect_ratio
+        if sar and rotation in (90, 270):
+            sar = 1 / Fraction(sar)
+        if total_s:
+            seg = max(0.0, total_s - start)
+            seg = min(seg, duration) if duration is not None else seg
+        else:
+            seg = duration or 0.0
+        whole = vs.frames if vs.frames and start == 0 and duration is None else 0
+        frames = whole or max(1, round(seg * fps))
+        audio = tuple(AudioInfo(index=a.index, codec=a.codec_context.name, sample_rate=a.codec_context.sample_rate or 0,
+                                channels=a.codec_context.channels or 0)
+                      for a in container.streams.audio if a.codec_context is not None)
+        return VideoInfo(path=path, width=w, height=h, fps=fps, time_base=Fraction(tb), rotation=rotation,
+                         codec=vs.codec_context.name, frames=frames, duration=seg, origin=origin, end=end,
+                         sample_aspect_ratio=Fraction(sar) if sar else None, audio=audio)
+    except av.error.FFmpegError as exc:
+        raise VStyleError(f"cannot decode {path}: {av_message(exc)}") from None
+    finally:
+        container.close()
+
+
+def _first_frame(container, vs, path: Path, origin: float, end: float | None, segment: bool):
+    """The first frame of the segment (proves the file decodes and gives size and rotation)."""
+    tol = 0.01 / float(_fps(vs))
+    if origin > 0:
+        _seek(container, vs, origin)
+    for frame in _decode(container, vs, path):
+        t = frame.time
+        if t is not None and t < origin - tol:
+            continue
+        if end is not None and t is not None and t >= end - tol:
+            break
+        return frame
+    raise VStyleError(f"{path} has no video frames" + (" in the selected segment" if segment else ""))
+
+
+def _decode(container, vs, path: Path) -> Iterator:
+    """Decoded frames of ``vs``; a damaged packet (e.g. a truncated file) is an error, not silently
+    skipped (threaded decoders would otherwise drop it without a word)."""
+    for packet in container.demux(vs):
+        if packet.is_corrupt:
+            t = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else None
+            where = f" at {t:.2f}s" if t is not None else ""
+            raise VStyleError(f"{path} is truncated or damaged{where}")
+        yield from packet.decode()
+
+
+def _seek(container, vs, seconds: float) -> None:
+    """Seek to the keyframe at or before ``seconds`` (absolute)."""
+    tb = vs.time_base or Fraction(1, 90000)
+    container.seek(int(math.floor(seconds / tb)), stream=vs, backward=True, any_frame=False)
+
+
+class VideoReader:
+    """Decode a probed video to upright RGB frames, optionally scaled to ``size`` (W, H, display).
+
+    Use as a context manager; iterate :meth:`frames` once. Decoding, colour conversion and
+    scaling run in FFmpeg without the GIL, so a reader thread overlaps with compute.
+    """
+
+    def __init__(self, info: VideoInfo, size: tuple[int, int] | None = None) -> None:
+        self.info = info
+        self.size = size or (info.width, info.height)
+        self._container = None
+
+    def __enter__(self) -> "VideoReader":
+        self._container = _open(self.info.path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames of the segment, in presentation order, with strictly increasing pts."""
+        import av
+        from av.video.reformatter import Interpolation, VideoReformatter
+
+        if self._container is None:
+            raise RuntimeError("VideoReader.frames() needs the reader to be entered (with ...)")
+        info = self.info
+        vs = self._container.streams.video[0]
+        vs.thread_type = "AUTO"
+        tb = info.time_base
+        origin_pts = int(round(info.origin / tb))
+        tol = 0.01 / float(info.fps)  # timestamps are rounded to the time base; allow for it
+        step = max(1, int(round(1 / (info.fps * tb))))
+        # Scale in coded orientation, then rotate: a 90° turn swaps the sides.
+        w, h = self.size
+        cw, ch = (h, w) if info.rotation in (90, 270) else (w, h)
+        scaler = VideoReformatter()
+        last_pts: int | None = None  # last output pts
+        prev: int | None = None  # last input pts
+        count = 0
+        try:
+            if info.origin > 0:
+                _seek(self._container, vs, info.origin)
+            for frame in _decode(self._container, vs, info.path):
+                pts = frame.pts
+                if pts is None:  # containers without timestamps: synthesise them from the rate
+                    pts = origin_pts if prev is None else prev + step
+                prev = pts
+                t = float(pts * tb)
+                if t < info.origin - tol:
+                    continue
+                if info.end is not None and t >= info.end - tol:
+                    break
+                shrink = cw * ch < frame.width * frame.height
+                rgb = scaler.reformat(frame, width=cw, height=ch, format="rgb24",
+                                      interpolation=Interpolation.AREA if shrink else Interpolation.BICUBIC,
+                                      src_color_range=frame.color_range, threads=1).to_ndarray()
+                out_pts = max(0, pts - origin_pts)
+                if last_pts is not None and out_pts <= last_pts:
+                    out_pts = last_pts + 1  # keep pts strictly increasing for the encoder
+                last_pts = out_pts
+                count += 1
+                yield Frame(_upright(rgb, info.rotation), out_pts, int(frame.duration or step))
+        except av.error.FFmpegError as exc:
+            raise VStyleError(f"cannot decode {info.path} (after {count} frames): {av_message(exc)}") from None
+        if count == 0:
+            raise VStyleError(f"{info.path} has no video frames")

@@ -1,0 +1,225 @@
+"""Double-buffered frame pipeline: a reader thread → bounded queue → engine (batched) → bounded queue →
+a writer thread.
+
+Knows frames, an engine and two callables, nothing of files. Frames leave in the order they came in.
+Queues are bounded, so memory stays flat however many frames flow through. On CUDA the next batch's
+host→device copy is issued while the current batch computes (Engine.upload copies on a side stream).
+An error in any thread stops the others and is re-raised in the caller's thread; so is Ctrl-C,
+within a fraction of a second (a batch already computing is abandoned, not awaited).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+import numpy as np
+
+from .errors import VStyleError
+
+M = TypeVar("M")
+#: How often blocked threads look at the stop flag (seconds).
+POLL_S = 0.05
+#: Frames per batch aimed at on CUDA by ``auto_batch`` (pixels per batch ≈ this × 512×512).
+_CUDA_BATCH_PIXELS = 8 * 512 * 512
+
+
+class _End:
+    """Marks the end of a queue's stream."""
+
+
+_END = _End()
+
+
+class _Stopped(Exception):
+    """Raised inside worker threads when another thread asked everyone to stop."""
+
+
+@dataclass
+class PipelineStats:
+    """What a run did: frames written, wall seconds, and the batch size used."""
+
+    frames: int
+    seconds: float
+    batch: int
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def auto_batch(device_type: str, height: int, width: int) -> int:
+    """Frames per batch: 1 on CPU (batching does not speed up CPU convolutions, it only adds
+    latency and memory); on CUDA enough frames to fill the GPU, up to 16."""
+    if device_type != "cuda":
+        return 1
+    return int(max(1, min(16, _CUDA_BATCH_PIXELS // max(1, height * width))))
+
+
+class _Control:
+    """Stop flag plus the first error raised by any thread."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = exc
+        self.stop.set()
+
+    def put(self, q: queue.Queue, item: Any) -> None:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                q.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def get(self, q: queue.Queue) -> Any:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                return q.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+
+
+def _worker(ctl: _Control, name: str, fn: Callable[[], None]) -> threading.Thread:
+    def body() -> None:
+        try:
+            fn()
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the main thread
+            ctl.fail(exc)
+
+    # Daemon: a batch that is still computing when the user presses Ctrl-C must not keep the process alive.
+    t = threading.Thread(target=body, name=f"vstyle-{name}", daemon=True)
+    t.start()
+    return t
+
+
+def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
+                 write: Callable[[np.ndarray, M], None], *, batch: int = 1, alpha: float = 1.0,
+                 preserve_color: bool = False, on_progress: Callable[[int], None] | None = None,
+                 depth: int | None = None) -> PipelineStats:
+    """Stylise ``(image, meta)`` pairs from ``frames`` and hand ``(stylised, meta)`` to ``write``, in order.
+
+    ``frames`` is iterated in a reader thread and ``write`` is called in a writer thread; both may
+    release the GIL (PyAV does), so decode, compute and encode overlap. All images of a run must
+    have the same size. ``on_progress(frames_written)`` is called from the caller's thread about
+    every 0.1 s and at the end. ``depth`` bounds each queue (default: two batches).
+    """
+    if batch < 1:
+        raise VStyleError(f"--batch must be ≥ 1, got {batch}")
+    ctl = _Control()
+    depth = depth or max(2 * batch, 4)
+    q_in: queue.Queue = queue.Queue(maxsize=depth)
+    q_out: queue.Queue = queue.Queue(maxsize=depth)
+    written = [0]
+
+    def read() -> None:
+        for item in frames:
+            ctl.put(q_in, item)
+        ctl.put(q_in, _END)
+
+    def compute() -> None:
+        for images, metas in _stylize_batches(_batches(ctl, q_in, batch), engine, code, alpha, preserve_color):
+            for image, meta in zip(images, metas):
+                ctl.put(q_out, (image, meta))
+        ctl.put(q_out, _END)
+
+    def encode() -> None:
+        while True:
+            item = ctl.get(q_out)
+            if item is _END:
+                return
+            write(*item)
+            written[0] += 1
+
+    t0 = time.perf_counter()
+    reader = _worker(ctl, "read", read)
+    computer = _worker(ctl, "compute", compute)
+    writer = _worker(ctl, "write", encode)
+    interrupted = False
+    try:
+        while writer.is_alive():
+            writer.join(0.1)
+            if on_progress is not None:
+                on_progress(written[0])
+    except KeyboardInterrupt:
+        interrupted = True
+        ctl.stop.set()
+    ctl.stop.set()
+    # Reader and writer poll the stop flag between frames; both finish within a frame's work.
+    # They must be out of ``frames``/``write`` before the caller closes the files behind them.
+    reader.join()
+    writer.join()
+    del computer  # may still be inside one batch; it drops its result and exits on its own
+    if interrupted:
+        raise KeyboardInterrupt
+    if ctl.error is not None:
+        raise ctl.error
+    if on_progress is not None:
+        on_progress(written[0])
+    return PipelineStats(frames=written[0], seconds=time.perf_counter() - t0, batch=batch)
+
+
+def _batches(ctl: _Control, q_in: queue.Queue, size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
+    """Group queued frames into lists of up to ``size`` (the last may be shorter)."""
+    done = False
+    while not done:
+        images: list[np.ndarray] = []
+        metas: list[Any] = []
+        while len(images) < size:
+            item = ctl.get(q_in)
+            if item is _END:
+                done = True
+                break
+            images.append(item[0])
+            metas.append(item[1])
+        if images:
+            yield images, metas
+
+
+def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Any, code: Any, alpha: float,
+                     preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
+    """Engine work with one batch of look-ahead: batch i+1 is uploaded while batch i computes.
+
+    ``stylize_tensor`` only queues kernels on CUDA, so the upload issued after it runs on the
+    copy stream alongside, and ``download`` (which waits for batch i) overlaps the copy.
+    On CPU the same order costs nothing.
+    """
+    cur = next(batches, None)
+    if cur is None:
+        return
+    x = engine.upload(cur[0])
+    while cur is not None:
+        y = _oom_guard(lambda: engine.stylize_tensor(x, code, alpha=alpha, preserve_color=preserve_color),
+                       len(cur[0]), x.shape)
+        nxt = next(batches, None)
+        x_next = engine.upload(nxt[0]) if nxt is not None else None
+        out = engine.download(y)
+        del y
+        yield out, cur[1]
+        cur, x = nxt, x_next
+
+
+def _oom_guard(fn: Callable[[], Any], n: int, shape: Sequence[int]) -> Any:
+    """Turn out-of-memory into a one-line hint."""
+    import torch
+
+    try:
+        return fn()
+    except torch.OutOfMemoryError:
+        raise VStyleError(f"out of memory stylising a batch of {n} frames of {shape[-1]}×{shape[-2]}; "
+                          "use a smaller --batch or --max-size") from None

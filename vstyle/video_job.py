@@ -1,0 +1,126 @@
+"""One video file in, one stylised video file out: probe → reader → pipeline → writer, written atomically.
+
+Shared by ``vstyle run``, ``vstyle batch`` and the pipeline benchmark.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import VStyleError
+from .io.atomic import atomic_output, check_writable
+from .io.video_sink import VideoWriter, even_size
+from .io.video_source import Frame, VideoInfo, VideoReader, probe_video
+from .pipeline import auto_batch, run_pipeline
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How to process a video (the CLI's flags)."""
+
+    max_size: int | None = None
+    size: tuple[int, int] | None = None
+    keep_size: bool = False
+    start: float = 0.0
+    duration: float | None = None
+    codec: str | None = None
+    crf: int | None = None
+    bitrate: int | None = None
+    audio: bool = True
+    batch: int | None = None
+    alpha: float = 1.0
+    preserve_color: bool = False
+    overwrite: bool = False
+    keep_partial: bool = False
+
+
+def processing_size(width: int, height: int, max_size: int | None, size: tuple[int, int] | None) -> tuple[int, int]:
+    """The size frames are stylised at: ``size`` if given, else scaled down (never up) so the longer
+    side is at most ``max_size``, rounded to even sides when scaled."""
+    if size is not None:
+        return size
+    if not max_size or max(width, height) <= max_size:
+        return width, height
+    scale = max_size / max(width, height)
+    return even_size(round(width * scale / 2) * 2, round(height * scale / 2) * 2)
+
+
+def default_output(src: Path, label: str) -> Path:
+    """``<input stem>_<style stems>.mp4`` beside the input."""
+    return src.with_name(f"{src.stem}_{label}.mp4")
+
+
+def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts: VideoOptions,
+                  on_progress: Callable[[int, int], None] | None = None,
+                  info: VideoInfo | None = None) -> dict[str, Any]:
+    """Stylise ``src`` into ``dst`` and return the ``--json`` summary.
+
+    ``on_progress(done, total)`` is called from this thread while frames flow. ``info`` may be
+    passed if the caller already probed ``src`` with the same segment. On any error or Ctrl-C no
+    file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
+    """
+    src, dst = Path(src), Path(dst)
+    check_writable(dst, opts.overwrite, inputs=(src,))
+    info = info or probe_video(src, opts.start, opts.duration)
+    proc_w, proc_h = processing_size(info.width, info.height, opts.max_size, opts.size)
+    out_w, out_h = (info.width, info.height) if opts.keep_size else (proc_w, proc_h)
+    batch = opts.batch or auto_batch(engine.device.type, proc_h, proc_w)
+    t0 = time.perf_counter()
+    with atomic_output(dst, overwrite=opts.overwrite, keep_partial=opts.keep_partial, inputs=(src,)) as tmp:
+        writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
+                             bitrate=opts.bitrate,
+                             sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,
+                             audio_from=info if opts.audio else None)
+        ok = False
+        try:
+            with VideoReader(info, (proc_w, proc_h)) as reader:
+                pairs = ((f.image, f) for f in reader.frames())
+
+                def write(image: Any, f: Frame) -> None:
+                    writer.write(image, f.pts, f.duration)
+
+                progress = (lambda done: on_progress(done, info.frames)) if on_progress else None
+                stats = run_pipeline(pairs, engine, code, write, batch=batch, alpha=opts.alpha,
+                                     preserve_color=opts.preserve_color, on_progress=progress)
+            ok = True
+        finally:
+            # A kept partial is finalised so it plays; one about to be deleted is just closed (fast).
+            writer.close(flush=ok or opts.keep_partial, complete=ok)
+    seconds = time.perf_counter() - t0
+    return {
+        "input": str(src), "output": str(dst), "frames": stats.frames,
+        "fps_in": round(float(info.fps), 3), "fps_out": round(float(info.fps), 3),
+        "processing_fps": round(stats.frames / seconds, 3) if seconds > 0 else None,
+        "seconds": round(seconds, 3), "duration": round(info.duration, 3),
+        "input_size": [info.width, info.height], "processing_size": [proc_w, proc_h],
+        "output_size": [writer.width, writer.height], "rotation": info.rotation, "batch": batch,
+        "model": getattr(engine.model, "source_path", None), **engine.describe(), **writer.describe(),
+    }
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``640x360`` → (640, 360)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise VStyleError(f"--size must look like 640x360, got {text!r}") from None
+    if w < 16 or h < 16 or w > 16384 or h > 16384:
+        raise VStyleError(f"--size sides must be between 16 and 16384, got {text!r}")
+    return w, h
+
+
+def parse_time(text: str) -> float:
+    """Seconds from ``90``, ``90.5``, ``1:30`` or ``00:01:30.5``."""
+    try:
+        total = 0.0
+        for part in text.strip().split(":"):
+            total = total * 60 + float(part)
+    except ValueError:
+        raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}") from None
+    if total < 0 or len(text.split(":")) > 3:
+        raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}")
+    return total
