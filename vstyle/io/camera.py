@@ -1,0 +1,234 @@
+"""Camera (or file/URL standing in for one) capture on a thread that keeps only the newest frame.
+
+Latency first: the consumer always gets the most recent frame and every frame it did not take
+is counted as dropped, so nothing ever queues up behind a slow stylizer. ``lossless=True`` turns
+that off for files (the reader waits for each frame to be taken), which makes a run over a file
+deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import VStyleError
+
+#: How long a camera may take to open, and to deliver its first frame, before we give up.
+OPEN_TIMEOUT_S = 4.0
+FIRST_FRAME_TIMEOUT_S = 4.0
+#: A live camera whose reads keep failing for this long is treated as unplugged.
+STALL_TIMEOUT_S = 1.5
+#: Frame rate assumed when a file or camera does not report one.
+FALLBACK_FPS = 30.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame: RGB pixels, its 1-based number in the source, and its times.
+
+    ``pts`` is the presentation time in seconds (the file's own time for files, capture time for
+    cameras); ``captured_at`` is ``time.perf_counter()`` when the read returned (for latency).
+    """
+
+    image: np.ndarray
+    number: int
+    pts: float
+    captured_at: float
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """What ``--camera`` names: a device index, a file path or a stream URL."""
+
+    source: int | str
+    label: str
+
+    @property
+    def is_file(self) -> bool:
+        """A local file (read at its own frame rate; ends at its last frame)."""
+        return isinstance(self.source, str) and "://" not in self.source
+
+
+def parse_camera(text: str) -> CameraSpec:
+    """``0``/``1``… is a device index, ``scheme://…`` a stream URL, anything else a file that must exist."""
+    text = text.strip()
+    if text.isdigit():
+        return CameraSpec(int(text), f"camera {int(text)}")
+    if "://" in text:
+        return CameraSpec(text, text)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise VStyleError(f"--camera {text}: no such file (use a device index like 0, a file or a URL)")
+    if path.is_dir():
+        raise VStyleError(f"--camera {text} is a folder; use a device index, a video file or a URL")
+    return CameraSpec(str(path), str(path))
+
+
+def _quiet_opencv() -> Any:
+    """Import cv2 with its log output off: probing a missing camera prints pages of warnings."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    return cv2
+
+
+def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> Any:
+    """Open ``spec`` with OpenCV, or raise a one-line VStyleError within about ``timeout_s``.
+
+    The open runs on a helper thread because some drivers block far longer than
+    ``CAP_PROP_OPEN_TIMEOUT_MSEC`` (which only the FFmpeg backend honours).
+    """
+    cv2 = _quiet_opencv()
+    ms = int(timeout_s * 1000)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    box: dict[str, Any] = {}
+
+    def _open() -> None:
+        try:
+            box["cap"] = cv2.VideoCapture(spec.source, cv2.CAP_ANY, params)
+        except cv2.error as exc:  # some backends raise instead of returning a closed capture
+            box["error"] = str(exc).strip().splitlines()[-1] if str(exc).strip() else "OpenCV error"
+
+    opener = threading.Thread(target=_open, name="vstyle-camera-open", daemon=True)
+    opener.start()
+    opener.join(timeout_s)
+    if opener.is_alive():
+        raise VStyleError(f"{spec.label} did not open within {timeout_s:g} s")
+    cap = box.get("cap")
+    if cap is None or not cap.isOpened():
+        if spec.is_file:
+            raise VStyleError(f"cannot open {spec.label} as a video")
+        if isinstance(spec.source, int):
+            raise VStyleError(f"no camera at index {spec.source} (not connected, or no permission to use it)")
+        raise VStyleError(f"cannot open stream {spec.label}" + (f": {box['error']}" if "error" in box else ""))
+    return cap
+
+
+class LatestFrameCapture:
+    """Reads a source on a background thread and hands out only the newest frame.
+
+    ``lossless``: never drop; the reader waits until each frame has been taken (files only).
+    ``paced``: for files, read at the file's own frame rate as a camera would deliver it.
+    """
+
+    def __init__(self, cap: Any, spec: CameraSpec, lossless: bool = False, paced: bool = True) -> None:
+        self._cap = cap
+        self.spec = spec
+        self.lossless = lossless
+        self.paced = paced and spec.is_file and not lossless
+        fps = float(cap.get(_quiet_opencv().CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 1.0 <= fps <= 1000.0 else FALLBACK_FPS
+        # A paced file holds after its first frame until the consumer is ready (start_clock), so
+        # it does not play on, unseen, while the model loads.
+        self._go = threading.Event()
+        if not self.paced:
+            self._go.set()
+        self._cond = threading.Condition()
+        self._slot: Frame | None = None
+        self._stop = False
+        #: Frames read from the source, and frames overwritten before anyone took them.
+        self.captured = 0
+        self.dropped = 0
+        #: Set when the source ends: ``"end"`` (end of file) or ``"lost"`` (camera stopped delivering).
+        self.ended: str | None = None
+        self._thread = threading.Thread(target=self._run, name="vstyle-capture", daemon=True)
+
+    # ------------------------------------------------------------------ consumer side
+
+    def start(self) -> "LatestFrameCapture":
+        """Start the reader thread."""
+        self._thread.start()
+        return self
+
+    def start_clock(self) -> None:
+        """Paced files: play on from the first frame at the file's rate from now (no-op otherwise)."""
+        self._go.set()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame not yet returned; waits up to ``timeout`` s. ``None``: timed out or ended."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._slot is not None or self.ended is not None, timeout):
+                return None
+            frame, self._slot = self._slot, None
+            self._cond.notify_all()
+            return frame
+
+    def close(self) -> None:
+        """Stop the reader and release the device."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._go.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        self._cap.release()
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _run(self) -> None:
+        cv2 = _quiet_opencv()
+        start = time.perf_counter()
+        failing_since: float | None = None
+        number = 0
+        while not self._stop:
+            ok, bgr = self._cap.read()
+            now = time.perf_counter()
+            if not ok or bgr is None:
+                if self.spec.is_file:
+                    self._finish("end")
+                    return
+                # Live sources hiccup; only a sustained run of failures means the camera is gone.
+                failing_since = failing_since or now
+                if now - failing_since > STALL_TIMEOUT_S:
+                    self._finish("lost")
+                    return
+                time.sleep(0.01)
+                continue
+            failing_since = None
+            number += 1
+            pts = (number - 1) / self.fps if self.spec.is_file else now - start
+            if self.paced:
+                delay = start + pts - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                now = time.perf_counter()
+            frame = Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), number, pts, now)
+            with self._cond:
+                if self.lossless:
+                    self._cond.wait_for(lambda: self._slot is None or self._stop)
+                    # A file read losslessly is "delivered" when the consumer can take the frame.
+                    frame = replace(frame, captured_at=time.perf_counter())
+                if self._slot is not None:
+                    self.dropped += 1
+                self._slot = frame
+                self.captured += 1
+                self._cond.notify_all()
+            if not self._go.is_set():
+                self._go.wait()
+                start = time.perf_counter() - pts
+
+    def _finish(self, reason: str) -> None:
+        with self._cond:
+            self.ended = reason
+            self._cond.notify_all()
+
+
+def open_camera(spec: CameraSpec, lossless: bool = False,
+                first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S) -> tuple[LatestFrameCapture, Frame]:
+    """Open and start ``spec`` and wait for its first frame; one-line errors for every failure."""
+    capture = LatestFrameCapture(open_capture(spec), spec, lossless=lossless).start()
+    first = capture.read(timeout=first_frame_timeout_s)
+    if first is None:
+        capture.close()
+        if spec.is_file:
+            raise VStyleError(f"{spec.label} has no readable video frames")
+        raise VStyleError(f"{spec.label} opened but sent no frames within {first_frame_timeout_s:g} s "
+                          "(is another application using it?)")
+    return capture, first
