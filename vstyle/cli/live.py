@@ -84,9 +84,9 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
       vstyle live --style styles/ --no-window --virtual-cam          # for video calls
       vstyle live --style wave.jpg --camera clip.mp4 --no-window --record out.mp4 --frames 300
     """
-    from ..io.atomic import check_writable
     from ..io.camera import open_camera, parse_camera
-    from ..io.images import read_image
+    from ..io.images import fit_within, read_image
+    from ..io.recorder import check_target
     from ..live.state import LiveState
 
     # Everything the user can get wrong fails here, before the camera and the model are touched.
@@ -94,7 +94,7 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     images = [read_image(p) for p in style_paths]
     spec = parse_camera(camera)
     if record is not None:
-        check_writable(record, overwrite, inputs=(Path(spec.source),) if spec.is_file else ())
+        check_target(record, overwrite, inputs=(Path(spec.source),) if spec.is_file else ())
     if not no_window:
         from ..live.window import check_display
 
@@ -109,8 +109,14 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     capture, first = open_camera(spec, lossless=spec.is_file and frames is not None)
     window = vcam = None
     try:
+        if virtual_cam:
+            from ..live.virtualcam import VirtualCamera
+
+            h, w = fit_within(first.image, max_size or None).shape[:2]
+            vcam = VirtualCamera(w, h, capture.fps, device=virtual_cam_device)
+            stderr.print(f"virtual camera: {vcam.device} ({w}×{h})")
         # Imported only now (torch is slow to import) so a missing camera is reported at once.
-        from ..live.loop import STOP_REASONS, LiveOptions, LiveStyle, prepare, run_live
+        from ..live.loop import STOP_REASONS, LiveOptions, LiveStyle, run_live
 
         engine = build_engine(model, device, precision, backend, engine_path, threads, compile_)
         with make_progress("styles/s", disable=as_json or len(images) < 2) as progress:
@@ -119,12 +125,6 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
             for path, image in zip(style_paths, images):
                 live_styles.append(LiveStyle(path.stem, engine.style_code(image, max_size=style_size)))
                 progress.advance(task)
-        if virtual_cam:
-            from ..live.virtualcam import VirtualCamera
-
-            h, w = prepare(first.image, max_size or None).shape[:2]
-            vcam = VirtualCamera(w, h, capture.fps, device=virtual_cam_device)
-            stderr.print(f"virtual camera: {vcam.device} ({w}×{h})")
         if not no_window:
             from ..live.window import Window
 

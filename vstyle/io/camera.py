@@ -73,6 +73,7 @@ def parse_camera(text: str) -> CameraSpec:
 def _quiet_opencv() -> Any:
     """Import cv2 with its log output off: probing a missing camera prints pages of warnings."""
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's AV_LOG_QUIET, read on first use
     import cv2
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -158,7 +159,11 @@ class LatestFrameCapture:
                 return None
             frame, self._slot = self._slot, None
             self._cond.notify_all()
-            return frame
+        if self.lossless and frame is not None:
+            # A file read without dropping waits for the loop, not the loop for it: its latency
+            # counts from when the loop takes the frame.
+            frame = replace(frame, captured_at=time.perf_counter())
+        return frame
 
     def close(self) -> None:
         """Stop the reader and release the device."""
@@ -203,8 +208,6 @@ class LatestFrameCapture:
             with self._cond:
                 if self.lossless:
                     self._cond.wait_for(lambda: self._slot is None or self._stop)
-                    # A file read losslessly is "delivered" when the consumer can take the frame.
-                    frame = replace(frame, captured_at=time.perf_counter())
                 if self._slot is not None:
                     self.dropped += 1
                 self._slot = frame

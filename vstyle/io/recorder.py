@@ -1,8 +1,9 @@
-"""An incremental H.264 mp4 recorder: open, write frames as they come, close to a playable file.
+"""Record a live stream to a video file: open, write frames as they come, close to a playable file.
 
-Frames carry their own times (variable frame rate), so a live recording plays back at the speed
-it was captured even when the stylizer is slower than the camera. The file is written under a
-temporary name and renamed on :meth:`Mp4Recorder.close` (see :mod:`vstyle.io.atomic`).
+A thin layer over :class:`~vstyle.io.video_sink.VideoWriter` for sources without a container
+of their own (cameras): the size comes from the first frame, times are seconds (variable frame
+rate, so a recording plays at the speed it was captured even when the stylizer is slower than
+the camera), and the file appears under its name only once finalised (:mod:`vstyle.io.atomic`).
 """
 
 from __future__ import annotations
@@ -10,95 +11,63 @@ from __future__ import annotations
 import contextlib
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import VStyleError
-from .atomic import atomic_output
+from .atomic import atomic_output, check_writable
 
 #: Timestamps are stored in milliseconds.
 TIME_BASE = Fraction(1, 1000)
+#: Containers that hold H.264.
+RECORD_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
 
-class Mp4Recorder:
-    """Write H×W×3 uint8 RGB frames to ``path`` as H.264 (yuv420p) in mp4.
+def check_target(path: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Fail early (one line) if ``path`` cannot be a recording: wrong container, exists, unwritable."""
+    if path.suffix.lower() not in RECORD_SUFFIXES:
+        raise VStyleError(f"cannot record to {path.name}: use one of {', '.join(RECORD_SUFFIXES)}")
+    check_writable(path, overwrite, inputs)
 
-    The first frame fixes the size; later frames of another size are resized to it. Odd sizes
-    lose their last row/column (yuv420p needs even sides).
+
+class Recorder:
+    """Write H×W×3 uint8 RGB frames to ``path`` (H.264 in mp4 by default).
+
+    The target is checked (exists? writable?) at construction, so a bad name fails at once.
     """
 
-    def __init__(self, path: str | Path, fps: float = 30.0, overwrite: bool = False, crf: int = 20,
-                 preset: str = "veryfast") -> None:
+    def __init__(self, path: str | Path, fps: float = 30.0, overwrite: bool = False) -> None:
         self.path = Path(path)
-        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-            raise VStyleError(f"recording {self.path}: use an .mp4 name")
-        self.fps = fps
+        check_target(self.path, overwrite)
+        self.fps = Fraction(fps).limit_denominator(1001)
         self.frames = 0
-        self._opts = {"crf": str(crf), "preset": preset}
         self._stack = contextlib.ExitStack()
-        # Enter the atomic-output context now so a clash with an existing file fails at once.
         self._tmp: Path = self._stack.enter_context(atomic_output(self.path, overwrite=overwrite))
-        self._container: Any = None
-        self._stream: Any = None
-        self._last_pts = -1
-        self._first_t: float | None = None
-
-    def _open(self, height: int, width: int) -> None:
-        import av
-
-        try:
-            self._container = av.open(str(self._tmp), mode="w", format="mp4")
-        except OSError as exc:
-            raise VStyleError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
-        stream.width, stream.height = width - width % 2, height - height % 2
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = TIME_BASE
-        stream.codec_context.time_base = TIME_BASE
-        stream.options = self._opts
-        self._stream = stream
+        self._writer = None
+        self._t0: float | None = None
 
     def write(self, frame: np.ndarray, t: float | None = None) -> None:
         """Append one frame shown at ``t`` seconds (default: the next slot at ``fps``).
 
-        Times are relative to the first frame written; a time that does not move forward is
-        nudged by 1 ms so every frame is kept.
+        Times count from the first frame; the writer keeps them strictly increasing.
         """
-        import av
+        from .video_sink import VideoWriter
 
-        if self._stream is None:
-            self._open(*frame.shape[:2])
-        w, h = self._stream.width, self._stream.height
-        if not (h <= frame.shape[0] <= h + 1 and w <= frame.shape[1] <= w + 1):
-            import cv2
-
-            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-        frame = np.ascontiguousarray(frame[:h, :w])
-        if t is None:
-            t = self.frames / self.fps
-        if self._first_t is None:
-            self._first_t = t
-        pts = max(int(round((t - self._first_t) * 1000)), self._last_pts + 1)
-        self._last_pts = pts
-        vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        vf.pts, vf.time_base = pts, TIME_BASE
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        if self._writer is None:
+            h, w = frame.shape[:2]
+            self._writer = VideoWriter(self._tmp, w, h, fps=self.fps, time_base=TIME_BASE)
+        t = self.frames / float(self.fps) if t is None else t
+        self._t0 = t if self._t0 is None else self._t0
+        self._writer.write(frame, int(round((t - self._t0) * 1000)))
         self.frames += 1
 
     def close(self) -> Path | None:
-        """Flush the encoder, finalise the mp4 and move it into place.
-
-        Returns the final path, or ``None`` when no frame was written (then no file is left).
-        """
-        if self._container is None:
+        """Finalise the file and move it into place; ``None`` (and no file) if nothing was written."""
+        if self._writer is None:
             self.abort()
             return None
         try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
+            self._writer.close()
         except BaseException as exc:
             self._stack.__exit__(type(exc), exc, exc.__traceback__)
             raise
@@ -106,9 +75,9 @@ class Mp4Recorder:
         return self.path
 
     def abort(self) -> None:
-        """Drop the recording: close the file and delete the temporary output."""
-        if self._container is not None:
+        """Drop the recording: close the writer without flushing and delete the temporary file."""
+        if self._writer is not None:
             with contextlib.suppress(Exception):
-                self._container.close()
+                self._writer.close(flush=False)
         err = VStyleError("recording aborted")
         self._stack.__exit__(VStyleError, err, None)

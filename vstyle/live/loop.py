@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import VStyleError
 from ..io.camera import Frame, LatestFrameCapture
 from ..io.images import fit_within, write_image
-from ..io.recorder import Mp4Recorder
+from ..io.recorder import Recorder
 from ..models import StyleCode
 from .overlay import compose, draw_overlay, overlay_lines
 from .state import Action, LiveState, apply_key
@@ -73,11 +73,6 @@ class LiveResult:
     snapshots: list[Path] = field(default_factory=list)
 
 
-def prepare(image: np.ndarray, max_size: int | None) -> np.ndarray:
-    """The camera frame as the engine gets it: longer side limited to ``max_size``."""
-    return fit_within(image, max_size)
-
-
 def unique_name(folder: Path, stem: str, suffix: str) -> Path:
     """``folder/stem.suffix``, or ``stem-2``, ``stem-3``… if taken (never overwrites)."""
     path, n = folder / f"{stem}{suffix}", 1
@@ -94,7 +89,7 @@ class _Outputs:
         self.options = options
         self.fps = fps
         self.notify = notify
-        self.recorder: Mp4Recorder | None = None
+        self.recorder: Recorder | None = None
         self.recordings: list[Path] = []
         self.snapshots: list[Path] = []
 
@@ -103,7 +98,7 @@ class _Outputs:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = path or unique_name(self.options.out_dir, f"vstyle-live-{stamp}", ".mp4")
         try:
-            self.recorder = Mp4Recorder(target, fps=self.fps, overwrite=self.options.overwrite and path is not None)
+            self.recorder = Recorder(target, fps=self.fps, overwrite=self.options.overwrite and path is not None)
         except VStyleError as exc:
             if path is not None:
                 raise
@@ -168,7 +163,7 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
                     if window is not None and (state := _keys(window, state, outputs, last)) is None:
                         break
                     continue
-            image = prepare(frame.image, options.max_size)
+            image = fit_within(frame.image, options.max_size)
             style = styles[state.style_index]
             out = engine.stylize(image[None], style.code, alpha=state.alpha, preserve_color=state.preserve_color)[0]
             stats.record(frame.captured_at, capture.captured, capture.dropped)

@@ -13,10 +13,10 @@ MISSING = "--virtual-cam needs the pyvirtualcam package: pip install 'vstyle[liv
 
 def require_pyvirtualcam() -> None:
     """Fail with one line (before any model work) when the optional package is missing."""
-    import importlib.util
-
-    if importlib.util.find_spec("pyvirtualcam") is None:
-        raise VStyleError(MISSING)
+    try:
+        import pyvirtualcam  # noqa: F401
+    except ImportError:
+        raise VStyleError(MISSING) from None
 
 
 class VirtualCamera:
