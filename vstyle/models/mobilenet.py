@@ -37,25 +37,27 @@ _TAP = re.compile(r"^(?:c0|b(\d+)|e(\d+)x)$")
 
 
 def relu6(x: Tensor) -> Tensor:
-    """ReLU6, as the graph's Clip(0, 6)."""
-    return x.clamp(0.0, 6.0)
+    """ReLU6 (the graph's Clip(0, 6)), in place: every caller passes a fresh conv output, and
+    ``hardtanh_``'s backward only needs its result. Saves a large allocation per layer on CPU."""
+    return F.hardtanh_(x, 0.0, 6.0)
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv with TensorFlow "SAME" padding, computed from the input size.
+    """3×3 stride-2 conv with TensorFlow "SAME" padding; the output side is ⌈n / 2⌉.
 
-    For the 3×3 stride-2 convs of this network that is 0 rows/cols before and 1 after on an even
-    side (what the graph hard-codes at 256×256) and 1/1 on an odd side; the output side is
-    ⌈n / stride⌉. The pad amounts are plain integer arithmetic so symbolic shapes export.
+    SAME pads 1 after (0 before) an even side and 1/1 an odd one; the graph hard-codes the even
+    case for 256×256. An odd side is a plain symmetric padding-1 conv. For an even side the kernel
+    gets a leading zero row/col (4 taps, padding 1 on both sides): that reads the same pixels
+    without copying the input into a padded buffer, which costs more than the conv on CPU.
     """
 
+    def __init__(self, cin: int, cout: int, groups: int = 1) -> None:
+        super().__init__(cin, cout, 3, stride=2, padding=1, groups=groups)
+
     def forward(self, x: Tensor) -> Tensor:
-        pads: list[int] = []
-        for dim, k, s in ((3, self.kernel_size[1], self.stride[1]), (2, self.kernel_size[0], self.stride[0])):
-            n = x.shape[dim]
-            total = ((n + s - 1) // s - 1) * s + k - n
-            pads += [total // 2, total - total // 2]
-        return super().forward(F.pad(x, pads))
+        even_h, even_w = x.shape[2] % 2 == 0, x.shape[3] % 2 == 0
+        weight = F.pad(self.weight, (int(even_w), 0, int(even_h), 0)) if even_h or even_w else self.weight
+        return F.conv2d(x, weight, self.bias, 2, 1, 1, self.groups)
 
 
 class InvertedResidual(nn.Module):
@@ -74,7 +76,7 @@ class InvertedResidual(nn.Module):
             if stride == 1:
                 self.depthwise: nn.Conv2d = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
             else:
-                self.depthwise = SameConv2d(hidden, hidden, 3, stride=stride, groups=hidden)
+                self.depthwise = SameConv2d(hidden, hidden, groups=hidden)
             self.project = nn.Conv2d(hidden, cout, 1)
         self.out_channels = hidden if expand_only else cout
         self.expanded_channels = hidden
@@ -173,7 +175,7 @@ class MagentaMobileNetV2(_Taps):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = SameConv2d(3, STEM_CHANNELS, 3, stride=2)
+        self.stem = SameConv2d(3, STEM_CHANNELS)
         self.blocks = _make_blocks(len(BLOCKS) - 1, expand_only_last=False)
         self.head = nn.Conv2d(BLOCKS[-1][1], HEAD_CHANNELS, 1)
         self.embed = nn.Conv2d(HEAD_CHANNELS, EMBED_DIM, 1)
@@ -224,7 +226,7 @@ class MobileNetTrunk(_Taps):
         self.channels = tap_channels(tap)
         self.stride = tap_stride(tap)
         self.tap_channels = tuple(tap_channels(t) for t in self.tap_names)
-        self.stem = SameConv2d(3, STEM_CHANNELS, 3, stride=2)
+        self.stem = SameConv2d(3, STEM_CHANNELS)
         self.blocks = _make_blocks(block, expand_only_last=expand) if block >= 0 else nn.ModuleList()
 
     def forward(self, x: Tensor) -> Tensor:

