@@ -10,7 +10,10 @@ within a fraction of a second (a batch already computing is abandoned, not await
 
 from __future__ import annotations
 
+import atexit
+import os
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -164,7 +167,9 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
     # They must be out of ``frames``/``write`` before the caller closes the files behind them.
     reader.join()
     writer.join()
-    del computer  # may still be inside one batch; it drops its result and exits on its own
+    # The compute thread may still be inside one batch (not interruptible); it drops its result
+    # and exits on its own. Don't wait for it here, but don't let it crash the exit either.
+    _abandon(computer, interrupted)
     if interrupted:
         raise KeyboardInterrupt
     if ctl.error is not None:
@@ -172,6 +177,32 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
     if on_progress is not None:
         on_progress(written[0])
     return PipelineStats(frames=written[0], seconds=time.perf_counter() - t0, batch=batch)
+
+
+_abandoned: list[tuple[threading.Thread, bool]] = []
+
+
+def _abandon(thread: threading.Thread, interrupted: bool) -> None:
+    """Remember a compute thread still busy with a batch nobody will use."""
+    if thread.is_alive():
+        if not _abandoned:
+            atexit.register(_settle_abandoned)
+        _abandoned.append((thread, interrupted))
+
+
+def _settle_abandoned() -> None:
+    """At interpreter exit, a daemon thread returning from native (torch) code would be torn down
+    mid-call and abort the process. After Ctrl-C, exit at once with the usual status (130);
+    after an error, wait for the batch to finish so the exit status stays the error's."""
+    alive = [(t, interrupted) for t, interrupted in _abandoned if t.is_alive()]
+    if not alive:
+        return
+    if any(interrupted for _, interrupted in alive):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    for t, _ in alive:
+        t.join()
 
 
 def _batches(ctl: _Control, q_in: queue.Queue, size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
