@@ -296,3 +296,27 @@ def test_frame_and_time_limits(tmp_path: Path) -> None:
     result = run_live(capture, first, FakeEngine(delay_s=0.01), STYLES, LiveState(n_styles=2),
                       LiveOptions(max_size=None, seconds=0.3), notify=lambda msg: None)
     assert result.reason == "seconds" and 1 <= result.stats.frames <= 40
+
+
+def test_recorder_times_frames_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    from vstyle.io.recorder import Recorder
+
+    out = tmp_path / "vfr.mp4"
+    rec = Recorder(out, fps=30)
+    for i, t in enumerate([10.0, 10.1, 10.5, 11.0]):  # uneven capture times, as a slow loop delivers them
+        rec.write(np.full((48, 64, 3), 60 * i, np.uint8), t)
+    assert rec.close() == out
+    import av
+
+    with av.open(str(out)) as container:
+        times = [float(f.pts * f.time_base) for f in container.decode(video=0)]
+    assert times == pytest.approx([0.0, 0.1, 0.5, 1.0], abs=0.002)
+
+    bad = tmp_path / "bad.mp4"
+    rec = Recorder(bad)
+    rec.write(np.zeros((48, 64, 3), np.float32))  # the encoder thread fails on this
+    with pytest.raises(Exception):
+        rec.close()
+    assert list(tmp_path.iterdir()) == [out]
+    assert Recorder(tmp_path / "empty.mp4").close() is None
+    assert list(tmp_path.iterdir()) == [out]
