@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.progress import Progress
 
 from ..errors import VStyleError
 from .common import build_engine, engine_options, load_style_code, print_json, style_label, style_options
@@ -23,6 +24,13 @@ def _output_path(src: Path, out: Path | None, label: str) -> Path:
     if not out.suffix:
         raise VStyleError(f"-o {out}: give a video file name (.mp4, .mkv, .mov) or an existing folder")
     return out
+
+
+def _discard(progress: Progress) -> None:
+    """Erase the bar and print nothing more, so a failed run ends with just its one-line message."""
+    progress.live.transient = True
+    progress.live.stop()
+    progress.disable = True  # Progress.stop would otherwise print a newline on non-terminals
 
 
 @click.command("run", context_settings={"max_content_width": 100})
@@ -75,7 +83,11 @@ def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_co
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=max(total, done))
 
-        summary = stylize_video(engine, code, input_path, dst, opts, on_progress=on_progress, info=info)
+        try:
+            summary = stylize_video(engine, code, input_path, dst, opts, on_progress=on_progress, info=info)
+        except BaseException:
+            _discard(progress)
+            raise
     summary.update(styles=list(styles), alpha=alpha, preserve_color=preserve_color)
     if as_json:
         print_json(summary)

@@ -1,0 +1,191 @@
+"""PyAV reader/writer: timestamps, rotation, segments, odd sizes, audio copy/re-encode, bad files."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vstyle.errors import VStyleError
+from vstyle.io.video_sink import VideoWriter, even_size, parse_bitrate, pick_encoder
+from vstyle.io.video_source import VideoReader, probe_video
+from vstyle.video_job import parse_size, parse_time, processing_size
+from video_helpers import facts, make_bad_videos, make_clip, pattern
+
+
+def copy_through(src: Path, dst: Path, start: float = 0.0, duration: float | None = None,
+                 size: tuple[int, int] | None = None, **writer_kw: object) -> VideoWriter:
+    """Decode ``src`` and re-encode it unchanged (no model): the I/O path on its own."""
+    info = probe_video(src, start, duration)
+    w, h = size or (info.width, info.height)
+    with VideoReader(info, size) as reader, VideoWriter(dst, w, h, info.fps, info.time_base, audio_from=info,
+                                                        **writer_kw) as writer:
+        for f in reader.frames():
+            writer.write(f.image, f.pts, f.duration)
+    return writer
+
+
+def test_probe_realshort(shared_data: Path) -> None:
+    info = probe_video(shared_data / "video" / "realshort.mp4")
+    assert (info.width, info.height, info.frames, info.rotation) == (320, 240, 36, 0)
+    assert abs(float(info.fps) - 30.02) < 0.01
+    assert [a.codec for a in info.audio] == ["aac"]
+
+
+def test_round_trip_keeps_frames_fps_duration_audio(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_data / "video" / "realshort.mp4"
+    out = tmp_path / "rt.mp4"
+    writer = copy_through(src, out)
+    assert writer.describe()["audio"] == [{"codec": "aac", "mode": "copy"}]
+    a, b = facts(src), facts(out)
+    assert b.frames == a.frames == 36
+    assert b.fps == pytest.approx(a.fps, rel=1e-3)
+    assert abs(b.video_seconds - a.video_seconds) <= 1 / a.fps
+    assert np.allclose(b.times, a.times, atol=1e-3)
+    assert b.audio_codec == "aac" and abs(b.audio_seconds - a.audio_seconds) <= 0.05
+    # Same pixels up to compression.
+    assert np.abs(b.mean_frame - a.mean_frame).mean() < 3
+
+
+def test_variable_frame_rate_timestamps_survive(tmp_path: Path) -> None:
+    pts = [0, 40, 80, 200, 240, 400, 433, 466, 700, 1000]  # ms, irregular
+    src = make_clip(tmp_path / "vfr.mkv", pts=pts, audio=True)
+    out = tmp_path / "vfr_out.mp4"
+    copy_through(src, out)
+    got = facts(out)
+    assert got.frames == len(pts)
+    assert np.allclose(got.times, [p / 1000 for p in pts], atol=1e-3)
+    assert got.audio_seconds is not None and abs(got.audio_seconds - facts(src).audio_seconds) <= 0.05
+
+
+@pytest.mark.parametrize("angle", [90, -90, 180])
+def test_rotation_is_applied_and_output_is_upright(tmp_path: Path, angle: int) -> None:
+    src = make_clip(tmp_path / "rot.mp4", width=64, height=48, frames=3, rotation=angle)
+    info = probe_video(src)
+    assert info.rotation == angle % 360
+    assert (info.width, info.height) == ((48, 64) if angle % 180 else (64, 48))
+    with VideoReader(info) as reader:
+        first = next(iter(reader.frames())).image
+    expected = np.rot90(pattern(0, 64, 48), k=(angle % 360) // 90)
+    assert first.shape == expected.shape
+    assert np.abs(first.astype(int) - expected).mean() < 6
+    out = tmp_path / "rot_out.mp4"
+    copy_through(src, out)
+    import av
+
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.rotation or 0) == 0  # pixels are upright, no display matrix left
+        assert (frame.width, frame.height) == (info.width, info.height)
+
+
+def test_segment_is_trimmed_with_its_audio(shared_data: Path, tmp_path: Path) -> None:
+    src = shared_data / "video" / "big_buck_bunny_cut.mp4"
+    out = tmp_path / "seg.mp4"
+    info = probe_video(src, start=2.5, duration=1.5)
+    assert info.frames == 36
+    copy_through(src, out, start=2.5, duration=1.5)
+    got = facts(out)
+    assert got.frames == 36
+    assert got.times[0] == pytest.approx(0.0, abs=1e-3)
+    assert abs(got.video_seconds - 1.5) <= 1 / 24
+    assert abs(got.audio_seconds - 1.5) <= 0.05
+    # The segment shows the source frames from 2.5 s on.
+    whole = probe_video(src)
+    with VideoReader(whole) as reader:
+        ref = [f.image for i, f in zip(range(61), reader.frames())][60]
+    assert np.abs(got.first.astype(int) - ref).mean() < 4
+
+
+def test_odd_size_is_written_even(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "odd.mkv", width=321, height=241, frames=5, pix_fmt="yuv444p")
+    out = tmp_path / "odd.mp4"
+    writer = copy_through(src, out)
+    got = facts(out)
+    assert (got.width, got.height) == (320, 240) == (writer.width, writer.height)
+    assert got.frames == 5
+
+
+def test_writer_scales_to_output_size(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "a.mp4", width=96, height=64, frames=4)
+    out = tmp_path / "small.mp4"
+    copy_through(src, out, size=(48, 32))
+    got = facts(out)
+    assert (got.width, got.height, got.frames) == (48, 32, 4)
+
+
+def test_audio_is_reencoded_when_the_container_cannot_hold_it(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "a.mp4", frames=12, fps=12, audio=True)  # AAC: not allowed in WebM
+    out = tmp_path / "a.webm"
+    writer = copy_through(src, out, codec="libvpx-vp9")
+    assert writer.describe()["audio"][0]["mode"] == "reencode"
+    got = facts(out)
+    assert got.audio_codec == "opus" and got.frames == 12
+    assert abs(got.audio_seconds - 1.0) <= 0.05
+
+
+def test_no_audio_stream_means_no_audio(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "silent.mp4", frames=3)
+    out = tmp_path / "silent_out.mp4"
+    assert copy_through(src, out).describe()["audio"] == []
+    assert facts(out).audio_codec is None
+
+
+def test_bad_files_raise_one_line_errors(shared_data: Path, tmp_path: Path) -> None:
+    for name, path in make_bad_videos(tmp_path, shared_data / "video" / "realshort.mp4").items():
+        with pytest.raises(VStyleError) as err:
+            info = probe_video(path)
+            with VideoReader(info) as reader:
+                for _ in reader.frames():
+                    pass
+        assert "\n" not in str(err.value), name
+        assert str(path) in str(err.value), name
+
+
+def test_segment_errors(shared_data: Path) -> None:
+    src = shared_data / "video" / "realshort.mp4"
+    with pytest.raises(VStyleError, match="past the end"):
+        probe_video(src, start=5.0)
+    with pytest.raises(VStyleError, match="duration"):
+        probe_video(src, duration=0)
+
+
+def test_writer_refuses_unknown_container_and_encoder(tmp_path: Path) -> None:
+    with pytest.raises(VStyleError, match="cannot write"):
+        VideoWriter(tmp_path / "x.notavideo", 64, 48, Fraction(24), Fraction(1, 24))
+    with pytest.raises(VStyleError, match="unknown video encoder"):
+        VideoWriter(tmp_path / "x.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="nope264")
+    with pytest.raises(VStyleError, match="crf"):
+        VideoWriter(tmp_path / "x.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="mpeg4", crf=20)
+
+
+def test_mpeg4_fallback_handles_fine_time_bases(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m4.mp4"  # realshort has a 1/90000 time base, beyond MPEG-4 part 2's 16-bit limit
+    copy_through(shared_data / "video" / "realshort.mp4", out, codec="mpeg4")
+    got = facts(out)
+    assert got.frames == 36 and abs(got.fps - 30.02) < 0.05
+
+
+def test_default_encoder_is_h264() -> None:
+    assert pick_encoder(None) in ("libx264", "libopenh264", "h264_videotoolbox", "mpeg4")
+    assert pick_encoder("vp9") == "libvpx-vp9"
+
+
+def test_parsers_and_sizes() -> None:
+    assert parse_time("90") == 90 and parse_time("1:30") == 90 and parse_time("0:01:30.5") == 90.5
+    for bad in ("abc", "-1", "1:2:3:4"):
+        with pytest.raises(VStyleError):
+            parse_time(bad)
+    assert parse_size("640x360") == (640, 360)
+    with pytest.raises(VStyleError):
+        parse_size("640")
+    assert parse_bitrate("4M") == 4_000_000 and parse_bitrate("800k") == 800_000
+    with pytest.raises(VStyleError):
+        parse_bitrate("fast")
+    assert even_size(321, 241) == (320, 240)
+    assert processing_size(640, 360, 128, None) == (128, 72)
+    assert processing_size(640, 360, None, None) == (640, 360)
+    assert processing_size(100, 50, 512, None) == (100, 50)  # never upscales
+    assert processing_size(640, 360, 128, (100, 60)) == (100, 60)
