@@ -1,0 +1,45 @@
+"""Live training display: step n/total, it/s, elapsed, ETA and the smoothed losses (rich, on stderr)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+from .progress import RateColumn, stderr
+
+SMOOTH = 0.9
+
+
+class RichReporter:
+    """A :class:`vstyle.train.trainer.Reporter` drawing one progress line plus messages."""
+
+    def __init__(self, disable: bool = False) -> None:
+        self.progress = Progress(TextColumn("[bold]train"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                 RateColumn("it/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[losses]}"), console=stderr, disable=disable)
+        self.disable = disable
+        self.task: Any = None
+        self.smoothed: dict[str, float] = {}
+
+    def start(self, first_step: int, total_steps: int, info: dict[str, Any]) -> None:
+        """Open the display at ``first_step`` of ``total_steps``."""
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total_steps, completed=first_step, losses="")
+
+    def step(self, step: int, losses: dict[str, float], lr: float) -> None:
+        """Advance one step and show the exponentially smoothed losses."""
+        for k, v in losses.items():
+            self.smoothed[k] = v if k not in self.smoothed else SMOOTH * self.smoothed[k] + (1 - SMOOTH) * v
+        text = "  ".join(f"{k} {v:.4g}" for k, v in self.smoothed.items()) + f"  lr {lr:.3g}"
+        self.progress.update(self.task, completed=step, losses=text)
+
+    def message(self, text: str) -> None:
+        """A line above the progress bar."""
+        if not self.disable:
+            self.progress.console.print(text)
+
+    def stop(self) -> None:
+        """Close the display."""
+        self.progress.stop()

@@ -1,0 +1,73 @@
+"""Training checkpoints: one torch file per run folder, written atomically, loadable with weights_only.
+
+RNG states are stored as tensors and plain Python values so no pickled objects are needed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import VStyleError
+
+FORMAT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def capture_rng() -> dict[str, Any]:
+    """Python, NumPy (global), torch CPU and CUDA generator states."""
+    name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)  # type: ignore[misc]
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"name": name, "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng` (CUDA states only when CUDA is present)."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = state["cuda"]
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """``torch.save`` to a temporary name beside ``path``, then rename (a crash keeps the old file)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        torch.save({"format": FORMAT_VERSION, **state}, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VStyleError(f"no checkpoint at {path}; is it a `vstyle train` run folder?")
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise VStyleError(f"cannot read checkpoint {path}: {first[:160]}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+        raise VStyleError(f"{path} is not a vstyle training checkpoint (format {FORMAT_VERSION})")
+    return state

@@ -1,0 +1,175 @@
+"""Training settings: the recipe (everything that shapes the result) and run options (how it runs).
+
+Defaults are the official CCPL recipe (reference §4). A recipe round-trips through JSON, so a run
+folder's ``config.json`` can be fed back with ``--config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import VStyleError
+
+RESIZE_MODES = ("square", "short")
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Recipe:
+    """What is trained and how; fixed for the life of a run (a resume reuses it unchanged)."""
+
+    content: tuple[str, ...] = ()
+    style: tuple[str, ...] = ()
+    # model
+    arch: str | None = None  # None: "sctnet", or the --init model's own
+    arch_config: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
+    encoder_file: str | None = None
+    # loss network and taps (None: the loss net's defaults for the model's mode)
+    loss_net: str = "vgg19"
+    loss_net_file: str | None = None
+    random_weights: bool = False
+    content_layer: str | None = None
+    style_layers: tuple[str, ...] | None = None
+    ccpl_layers: tuple[str, ...] | None = None
+    teacher_layers: tuple[str, ...] | None = None
+    # loss weights and CCPL
+    lambda_content: float = 1.0
+    lambda_style: float = 10.0
+    lambda_ccpl: float = 5.0
+    lambda_teacher_pix: float = 0.0
+    lambda_teacher_feat: float = 0.0
+    tau: float = 0.07
+    ccpl_centres: int = 8
+    shift_px: int = 0
+    teacher_file: str | None = None
+    # optimiser
+    lr: float = 1e-4
+    lr_decay: float = 5e-5
+    batch: int = 8
+    # data
+    resize: int = 512
+    resize_mode: str = "square"
+    crop: int = 256
+    flip: bool = False
+    scale_min: float = 1.0
+    scale_max: float = 1.0
+    video_frames: int = 32
+    seed: int = 0
+
+    def validate(self) -> "Recipe":
+        """Raise VStyleError (one line) for values that cannot work."""
+        if not self.content:
+            raise VStyleError("no content given: pass --content DIR (images and/or videos)")
+        if not self.style:
+            raise VStyleError("no style given: pass --style DIR")
+        checks = [
+            (self.batch >= 1, "--batch must be at least 1"),
+            (self.crop >= 8, "--crop must be at least 8"),
+            (self.resize >= 0, "--resize must be 0 (keep) or positive"),
+            (self.resize_mode in RESIZE_MODES, f"--resize-mode must be one of {', '.join(RESIZE_MODES)}"),
+            (0 < self.scale_min <= self.scale_max, "scale range must satisfy 0 < min <= max"),
+            (self.lr > 0 and self.lr_decay >= 0, "--lr must be positive and --lr-decay non-negative"),
+            (self.tau > 0, "--tau must be positive"),
+            (self.ccpl_centres >= 1, "--ccpl-centres must be at least 1"),
+            (0 <= self.shift_px < self.crop // 2, "--shift-px must be between 0 and crop/2"),
+            (self.video_frames >= 1, "--video-frames must be at least 1"),
+            (self.seed >= 0, "--seed must be non-negative"),
+        ]
+        weights = [self.lambda_content, self.lambda_style, self.lambda_ccpl, self.lambda_teacher_pix,
+                   self.lambda_teacher_feat]
+        checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
+        checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
+        for ok, message in checks:
+            if not ok:
+                raise VStyleError(message)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
+        """Inverse of :meth:`to_dict`; unknown keys are an error (catches typos in recipe files)."""
+        return cls(**_coerce(cls, data, "recipe"))
+
+
+@dataclass
+class RunOptions:
+    """How a run executes; may change between sessions of the same run."""
+
+    steps: int = 160_000
+    device: str = "auto"
+    precision: str = "fp32"
+    workers: int = 1
+    threads: int | None = None
+    checkpoint_every: int = 1000
+    sample_every: int = 500
+
+    def validate(self) -> "RunOptions":
+        """Raise VStyleError for impossible values."""
+        if self.steps < 1:
+            raise VStyleError("--steps must be at least 1")
+        if self.device not in DEVICES:
+            raise VStyleError(f"--device must be one of {', '.join(DEVICES)}")
+        if self.precision not in PRECISIONS:
+            raise VStyleError(f"--precision must be one of {', '.join(PRECISIONS)}")
+        if self.workers < 0 or self.checkpoint_every < 1 or self.sample_every < 0:
+            raise VStyleError("--workers and --sample-every must be >= 0, --checkpoint-every >= 1")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunOptions":
+        """Inverse of :meth:`to_dict`."""
+        return cls(**_coerce(cls, data, "run options"))
+
+
+def _coerce(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    names = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise VStyleError(f"unknown {what} key {unknown[0]!r} (known: {', '.join(names)})")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        out[key] = value
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A JSON object of recipe and/or run-option keys (a run's ``config.json`` also works)."""
+    p = Path(path).expanduser()
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise VStyleError(f"config file not found: {p}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise VStyleError(f"cannot read config file {p}: {exc}") from None
+    if not isinstance(data, dict):
+        raise VStyleError(f"config file {p} must hold a JSON object")
+    # A run folder's config.json nests the two parts.
+    if set(data) <= {"recipe", "options"} and data:
+        return {**data.get("recipe", {}), **data.get("options", {})}
+    return data
+
+
+def split_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate a flat dict into (recipe keys, run-option keys); unknown keys are an error."""
+    recipe_keys = {f.name for f in fields(Recipe)}
+    option_keys = {f.name for f in fields(RunOptions)}
+    unknown = sorted(set(settings) - recipe_keys - option_keys)
+    if unknown:
+        raise VStyleError(f"unknown setting {unknown[0]!r}")
+    return ({k: v for k, v in settings.items() if k in recipe_keys},
+            {k: v for k, v in settings.items() if k in option_keys})

@@ -1,0 +1,88 @@
+"""Turn a run folder's checkpoint into a model file in the project's weight format, with provenance."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import VStyleError
+from ..io.atomic import check_writable
+from ..models import SCTNet, build
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+#: Recipe keys copied into a model's provenance (what shaped the weights).
+RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lambda_teacher_pix",
+               "lambda_teacher_feat", "tau", "ccpl_centres", "shift_px", "lr", "lr_decay", "batch", "resize",
+               "resize_mode", "crop", "flip", "scale_min", "scale_max", "video_frames", "seed", "init",
+               "random_weights")
+
+
+def default_output(name: str) -> Path:
+    """Where ``--name NAME`` goes without ``-o``: ``$VSTYLE_HOME/NAME.safetensors``, so ``--model NAME`` finds it."""
+    from ..weights import SUFFIX, user_dir
+
+    return user_dir() / f"{name}{SUFFIX}"
+
+
+def check_name(name: str) -> str:
+    """A model name: letters, digits, ``._+-``, no path separators."""
+    if not _NAME.match(name):
+        raise VStyleError(f"model name {name!r} must be letters, digits and ._+- (no folders)")
+    return name
+
+
+def model_from_checkpoint(state: dict[str, Any]) -> SCTNet:
+    """The trained network stored in a checkpoint, in eval mode on the CPU."""
+    try:
+        model = build(state["arch"], state["arch_config"])
+    except ValueError as exc:
+        raise VStyleError(f"checkpoint: {exc}") from None
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def provenance(state: dict[str, Any], name: str, run_dir: Path) -> dict[str, Any]:
+    """Metadata recorded with an exported model: data hash, steps, loss setup, code and machines."""
+    recipe = state["recipe"]
+    sessions = state.get("sessions", [])
+    return {
+        "name": name,
+        "trained_with": "vstyle train",
+        "run": run_dir.name,
+        "steps": state["step"],
+        "wall_seconds": round(float(state["wall_seconds"]), 1),
+        "data_sha256": state["data_hash"],
+        "recipe": {k: recipe.get(k) for k in RECIPE_KEYS},
+        "loss_net": {**state["loss_net"], "file": Path(recipe["loss_net_file"]).name if recipe.get("loss_net_file")
+                     else None},
+        "layers": state["layers"],
+        "encoder_source": state.get("encoder_source"),
+        "code": sessions[-1]["code"] if sessions else None,
+        "machines": [s.get("machine") for s in sessions],
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def export_run(run_dir: str | Path, name: str, output: str | Path | None = None, overwrite: bool = False,
+               half: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Write the run's current model with :func:`vstyle.weights.save_model`; returns (path, provenance)."""
+    from ..weights import SUFFIX, save_model
+
+    run = Path(run_dir).expanduser()
+    check_name(name)
+    state = load_checkpoint(run / CHECKPOINT_NAME)
+    path = Path(output).expanduser() if output is not None else default_output(name)
+    if path.suffix != SUFFIX:
+        raise VStyleError(f"model files end in {SUFFIX}: {path}")
+    if output is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(path, overwrite)
+    model = model_from_checkpoint(state)
+    meta = provenance(state, name, run)
+    save_model(model, path, meta, dtype=torch.float16 if half else None)
+    return path, meta

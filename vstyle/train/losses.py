@@ -1,0 +1,198 @@
+"""Training objective: named, weighted loss terms over one step's images and loss-net features.
+
+A term is a small module with ``name``, ``weight`` and ``forward(ctx) -> scalar`` (unweighted).
+:class:`Objective` sums the weighted terms and reports each one. New terms (for example a new
+distillation loss) only need to read what they use from :class:`StepContext`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .ccpl import CCPL
+from .lossnets import LossNet
+
+STD_EPS = 1e-5
+
+
+def mean_std(feat: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-sample, per-channel spatial mean and sqrt(unbiased var + 1e-5), in fp32."""
+    f = feat.float().flatten(2)
+    return f.mean(dim=2), torch.sqrt(f.var(dim=2, unbiased=True) + STD_EPS)
+
+
+def content_loss(generated: Tensor, target: Tensor) -> Tensor:
+    """MSE between two feature maps (fp32)."""
+    return F.mse_loss(generated.float(), target.float())
+
+
+def style_loss(generated: Sequence[Tensor], style: Sequence[Tensor]) -> Tensor:
+    """Sum over levels of MSE(means) + MSE(stds), each averaged over batch × channels."""
+    total = generated[0].new_zeros((), dtype=torch.float32)
+    for g, s in zip(generated, style):
+        gm, gs = mean_std(g)
+        sm, ss = mean_std(s)
+        total = total + F.mse_loss(gm, sm) + F.mse_loss(gs, ss)
+    return total
+
+
+def shift_image(x: Tensor, dy: int, dx: int, pad: int) -> Tensor:
+    """``x`` moved by (dy, dx) pixels with reflect padding, same size (|dy|, |dx| ≤ pad)."""
+    if pad == 0:
+        return x
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    h, w = x.shape[2:]
+    return padded[:, :, pad - dy: pad - dy + h, pad - dx: pad - dx + w]
+
+
+class StepContext:
+    """Everything a loss term may need for one step, with loss-net features computed once each.
+
+    ``content``, ``style``, ``output`` (and optionally ``teacher``) are N×3×H×W images in [0, 1]
+    (``output`` unclamped, carrying gradients). Features of the output, content and teacher are
+    taken on copies shifted by ``shift`` (dy, dx) when ``shift_pad`` > 0; style features need no shift
+    because only their statistics are used. ``given`` pre-fills features (e.g. shared with the model's
+    encoder) for unshifted images.
+    """
+
+    def __init__(self, loss_net: LossNet, content: Tensor, style: Tensor, output: Tensor, *,
+                 teacher: Tensor | None = None, shift: tuple[int, int] = (0, 0), shift_pad: int = 0,
+                 generator: torch.Generator | None = None, given: dict[str, list[Tensor]] | None = None) -> None:
+        self.loss_net = loss_net
+        self.images = {"content": content, "style": style, "output": output}
+        if teacher is not None:
+            self.images["teacher"] = teacher
+        self.shift = shift
+        self.shift_pad = shift_pad
+        self.generator = generator
+        # Pre-computed features are of unshifted images: with a shift only the style's still apply.
+        self._feats: dict[str, list[Tensor]] = {
+            k: v for k, v in (given or {}).items() if shift_pad == 0 or k == "style"}
+
+    @property
+    def output(self) -> Tensor:
+        """The generated image (with gradients)."""
+        return self.images["output"]
+
+    @property
+    def teacher(self) -> Tensor:
+        """The teacher's output for this batch."""
+        if "teacher" not in self.images:
+            raise RuntimeError("this objective needs teacher outputs but none were computed")
+        return self.images["teacher"]
+
+    def features(self, which: str) -> list[Tensor]:
+        """Loss-net taps of ``content``, ``style``, ``output`` or ``teacher`` (only the output's carry gradients)."""
+        if which not in self._feats:
+            x = self.teacher if which == "teacher" else self.images[which]
+            if which != "style":
+                x = shift_image(x, *self.shift, self.shift_pad)
+            if which == "output":
+                self._feats[which] = self.loss_net.features(x)
+            else:
+                with torch.no_grad():
+                    self._feats[which] = self.loss_net.features(x)
+        return self._feats[which]
+
+
+class LossTerm(nn.Module):
+    """One weighted term; subclasses implement ``forward(ctx)`` returning the unweighted value."""
+
+    def __init__(self, name: str, weight: float) -> None:
+        super().__init__()
+        self.name = name
+        self.weight = float(weight)
+
+    def forward(self, ctx: StepContext) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ContentTerm(LossTerm):
+    """MSE to the content image's features at one tap (the CCPL recipe: not to the SCT output)."""
+
+    def __init__(self, weight: float, index: int) -> None:
+        super().__init__("content", weight)
+        self.index = index
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        return content_loss(ctx.features("output")[self.index], ctx.features("content")[self.index])
+
+
+class StyleTerm(LossTerm):
+    """Mean/std matching to the style image, summed over taps."""
+
+    def __init__(self, weight: float, indices: Sequence[int]) -> None:
+        super().__init__("style", weight)
+        self.indices = tuple(indices)
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        out, sty = ctx.features("output"), ctx.features("style")
+        return style_loss([out[i] for i in self.indices], [sty[i] for i in self.indices])
+
+
+class CCPLTerm(LossTerm):
+    """CCPL between output and content features; owns the trainable projector heads."""
+
+    def __init__(self, weight: float, indices: Sequence[int], ccpl: CCPL) -> None:
+        super().__init__("ccpl", weight)
+        self.indices = tuple(indices)
+        self.ccpl = ccpl
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        out, con = ctx.features("output"), ctx.features("content")
+        return self.ccpl([out[i] for i in self.indices], [con[i] for i in self.indices], ctx.generator)
+
+
+class TeacherPixelTerm(LossTerm):
+    """L1 between the output and the teacher's output, in pixels."""
+
+    def __init__(self, weight: float) -> None:
+        super().__init__("teacher_pix", weight)
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        return F.l1_loss(ctx.output.float(), ctx.teacher.float())
+
+
+class TeacherFeatureTerm(LossTerm):
+    """Feature MSE to the teacher's output on the loss net, summed over taps."""
+
+    def __init__(self, weight: float, indices: Sequence[int]) -> None:
+        super().__init__("teacher_feat", weight)
+        self.indices = tuple(indices)
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        out, tea = ctx.features("output"), ctx.features("teacher")
+        total = out[0].new_zeros((), dtype=torch.float32)
+        for i in self.indices:
+            total = total + content_loss(out[i], tea[i])
+        return total
+
+
+class Objective(nn.Module):
+    """The weighted sum of its terms; its parameters (CCPL heads) are trained with the model."""
+
+    def __init__(self, terms: Sequence[LossTerm]) -> None:
+        super().__init__()
+        if not terms:
+            raise ValueError("the objective needs at least one loss term with a non-zero weight")
+        self.terms = nn.ModuleList(terms)
+
+    @property
+    def names(self) -> list[str]:
+        """Term names, in order."""
+        return [t.name for t in self.terms]
+
+    @property
+    def needs_teacher(self) -> bool:
+        """Whether any term reads the teacher's output."""
+        return any(isinstance(t, (TeacherPixelTerm, TeacherFeatureTerm)) for t in self.terms)
+
+    def forward(self, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
+        """(total, {name: weighted value}) for one step."""
+        parts = {t.name: t.weight * t(ctx) for t in self.terms}
+        total = torch.stack(list(parts.values())).sum()
+        return total, parts

@@ -1,0 +1,460 @@
+"""The training loop for the SCTNet family: frozen encoder; SCT, decoder and CCPL heads trained.
+
+One code path for CPU and CUDA (fp32, bf16 autocast, fp16 AMP with a grad scaler). Resumable
+exactly: the checkpoint holds model, heads, optimiser, scaler, step and RNG states, and every
+batch and every random draw of a step is a function of (seed, step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import VStyleError
+from ..models import SCTNet, build
+from .ccpl import CCPL
+from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .config import Recipe, RunOptions
+from .data import Augment, PairedBatches, batch_stream, build_pool, list_media, listing_hash
+from .log import LOG_NAME, LossLog
+from .lossnets import LossLayers, LossNet, build_loss_net, default_layers, init_encoder, shared_tap
+from .losses import (CCPLTerm, ContentTerm, LossTerm, Objective, StepContext, StyleTerm, TeacherFeatureTerm,
+                     TeacherPixelTerm)
+from .plots import plot_losses, sample_grid
+from .provenance import code_version, machine_info
+
+CONFIG_NAME = "config.json"
+DATA_NAME = "data.json"
+PLOT_NAME = "losses.png"
+SAMPLES_DIR = "samples"
+RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME)
+
+
+class Reporter(Protocol):
+    """What the trainer tells its user interface."""
+
+    def start(self, first_step: int, total_steps: int, info: dict[str, Any]) -> None: ...
+
+    def step(self, step: int, losses: dict[str, float], lr: float) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class SilentReporter:
+    """A reporter that shows nothing (library use, tests, benchmarks)."""
+
+    def start(self, first_step: int, total_steps: int, info: dict[str, Any]) -> None:
+        """Ignored."""
+
+    def step(self, step: int, losses: dict[str, float], lr: float) -> None:
+        """Ignored."""
+
+    def message(self, text: str) -> None:
+        """Ignored."""
+
+    def stop(self) -> None:
+        """Ignored."""
+
+
+@dataclass
+class Summary:
+    """Outcome of :meth:`Trainer.run`."""
+
+    run_dir: str
+    first_step: int
+    step: int
+    steps: int
+    interrupted: bool
+    steps_per_second: float
+    wall_seconds: float
+    last_losses: dict[str, float] = field(default_factory=dict)
+
+
+def step_seed(seed: int, step: int) -> int:
+    """Seed of the per-step generator (CCPL centres, shift jitter)."""
+    return int(np.random.SeedSequence([seed, 1, step]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VStyleError("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def _ignore_sigint(_worker_id: int) -> None:
+    # Data workers leave Ctrl-C to the main process, which checkpoints and shuts them down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Trainer:
+    """Sets a run up from a recipe (fresh) or a run folder (resume), then trains with :meth:`run`."""
+
+    def __init__(self, run_dir: str | Path, recipe: Recipe | None, options: RunOptions, *, resume: bool = False,
+                 overwrite: bool = False, reporter: Reporter | None = None) -> None:
+        self.run_dir = Path(run_dir).expanduser()
+        self.options = options.validate()
+        self.reporter: Reporter = reporter or SilentReporter()
+        self.resume = resume
+        state: dict[str, Any] | None = None
+        if resume:
+            state = load_checkpoint(self.run_dir / CHECKPOINT_NAME)
+            recipe = Recipe.from_dict(state["recipe"])
+        elif recipe is None:
+            raise ValueError("a fresh run needs a recipe")
+        else:
+            self._check_run_dir(overwrite)
+        assert recipe is not None
+        self.recipe = recipe.validate()
+        self.device = pick_device(options.device)
+        if self.device.type != "cuda" and options.precision == "fp16":
+            raise VStyleError("--precision fp16 needs CUDA; use bf16 on the CPU")
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        torch.manual_seed(self.recipe.seed)
+        self._setup_data(state)
+        self._setup_model(state)
+        self._setup_objective(state)
+        self._setup_optimiser(state)
+        self.step = int(state["step"]) if state else 0
+        self.wall_seconds = float(state["wall_seconds"]) if state else 0.0
+        self.sessions: list[dict[str, Any]] = list(state["sessions"]) if state else []
+        if state:
+            restore_rng(state["rng"])
+        self._stop_requested = False
+
+    # ------------------------------------------------------------------ setup
+
+    def _check_run_dir(self, overwrite: bool) -> None:
+        d = self.run_dir
+        if d.exists() and not d.is_dir():
+            raise VStyleError(f"run folder {d} is a file")
+        if d.is_dir() and any(d.iterdir()) and not overwrite:
+            raise VStyleError(f"run folder {d} is not empty: continue it with --resume {d}, "
+                              "choose another folder, or pass --overwrite")
+
+    def _start_run_dir(self) -> None:
+        """Create the folder of a fresh run (clearing a previous run's files under --overwrite)."""
+        d = self.run_dir
+        for name in RUN_FILES:
+            (d / name).unlink(missing_ok=True)
+        shutil.rmtree(d / SAMPLES_DIR, ignore_errors=True)
+        d.mkdir(parents=True, exist_ok=True)
+
+    def _setup_data(self, state: dict[str, Any] | None) -> None:
+        r = self.recipe
+        content = list_media(r.content, "content", videos=True)
+        style = list_media(r.style, "style", videos=False)
+        self.data_hash = listing_hash(content, style, r.video_frames)
+        if state is not None and state["data_hash"] != self.data_hash:
+            raise VStyleError("the training data changed since this run started (different files or sizes); "
+                              "an exact resume needs the same data")
+        self.augment = Augment(r.resize, r.resize_mode, r.crop, r.flip, (r.scale_min, r.scale_max))
+        if content.videos:
+            self.reporter.message(f"decoding {r.video_frames} frames from each of {len(content.videos)} video(s)…")
+        self.dataset = PairedBatches(build_pool(content, r.video_frames, self.augment),
+                                     build_pool(style, r.video_frames, self.augment), r.batch, self.augment, r.seed)
+        self.data_info = {"hash": self.data_hash, "content": content.entries(), "style": style.entries(),
+                          "content_items": len(self.dataset.pools[0]), "style_items": len(self.dataset.pools[1])}
+
+    def _setup_model(self, state: dict[str, Any] | None) -> None:
+        r = self.recipe
+        if state is not None:
+            model = build(state["arch"], state["arch_config"])
+            model.load_state_dict(state["model"])
+        elif r.init is not None:
+            from ..weights import load_model
+
+            model = load_model(r.init)
+            if r.arch is not None and r.arch != model.arch:
+                raise VStyleError(f"--init model is a {model.arch} model but --arch is {r.arch}")
+            if r.arch_config and any(model.config.get(k) != v for k, v in r.arch_config.items()):
+                raise VStyleError(f"--init model has config {model.config}, which --arch-config/--mode contradicts")
+        else:
+            try:
+                model = build(r.arch or "sctnet", r.arch_config)
+            except ValueError as exc:
+                raise VStyleError(str(exc)) from None
+        if r.crop % model.multiple:
+            raise VStyleError(f"--crop must be a multiple of {model.multiple} for {model.arch}")
+        if r.crop < model.min_style_side:
+            raise VStyleError(f"--crop must be at least {model.min_style_side} px for {model.arch} styles")
+        defaults = default_layers(r.loss_net, model.mode)
+        self.layers = LossLayers(
+            content=r.content_layer or defaults.content,
+            style=tuple(r.style_layers or defaults.style),
+            ccpl=tuple(r.ccpl_layers or defaults.ccpl),
+            teacher=tuple(r.teacher_layers or defaults.teacher),
+        )
+        used = self._used_layers()
+        self.loss_net: LossNet = build_loss_net(r.loss_net, used, r.loss_net_file, r.random_weights)
+        if r.random_weights:
+            # Random loss-net weights are part of the run: keep them so a resume uses the same ones.
+            if state is not None:
+                self.loss_net.load_state_dict(state["loss_net_state"])
+        self.encoder_source = state["encoder_source"] if state else (
+            f"init {r.init}" if r.init is not None else init_encoder(model.encoder, self.loss_net, r.encoder_file,
+                                                                     r.random_weights))
+        self.model: SCTNet = model.to(self.device)
+        self.loss_net.to(self.device)
+        self.shared = shared_tap(self.loss_net, self.model.encoder)
+        self._check_sizes()
+
+    def _used_layers(self) -> list[str]:
+        r = self.recipe
+        used: list[str] = []
+        if r.lambda_content > 0:
+            used.append(self.layers.content)
+        if r.lambda_style > 0:
+            used.extend(self.layers.style)
+        if r.lambda_ccpl > 0:
+            used.extend(self.layers.ccpl)
+        if r.lambda_teacher_feat > 0:
+            used.extend(self.layers.teacher)
+        # Keep the content tap even if unused so a loss net always has at least one tap.
+        return list(dict.fromkeys(used or [self.layers.content]))
+
+    def _check_sizes(self) -> None:
+        """Fail before training when a crop is too small for the CCPL layers."""
+        if self.recipe.lambda_ccpl <= 0:
+            return
+        with torch.no_grad():
+            probe = torch.zeros(1, 3, self.recipe.crop, self.recipe.crop, device=self.device)
+            feats = dict(zip(self.loss_net.tap_names, self.loss_net.features(probe)))
+        for name in self.layers.ccpl:
+            h, w = feats[name].shape[2:]
+            if (h - 2) * (w - 2) < self.recipe.ccpl_centres:
+                raise VStyleError(f"--crop {self.recipe.crop} gives a {h}×{w} map at {name}, too small for "
+                                  f"{self.recipe.ccpl_centres} CCPL centres; use a larger crop")
+
+    def _setup_objective(self, state: dict[str, Any] | None) -> None:
+        r = self.recipe
+        idx = self.loss_net.index
+        terms: list[LossTerm] = []
+        if r.lambda_content > 0:
+            terms.append(ContentTerm(r.lambda_content, idx(self.layers.content)))
+        if r.lambda_style > 0:
+            terms.append(StyleTerm(r.lambda_style, [idx(t) for t in self.layers.style]))
+        if r.lambda_ccpl > 0:
+            ccpl = CCPL(self.layers.ccpl, [self.loss_net.channels(t) for t in self.layers.ccpl], r.ccpl_centres, r.tau)
+            terms.append(CCPLTerm(r.lambda_ccpl, [idx(t) for t in self.layers.ccpl], ccpl))
+        if r.lambda_teacher_pix > 0:
+            terms.append(TeacherPixelTerm(r.lambda_teacher_pix))
+        if r.lambda_teacher_feat > 0:
+            terms.append(TeacherFeatureTerm(r.lambda_teacher_feat, [idx(t) for t in self.layers.teacher]))
+        self.objective = Objective(terms).to(self.device)
+        if state is not None:
+            self.objective.load_state_dict(state["objective"])
+        self.teacher = self._make_teacher() if self.objective.needs_teacher else None
+
+    def _make_teacher(self) -> Any:
+        try:
+            from .teacher import MagentaTeacher
+        except ImportError:
+            raise VStyleError("the teacher losses need vstyle.train.teacher, which is not available") from None
+        return MagentaTeacher(self.recipe.teacher_file, device=self.device)
+
+    def _setup_optimiser(self, state: dict[str, Any] | None) -> None:
+        params = list(self.model.trainable_parameters()) + list(self.objective.parameters())
+        self.optimiser = torch.optim.Adam(params, lr=self.recipe.lr)
+        self.scaler = torch.amp.GradScaler("cuda") if self.options.precision == "fp16" else None
+        if state is not None:
+            self.optimiser.load_state_dict(state["optimizer"])
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+
+    # ------------------------------------------------------------------ one step
+
+    def lr_at(self, step: int) -> float:
+        """The recipe's schedule: lr / (1 + decay · step), step 0-based."""
+        return self.recipe.lr / (1.0 + self.recipe.lr_decay * step)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        p = self.options.precision
+        if p == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16 if p == "bf16" else torch.float16)
+
+    def train_step(self, content: Tensor, style: Tensor, step: int) -> tuple[dict[str, float], Tensor]:
+        """One optimiser step on uint8 batches; returns (weighted losses incl. ``total``, the output)."""
+        content = content.to(self.device, non_blocking=True).float().div_(255)
+        style = style.to(self.device, non_blocking=True).float().div_(255)
+        gen = torch.Generator().manual_seed(step_seed(self.recipe.seed, step))
+        s = self.recipe.shift_px
+        shift = tuple(torch.randint(-s, s + 1, (2,), generator=gen).tolist()) if s else (0, 0)
+        lr = self.lr_at(step)
+        for group in self.optimiser.param_groups:
+            group["lr"] = lr
+        teacher = None
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher = self.teacher(content, style)
+        model = self.model
+        with self._autocast():
+            given: dict[str, list[Tensor]] = {}
+            with torch.no_grad():
+                if self.shared is not None:
+                    given = {"content": self.loss_net.features(content), "style": self.loss_net.features(style)}
+                    fc, fs = given["content"][self.shared], given["style"][self.shared]
+                else:
+                    fc, fs = model.encoder(content), model.encoder(style)
+            sigma, mean = model.sct.style_stats(fs)
+            output = model.decoder(model.sct.transform(fc, sigma, mean))
+            ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, shift=shift,  # type: ignore[arg-type]
+                              shift_pad=s, generator=gen, given=given)
+            total, parts = self.objective(ctx)
+        if not torch.isfinite(total):
+            raise VStyleError(f"the loss became {total.item()} at step {step + 1}; lower --lr or use fp32")
+        self.optimiser.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+            self.scaler.step(self.optimiser)
+            self.scaler.update()
+        else:
+            total.backward()
+            self.optimiser.step()
+        losses = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+        return losses, output.detach()
+
+    # ------------------------------------------------------------------ run
+
+    def checkpoint(self) -> Path:
+        """Write the run's state to ``checkpoint.pt`` (atomic)."""
+        path = self.run_dir / CHECKPOINT_NAME
+        state = {
+            "step": self.step,
+            "arch": self.model.arch,
+            "arch_config": self.model.config,
+            "model": self.model.state_dict(),
+            "objective": self.objective.state_dict(),
+            "optimizer": self.optimiser.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": capture_rng(),
+            "recipe": self.recipe.to_dict(),
+            "data_hash": self.data_hash,
+            "layers": asdict(self.layers),
+            "loss_net": self.loss_net.describe(),
+            "loss_net_state": self.loss_net.state_dict() if self.recipe.random_weights else None,
+            "encoder_source": self.encoder_source,
+            "wall_seconds": self.wall_seconds,
+            "sessions": self.sessions,
+        }
+        save_checkpoint(path, state)
+        return path
+
+    def _write_run_info(self) -> None:
+        info = {"recipe": self.recipe.to_dict(), "options": self.options.to_dict(), "layers": asdict(self.layers),
+                "loss_net": self.loss_net.describe(), "model": {"arch": self.model.arch, "config": self.model.config,
+                                                                "mode": self.model.mode},
+                "encoder_source": self.encoder_source, "code": code_version()}
+        (self.run_dir / CONFIG_NAME).write_text(json.dumps(info, indent=2) + "\n")
+        (self.run_dir / DATA_NAME).write_text(json.dumps(self.data_info, indent=2) + "\n")
+
+    def _save_samples(self, content: Tensor, style: Tensor, output: Tensor) -> None:
+        from ..io.images import write_image
+
+        folder = self.run_dir / SAMPLES_DIR
+        folder.mkdir(exist_ok=True)
+        grid = sample_grid(content.float() / 255, style.float() / 255, output)
+        write_image(folder / f"step_{self.step:07d}.jpg", grid, overwrite=True, quality=90)
+
+    def _plot(self) -> None:
+        try:
+            plot_losses(self.run_dir / LOG_NAME, self.run_dir / PLOT_NAME)
+        except ImportError:
+            self.reporter.message("matplotlib is not installed: no losses.png (pip install matplotlib)")
+
+    def request_stop(self) -> None:
+        """Finish the current step, checkpoint and return (what Ctrl-C does)."""
+        self._stop_requested = True
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        self.request_stop()
+        self.reporter.message("stopping after this step and saving a checkpoint (Ctrl-C again to abort)…")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def run(self) -> Summary:
+        """Train until ``options.steps`` (or a stop request); checkpoint periodically and at the end."""
+        o = self.options
+        first = self.step
+        if not self.resume:
+            self._start_run_dir()
+            self._write_run_info()
+        else:
+            (self.run_dir / CONFIG_NAME).write_text(json.dumps(
+                {**json.loads((self.run_dir / CONFIG_NAME).read_text()), "options": o.to_dict()}, indent=2) + "\n")
+        session = {"from_step": first, "machine": machine_info(self.device), "code": code_version(),
+                   "precision": o.precision, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        # Plain JSON types only, so the checkpoint loads with weights_only=True.
+        self.sessions.append(json.loads(json.dumps(session, default=str)))
+        columns = ["total", *self.objective.names, "lr", "elapsed_s"]
+        log = LossLog(self.run_dir / LOG_NAME, columns, resume_step=first if self.resume else None)
+        on_main = threading.current_thread() is threading.main_thread()
+        old_handler = signal.signal(signal.SIGINT, self._on_sigint) if on_main else None
+        batches: Iterator[tuple[Tensor, Tensor]] | None = None
+        losses: dict[str, float] = {}
+        saved_at = self.step
+        t0 = time.perf_counter()
+        wall0 = self.wall_seconds
+        self.model.train()
+        self.reporter.start(first, o.steps, {"device": str(self.device), "shared_encoder": self.shared is not None})
+        try:
+            if self.step < o.steps:
+                batches = self._batches(first)
+            while self.step < o.steps and not self._stop_requested:
+                content, style = self._next_batch(batches)  # type: ignore[arg-type]
+                losses, output = self.train_step(content, style, self.step)
+                self.step += 1
+                self.wall_seconds = wall0 + time.perf_counter() - t0
+                log.append(self.step, {**losses, "lr": self.lr_at(self.step - 1), "elapsed_s": self.wall_seconds})
+                self.reporter.step(self.step, losses, self.lr_at(self.step - 1))
+                if o.sample_every and self.step % o.sample_every == 0:
+                    self._save_samples(content, style, output)
+                if self.step % o.checkpoint_every == 0 or self.step == o.steps or self._stop_requested:
+                    log.flush()
+                    self.sessions[-1].update(to_step=self.step, seconds=round(time.perf_counter() - t0, 1))
+                    self.checkpoint()
+                    saved_at = self.step
+                    self._plot()
+        finally:
+            if on_main:
+                signal.signal(signal.SIGINT, old_handler)
+            log.close()
+            del batches
+            self.reporter.stop()
+        if saved_at != self.step:  # e.g. steps already reached: nothing new to save
+            self.checkpoint()
+        elapsed = time.perf_counter() - t0
+        done = self.step - first
+        return Summary(str(self.run_dir), first, self.step, o.steps, self._stop_requested and self.step < o.steps,
+                       done / elapsed if elapsed > 0 and done else 0.0, self.wall_seconds, losses)
+
+    def _batches(self, first: int) -> Iterator[tuple[Tensor, Tensor]]:
+        workers = self.options.workers
+        loader = batch_stream(self.dataset, first, workers, pin_memory=self.device.type == "cuda",
+                              worker_init_fn=_ignore_sigint if workers else None)
+        return loader
+
+    @staticmethod
+    def _next_batch(batches: Iterator[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+        try:
+            return next(batches)
+        except VStyleError as exc:
+            # Errors from worker processes arrive with the worker's traceback in the message; keep the cause.
+            lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+            raise VStyleError(lines[-1].split("VStyleError: ", 1)[-1] if lines else "data loading failed") from None
