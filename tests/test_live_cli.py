@@ -320,3 +320,30 @@ def test_recorder_times_frames_and_leaves_nothing_on_failure(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == [out]
     assert Recorder(tmp_path / "empty.mp4").close() is None
     assert list(tmp_path.iterdir()) == [out]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path, shared_data: Path,
+                                                        model_file: Path, style: Path) -> None:
+    import signal
+
+    out = tmp_path / "rec.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "vstyle", "live", "--camera",
+                             str(shared_data / "video" / "big_buck_bunny_cut.mp4"), "--no-window", "--record", str(out),
+                             "--model", str(model_file), "--style", str(style), "--max-size", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        # The temporary file appears once the first frame is being encoded.
+        while not any(tmp_path.glob(".rec.partial*")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert count_frames(out) >= 1
+    assert not any(tmp_path.glob(".rec.partial*"))

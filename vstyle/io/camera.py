@@ -9,6 +9,7 @@ deterministic.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -107,6 +108,9 @@ def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> Any:
         if spec.is_file:
             raise VStyleError(f"cannot open {spec.label} as a video")
         if isinstance(spec.source, int):
+            if sys.platform.startswith("linux") and Path(f"/dev/video{spec.source}").exists():
+                raise VStyleError(f"camera {spec.source} (/dev/video{spec.source}) cannot be opened: "
+                                  "in use by another application, or no permission")
             raise VStyleError(f"no camera at index {spec.source} (not connected, or no permission to use it)")
         raise VStyleError(f"cannot open stream {spec.label}" + (f": {box['error']}" if "error" in box else ""))
     return cap

@@ -44,7 +44,7 @@ def draw_overlay(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     if not lines:
         return out
     # Scale the text with the frame so it stays readable from 256 px to full HD.
-    scale = max(0.35, min(1.0, image.shape[1] / 900))
+    scale = max(0.35, min(0.8, image.shape[1] / 1100))
     thick = 1 if scale < 0.8 else 2
     font = cv2.FONT_HERSHEY_SIMPLEX
     sizes = [cv2.getTextSize(t, font, scale, thick)[0] for t in lines]

@@ -60,6 +60,9 @@ class Window:
 
     def __init__(self, title: str = "vstyle live") -> None:
         check_display()
+        # opencv-python's bundled Qt warns on stderr about its missing font folder on every
+        # start; read when Qt starts (the first window), so setting it here is in time.
+        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
         import cv2
 
         self._cv2: Any = cv2
