@@ -128,3 +128,25 @@ def test_same_conv_equals_tf_same_padding(groups: int, size: tuple[int, int]) ->
     out = conv(x)
     assert out.shape == (2, 8, -(-h // 2), -(-w // 2))
     assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_in_place_relu6_keeps_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loss taps carry gradients to the image exactly as with an out-of-place clamp."""
+    import vstyle.models.mobilenet as mobilenet
+
+    torch.manual_seed(0)
+    model = MagentaMobileNetV2()
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight)  # keep activations away from 0 and 6
+    x = torch.rand(2, 3, 40, 40, requires_grad=True)
+
+    def grad() -> torch.Tensor:
+        x.grad = None
+        sum(t.square().mean() for t in model.features(x, list(TAPS))).backward()
+        return x.grad.clone()
+
+    in_place = grad()
+    monkeypatch.setattr(mobilenet, "relu6", lambda t: t.clamp(0.0, 6.0))
+    assert in_place.abs().max() > 0
+    assert torch.allclose(in_place, grad(), atol=1e-6)
