@@ -1,0 +1,154 @@
+"""Frame shapes for engines and benchmarks: ``NxHxW`` parsing, optimisation profiles and their checks.
+
+Pure functions (no TensorRT, no torch), so the shape logic is tested without a GPU.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import VStyleError
+
+_SHAPE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+#: Named video sizes (width, height).
+PRESETS = {"360p": (640, 360), "480p": (854, 480), "540p": (960, 540), "720p": (1280, 720),
+           "1080p": (1920, 1080), "1440p": (2560, 1440), "2160p": (3840, 2160), "4k": (3840, 2160)}
+
+
+@dataclass(frozen=True, order=True)
+class FrameShape:
+    """A batch of frames: N frames of H×W pixels (3 channels implied)."""
+
+    batch: int
+    height: int
+    width: int
+
+    def __str__(self) -> str:
+        return f"{self.batch}x{self.height}x{self.width}"
+
+    def nchw(self) -> tuple[int, int, int, int]:
+        """(N, 3, H, W), the frames tensor's shape."""
+        return (self.batch, 3, self.height, self.width)
+
+    def dims(self) -> tuple[int, int, int]:
+        return (self.batch, self.height, self.width)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A TensorRT optimisation profile for the frames input: min ≤ opt ≤ max in every dimension."""
+
+    min: FrameShape
+    opt: FrameShape
+    max: FrameShape
+
+    def contains(self, shape: FrameShape) -> bool:
+        """Whether ``shape`` lies within [min, max] in every dimension."""
+        return all(lo <= v <= hi for lo, v, hi in zip(self.min.dims(), shape.dims(), self.max.dims()))
+
+    def to_json(self) -> dict[str, str]:
+        return {"min": str(self.min), "opt": str(self.opt), "max": str(self.max)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, str]) -> "Profile":
+        return cls(parse_shape(obj["min"]), parse_shape(obj["opt"]), parse_shape(obj["max"]))
+
+
+def parse_shape(text: str, what: str = "shape") -> FrameShape:
+    """``"4x720x1280"`` → FrameShape(4, 720, 1280); one-line error otherwise."""
+    m = _SHAPE.match(str(text))
+    if not m:
+        raise VStyleError(f"{what} must look like NxHxW (frames x height x width), e.g. 1x720x1280; got {text!r}")
+    n, h, w = (int(g) for g in m.groups())
+    if min(n, h, w) < 1:
+        raise VStyleError(f"{what} {text!r}: every dimension must be at least 1")
+    return FrameShape(n, h, w)
+
+
+def round_up(value: int, multiple: int) -> int:
+    """Smallest multiple of ``multiple`` that is ≥ ``value``."""
+    return -(-value // multiple) * multiple
+
+
+def min_side(multiple: int) -> int:
+    """Smallest padded side the network takes: its deepest map must be ≥ 2 px for reflection padding."""
+    return 2 * multiple
+
+
+def default_profile(multiple: int) -> Profile:
+    """Single frames from small to 1080p, tuned for 720p; batches up to 4 at 1080p."""
+    return Profile(FrameShape(1, round_up(64, multiple), round_up(64, multiple)),
+                   FrameShape(1, round_up(720, multiple), round_up(1280, multiple)),
+                   FrameShape(4, round_up(1080, multiple), round_up(1920, multiple)))
+
+
+def make_profile(multiple: int, min_shape: str | None = None, opt_shape: str | None = None,
+                 max_shape: str | None = None) -> Profile:
+    """A validated profile from ``--min-shape/--opt-shape/--max-shape`` (missing ones: the defaults).
+
+    H and W are rounded up to the model stride (that is what the engine sees after padding), so a
+    user may write 1x1080x1920 for a stride-8 model and get 1x1088x1920.
+    """
+    base = default_profile(multiple)
+
+    def pick(text: str | None, default: FrameShape, what: str) -> FrameShape:
+        if text is None:
+            return default
+        s = parse_shape(text, what)
+        return FrameShape(s.batch, round_up(s.height, multiple), round_up(s.width, multiple))
+
+    lo = pick(min_shape, base.min, "--min-shape")
+    hi = pick(max_shape, base.max, "--max-shape")
+    if opt_shape is None:
+        # The default optimum clipped into the user's range, so only giving --max-shape still works.
+        opt = FrameShape(*(min(max(v, a), b) for v, a, b in zip(base.opt.dims(), lo.dims(), hi.dims())))
+    else:
+        opt = pick(opt_shape, base.opt, "--opt-shape")
+    profile = Profile(lo, opt, hi)
+    validate_profile(profile, multiple)
+    return profile
+
+
+def validate_profile(profile: Profile, multiple: int) -> None:
+    """min ≤ opt ≤ max per dimension; H, W multiples of the stride and ≥ 2 strides."""
+    names = ("batch", "height", "width")
+    for label, s in (("min", profile.min), ("opt", profile.opt), ("max", profile.max)):
+        for name, v in zip(names[1:], (s.height, s.width)):
+            if v % multiple:
+                raise VStyleError(f"{label} shape {s}: {name} {v} is not a multiple of the model stride {multiple}")
+            if v < min_side(multiple):
+                raise VStyleError(f"{label} shape {s}: {name} {v} is below the smallest size {min_side(multiple)}")
+    for name, lo, opt, hi in zip(names, profile.min.dims(), profile.opt.dims(), profile.max.dims()):
+        if not lo <= opt <= hi:
+            raise VStyleError(f"shapes must satisfy min ≤ opt ≤ max in {name}: got {lo}, {opt}, {hi} "
+                              f"(min {profile.min}, opt {profile.opt}, max {profile.max})")
+
+
+def check_in_profile(shape: FrameShape, profile: Profile, engine: str) -> None:
+    """One-line error when a padded batch falls outside an engine's profile."""
+    if not profile.contains(shape):
+        raise VStyleError(f"frames {shape} (after padding) are outside the shapes engine {engine} was built for "
+                          f"(min {profile.min}, max {profile.max}); rebuild it with vstyle export-trt --min-shape/--max-shape")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """A benchmark frame size: ``512`` (square), ``WxH``, or a preset like ``720p`` → (width, height)."""
+    t = str(text).strip().lower()
+    if t in PRESETS:
+        return PRESETS[t]
+    if t.isdigit() and int(t) > 0:
+        return int(t), int(t)
+    m = _SIZE.match(t)
+    if m and min(int(m.group(1)), int(m.group(2))) > 0:
+        return int(m.group(1)), int(m.group(2))
+    raise VStyleError(f"size must be a number (square), WxH or one of {', '.join(PRESETS)}; got {text!r}")
+
+
+def parse_list(text: str, what: str) -> list[str]:
+    """Comma-separated values, blanks dropped; at least one."""
+    items = [s.strip() for s in str(text).split(",") if s.strip()]
+    if not items:
+        raise VStyleError(f"{what} needs at least one value")
+    return items
