@@ -119,7 +119,8 @@ def test_writer_scales_to_output_size(tmp_path: Path) -> None:
 def test_audio_is_reencoded_when_the_container_cannot_hold_it(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "a.mp4", frames=12, fps=12, audio=True)  # AAC: not allowed in WebM
     out = tmp_path / "a.webm"
-    writer = copy_through(src, out, codec="libvpx-vp9")
+    writer = copy_through(src, out)  # no --codec: WebM takes no H.264, so its default (VP9) is used
+    assert writer.describe()["codec"] == "libvpx-vp9"
     assert writer.describe()["audio"][0]["mode"] == "reencode"
     got = facts(out)
     assert got.audio_codec == "opus" and got.frames == 12

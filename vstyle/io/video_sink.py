@@ -84,6 +84,7 @@ class VideoWriter:
             raise VStyleError("pass either --crf or --bitrate, not both")
         self.path = Path(path)
         self.encoder = pick_encoder(codec)
+        self._default_codec = codec is None
         self.width, self.height = even_size(width, height)
         self.time_base = Fraction(time_base)
         self.frames = 0
@@ -115,8 +116,13 @@ class VideoWriter:
     def _add_video(self, fps: Fraction, crf: int | None, bitrate: int | None, sar: Fraction | None) -> Any:
         try:
             stream = self._out.add_stream(self.encoder, rate=fps)
-        except ValueError as exc:
-            raise VStyleError(f"{self.path.suffix} files cannot hold {self.encoder} video ({exc})") from None
+        except ValueError:
+            if not self._default_codec:
+                raise VStyleError(f"{self.path.suffix} files cannot hold {self.encoder} video; pass another "
+                                  "--codec or write .mp4/.mkv") from None
+            # No --codec and the container takes no H.264 (e.g. WebM): use the container's own default.
+            self.encoder = pick_encoder(self._out.default_video_codec)
+            stream = self._out.add_stream(self.encoder, rate=fps)
         cc = stream.codec_context
         formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
         self.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
