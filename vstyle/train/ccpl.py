@@ -43,9 +43,14 @@ def sample_centres(height: int, width: int, num: int, generator: torch.Generator
 
 def difference_vectors(feat: Tensor, ys: Tensor, xs: Tensor) -> Tensor:
     """B×(8·N)×C vectors f(centre) − f(neighbour) for the N centres (direction-major slots)."""
-    centre = feat[:, :, ys, xs]
-    diffs = [centre - feat[:, :, ys + dy, xs + dx] for dy, dx in NEIGHBOURS]
-    return torch.cat(diffs, dim=2).transpose(1, 2)
+    width = feat.shape[3]
+    centres = ys * width + xs
+    offsets = torch.tensor([dy * width + dx for dy, dx in NEIGHBOURS], device=centres.device)
+    neighbours = (offsets[:, None] + centres[None, :]).reshape(-1)
+    # One gather for all 9·N positions: its backward allocates one zero map instead of nine.
+    picked = feat.flatten(2)[:, :, torch.cat([centres, neighbours])]
+    n = centres.numel()
+    return (picked[:, :, :n].repeat(1, 1, len(NEIGHBOURS)) - picked[:, :, n:]).transpose(1, 2)
 
 
 def _project(head: nn.Module, vectors: Tensor) -> Tensor:

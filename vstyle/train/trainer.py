@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..errors import VStyleError
 from ..models import SCTNet, build
+from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import Recipe, RunOptions
@@ -267,7 +268,7 @@ class Trainer:
             from .teacher import MagentaTeacher
         except ImportError:
             raise VStyleError("the teacher losses need vstyle.train.teacher, which is not available") from None
-        return MagentaTeacher(self.recipe.teacher_file, device=self.device)
+        return MagentaTeacher(self.recipe.teacher_file, threads=self.options.threads, device=self.device)
 
     def _setup_optimiser(self, state: dict[str, Any] | None) -> None:
         params = list(self.model.trainable_parameters()) + list(self.objective.parameters())
