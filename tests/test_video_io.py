@@ -125,6 +125,10 @@ def test_audio_is_reencoded_when_the_container_cannot_hold_it(tmp_path: Path) ->
     got = facts(out)
     assert got.audio_codec == "opus" and got.frames == 12
     assert abs(got.audio_seconds - 1.0) <= 0.05
+    seg = tmp_path / "seg.webm"  # re-encoded audio is trimmed to the sample
+    copy_through(src, seg, start=0.25, duration=0.5)
+    got = facts(seg)
+    assert got.frames == 6 and abs(got.audio_seconds - 0.5) <= 0.02
 
 
 def test_no_audio_stream_means_no_audio(tmp_path: Path) -> None:

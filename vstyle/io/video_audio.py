@@ -5,13 +5,15 @@ decoded and re-encoded with the container's default audio codec (AAC for MP4/MOV
 read from its own handle on the source file and muxed up to the time of the last video frame
 written, so the output stays interleaved and memory stays flat however long the video is.
 Segments (``--start``/``--duration``) are trimmed to match the video: whole packets when copying
-(error under one packet, ~21 ms for AAC), whole decoded frames when re-encoding.
+(error under one packet, ~21 ms for AAC), to the sample when re-encoding.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from ..errors import VStyleError
 from .video_source import VideoInfo, av_message
@@ -60,7 +62,7 @@ class _Reencode:
         import av
 
         self.codec = out.default_audio_codec
-        rate = src_stream.codec_context.sample_rate or 48000
+        rate = _supported_rate(self.codec, src_stream.codec_context.sample_rate or 48000)
         try:
             self.stream = out.add_stream(self.codec, rate=rate)
         except (ValueError, av.error.FFmpegError) as exc:
@@ -86,9 +88,8 @@ class _Reencode:
         t = frame.time
         if t is None:
             t = self.origin if self.next_pts is None else self.origin + self.next_pts / self.rate
-        if self.end is not None and t >= self.end:
-            return
-        if self.trim_start and t + frame.samples / (frame.sample_rate or self.rate) <= self.origin:
+        frame, t = _trim(frame, t, self.origin if self.trim_start else None, self.end)
+        if frame is None:
             return
         if self.resampler is None:
             cc = self.stream.codec_context
@@ -111,6 +112,40 @@ class _Reencode:
         if self.resampler is not None:
             self._encode(self.resampler.resample(None))
         self.out.mux(self.stream.encode(None))
+
+
+def _trim(frame: Any, t: float, start: float | None, end: float | None) -> tuple[Any, float]:
+    """Cut a decoded audio frame starting at ``t`` s to [start, end) to the sample; (None, t) if empty."""
+    import av
+
+    sr = frame.sample_rate
+    n = frame.samples
+    first = max(0, round((start - t) * sr)) if start is not None else 0
+    last = min(n, round((end - t) * sr)) if end is not None else n
+    if first == 0 and last == n:
+        return frame, t
+    if last <= first:
+        return None, t
+    data = frame.to_ndarray()
+    if frame.format.is_planar:
+        data = data[:, first:last]
+    else:  # packed: one row of interleaved channels
+        ch = frame.layout.nb_channels
+        data = data[:, first * ch:last * ch]
+    cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=frame.format.name, layout=frame.layout)
+    cut.sample_rate = sr
+    return cut, t + first / sr
+
+
+def _supported_rate(codec: str, rate: int) -> int:
+    """``rate`` if the encoder takes it, else the closest rate it takes, preferring higher ones
+    (e.g. Opus has no 44.1 kHz: 48 kHz)."""
+    import av
+
+    rates = av.codec.Codec(codec, "w").audio_rates
+    if not rates or rate in rates:
+        return rate
+    return min(rates, key=lambda r: (r < rate, abs(r - rate)))
 
 
 class AudioTrack:
