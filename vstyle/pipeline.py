@@ -161,7 +161,6 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
                 on_progress(written[0])
     except KeyboardInterrupt:
         interrupted = True
-        ctl.stop.set()
     ctl.stop.set()
     # Reader and writer poll the stop flag between frames; both finish within a frame's work.
     # They must be out of ``frames``/``write`` before the caller closes the files behind them.
