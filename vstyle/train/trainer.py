@@ -123,6 +123,8 @@ class Trainer:
         assert recipe is not None
         self.recipe = recipe.validate()
         self.device = pick_device(options.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick the fastest kernels
         if self.device.type != "cuda" and options.precision == "fp16":
             raise VStyleError("--precision fp16 needs CUDA; use bf16 on the CPU")
         if options.threads:
