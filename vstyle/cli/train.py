@@ -19,8 +19,7 @@ from .common import print_json
 
 F = Callable[..., Any]
 
-# Options whose value maps 1:1 onto a Recipe / RunOptions field (name = field name).
-_LIST_OPTIONS = ("style_layers", "ccpl_layers", "teacher_layers")
+# Options that are not Recipe / RunOptions fields (every other option maps 1:1 onto one).
 _NOT_SETTINGS = ("out", "resume", "config", "overwrite", "as_json", "mode", "arch_config_json", "scale_range")
 
 

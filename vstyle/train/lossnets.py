@@ -25,7 +25,6 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import VStyleError
-from ..models.vgg import TAP_CHANNELS as VGG_CHANNELS
 from ..models.vgg import TAP_NAMES as VGG_TAPS
 from ..models.vgg import VGGEncoder
 
