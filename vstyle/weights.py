@@ -157,8 +157,10 @@ def _load_checked(module: torch.nn.Module, tensors: Mapping[str, Tensor], what: 
 # ---------------------------------------------------------------- official CCPL files
 
 
-def _torch_load(path: Path, what: str) -> dict[str, Tensor]:
-    """A plain str→Tensor state dict, loaded with ``weights_only=True``."""
+def load_torch_state_dict(path: Path, what: str) -> dict[str, Tensor]:
+    """A plain str→Tensor state dict from a torch file (``weights_only=True``), with one-line errors.
+
+    Accepts a ``{"state_dict": …}`` wrapper and strips DataParallel's ``module.`` prefix."""
     if not path.is_file():
         raise VStyleError(f"{what} file not found: {path}")
     try:
@@ -190,9 +192,9 @@ def load_official(vgg: str | Path, decoder: str | Path, sct: str | Path, mode: s
     """Build SCTNet from the unchanged official files: ``vgg_normalised.pth``, ``decoder_iter_*.pth.tar``,
     ``sct_iter_*.pth.tar``. The mode comes from the SCT file (decoder files cannot tell); an explicit
     ``mode`` must agree with it."""
-    vgg_sd = _torch_load(Path(vgg), "VGG")
-    dec_sd = _torch_load(Path(decoder), "decoder")
-    sct_sd = _torch_load(Path(sct), "SCT")
+    vgg_sd = load_torch_state_dict(Path(vgg), "VGG")
+    dec_sd = load_torch_state_dict(Path(decoder), "decoder")
+    sct_sd = load_torch_state_dict(Path(sct), "SCT")
     found = sct_mode(sct_sd)
     if mode is not None and mode != found:
         raise VStyleError(f"--mode {mode} does not match the SCT file, which is a {found} model")

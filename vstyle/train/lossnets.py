@@ -15,11 +15,9 @@ same network so content/style features are computed once.
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +25,7 @@ from torch import Tensor, nn
 from ..errors import VStyleError
 from ..models.vgg import TAP_NAMES as VGG_TAPS
 from ..models.vgg import VGGEncoder
+from ..weights import load_torch_state_dict
 
 #: torchvision ``vgg19().features`` conv index → vgg_normalised module index (conv1_1 … conv4_1).
 TORCHVISION_TO_NORMALISED = {0: 2, 2: 5, 5: 9, 7: 12, 10: 16, 12: 19, 14: 22, 16: 25, 19: 29}
@@ -133,26 +132,10 @@ def default_layers(kind: str, mode: str) -> LossLayers:
 # ----------------------------------------------------------------------------- building
 
 
-def _load_state(path: Path, what: str) -> dict[str, Tensor]:
-    """A plain str → Tensor dict from a torch file (weights_only), with one-line errors."""
-    if not path.is_file():
-        raise VStyleError(f"{what} file not found: {path}")
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        raise VStyleError(f"{what} {path} is not a readable torch state dict: {first[:160]}") from None
-    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise VStyleError(f"{what} {path} is not a plain state dict of tensors")
-    return {str(k).removeprefix("module."): v for k, v in obj.items()}
-
-
 def vgg_state(path: str | Path, depth: int) -> dict[str, Tensor]:
     """VGGEncoder(depth) weights from ``vgg_normalised.pth`` or a torchvision VGG-19 state dict."""
     path = Path(path).expanduser()
-    sd = _load_state(path, "VGG")
+    sd = load_torch_state_dict(path, "VGG")
     wanted = VGGEncoder(depth).state_dict()
     if "features.0.weight" in sd:
         out: dict[str, Tensor] = {}
