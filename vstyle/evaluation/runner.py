@@ -1,0 +1,176 @@
+"""Run every method on every (clip, style) and measure it: the numbers behind ``vstyle eval``."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..io.images import fit_within
+from ..metrics.features import CONTENT_TAP, TAPS, MobileNetFeatures, StyleStats, content_distance, style_distances
+from ..metrics.ssim import ssim
+from ..metrics.temporal import PairFlow, sequence_warping_errors
+from .clips import Clip, clip_flows
+from .methods import Method, MethodRun
+
+SHORT_DELTA = 1
+
+METRICS_DOC = {
+    "warp_short": "temporal warping error, frames t and t+1: stylised frame t warped by the content's flow, "
+                  "mean squared RGB difference in [0,1] over non-occluded pixels (lower = steadier)",
+    "warp_long": "the same for frames t and t+Δ (Δ = long_delta; flow computed directly between them)",
+    "warp_short_x_floor": "warp_short divided by the unstylised clip's warp_short (1 = as steady as the input)",
+    "warp_long_x_floor": "warp_long divided by the unstylised clip's warp_long",
+    "style_meanstd": "distance to the style image (scaled to the clip's longer side): MSE of channel means + "
+                     "MSE of channel stds, averaged over the feature taps (lower = closer to the style)",
+    "style_gram": "MSE between Gram matrices (normalised by positions), averaged over the taps",
+    "ssim": "SSIM between grey content and grey output (Gaussian window σ=1.5, C1=0.01², C2=0.03²; higher = "
+            "more structure kept)",
+    "content_distance": f"‖F(out) − F(content)‖² / ‖F(content)‖² at tap {CONTENT_TAP} (lower = more content kept)",
+    "ms_per_frame": "stylisation wall time per frame during the run (style encoding excluded; shared CPU: "
+                    "compare only within one run)",
+    "style_ms": "time to encode the style image once",
+}
+
+SCALARS = ("warp_short", "warp_long", "warp_short_x_floor", "warp_long_x_floor", "style_meanstd", "style_gram",
+           "ssim", "content_distance", "ms_per_frame", "style_ms")
+
+
+@dataclass
+class Sample:
+    """One (clip, style) for the contact sheet and video: content, style, and each method's frames."""
+
+    clip: str
+    style: str
+    content: np.ndarray
+    style_image: np.ndarray
+    outputs: dict[str, np.ndarray]
+    fps: float
+
+
+@dataclass
+class EvalResult:
+    """Everything measured: ``data`` is JSON-ready; ``samples`` feed the contact sheet and video."""
+
+    data: dict[str, Any]
+    samples: list[Sample] = field(default_factory=list)
+
+
+def _nanmean(values: Sequence[float]) -> float | None:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _frame_scores(run: MethodRun, clip: Clip, content_feats: list[dict[str, np.ndarray]], stats: StyleStats,
+                  features: MobileNetFeatures) -> dict[str, Any]:
+    """Per-frame style, SSIM and content scores, averaged over the clip."""
+    style_rows, ssims, cdist = [], [], []
+    for out, content, cfeat in zip(run.frames, clip.frames, content_feats):
+        feats = features(out)
+        style_rows.append(style_distances(feats, stats))
+        ssims.append(ssim(content, out))
+        cdist.append(content_distance(feats, cfeat))
+    taps = {f"{kind}_{tap}": float(np.mean([r[f"{kind}_{tap}"] for r in style_rows]))
+            for kind in ("meanstd", "gram") for tap in TAPS}
+    return {"style_meanstd": float(np.mean([r["meanstd"] for r in style_rows])),
+            "style_gram": float(np.mean([r["gram"] for r in style_rows])),
+            "style_per_tap": taps, "ssim": float(np.mean(ssims)), "content_distance": float(np.mean(cdist))}
+
+
+def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], methods: Sequence[Method],
+             long_delta: int = 9, progress: Callable[[int], None] = lambda n: None,
+             status: Callable[[str], None] = lambda s: None, keep_all_frames: bool = False) -> EvalResult:
+    """Stylise every clip with every style by every method and score the outputs.
+
+    ``progress`` is called with frame counts as methods finish frames; ``status`` with what runs now.
+    ``keep_all_frames`` keeps every output frame in the samples (for the side-by-side video); otherwise
+    only the middle frame.
+    """
+    labels = [m.label for m in methods]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"method labels must be distinct: {labels}")
+    started = time.perf_counter()
+    features = MobileNetFeatures()
+    rows: list[dict[str, Any]] = []
+    samples: list[Sample] = []
+    clip_info = []
+    for clip in clips:
+        status(f"{clip.name}: optical flow")
+        short, short_note = clip_flows(clip, SHORT_DELTA)
+        long, long_note = clip_flows(clip, long_delta)
+        content_feats = [features(f) for f in clip.frames]
+        clip_info.append({"name": clip.name, "path": str(clip.path), "frames": int(len(clip.frames)),
+                          "width": clip.size[0], "height": clip.size[1], "source_size": list(clip.original_size),
+                          "fps": clip.fps, "flow_short": short_note, "flow_long": long_note,
+                          "pairs_short": len(short), "pairs_long": len(long)})
+        for style_name, style_image in styles:
+            stats = StyleStats(features(fit_within(style_image, max(clip.size))))
+            done: dict[str, MethodRun] = {}
+            clip_rows = []
+            for method in methods:
+                status(f"{clip.name} × {style_name}: {method.label}")
+                run = method.run(clip.frames, style_image, progress, done)
+                done[method.label] = run
+                clip_rows.append(_score(method, run, clip, style_name, short, long, content_feats, stats, features))
+            _add_floor_ratios(clip_rows)
+            rows.extend(clip_rows)
+            mid = len(clip.frames) // 2
+            pick = (lambda a: a) if keep_all_frames else (lambda a: a[mid])
+            shown = {m.label for m in methods if m.kind != "reference"}  # the content is shown anyway
+            samples.append(Sample(clip.name, style_name, pick(clip.frames), style_image,
+                                  {label: pick(run.frames) for label, run in done.items() if label in shown},
+                                  clip.fps))
+    data = {
+        "long_delta": long_delta,
+        "feature_space": features.description,
+        "metrics": METRICS_DOC,
+        "methods": [m.describe() for m in methods],
+        "clips": clip_info,
+        "styles": [name for name, _ in styles],
+        "summary": summarise(rows, labels),
+        "results": rows,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return EvalResult(data, samples)
+
+
+def _score(method: Method, run: MethodRun, clip: Clip, style: str, short: list[PairFlow], long: list[PairFlow],
+           content_feats: list[dict[str, np.ndarray]], stats: StyleStats,
+           features: MobileNetFeatures) -> dict[str, Any]:
+    if run.frames.shape != clip.frames.shape:
+        raise RuntimeError(f"{method.label} returned frames shaped {run.frames.shape}, expected {clip.frames.shape}")
+    per_short = sequence_warping_errors(run.frames, short)
+    per_long = sequence_warping_errors(run.frames, long)
+    return {"method": method.label, "kind": method.kind, "clip": clip.name, "style": style,
+            "warp_short": _nanmean(per_short), "warp_long": _nanmean(per_long),
+            **_frame_scores(run, clip, content_feats, stats, features),
+            "ms_per_frame": run.ms_per_frame, "style_ms": run.style_ms,
+            "warp_short_per_pair": [None if math.isnan(v) else v for v in per_short],
+            "warp_long_per_pair": [None if math.isnan(v) else v for v in per_long]}
+
+
+def _add_floor_ratios(rows: list[dict[str, Any]]) -> None:
+    """Warping errors relative to the unstylised clip, when it is among the methods."""
+    ref = next((r for r in rows if r["kind"] == "reference"), None)
+    for r in rows:
+        r["warp_short_x_floor"] = _ratio(r["warp_short"], ref["warp_short"]) if ref else None
+        r["warp_long_x_floor"] = _ratio(r["warp_long"], ref["warp_long"]) if ref else None
+
+
+def summarise(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Per method: the mean of every scalar metric over all (clip, style) pairs."""
+    out = []
+    for label in labels:
+        mine = [r for r in rows if r["method"] == label]
+        entry: dict[str, Any] = {"method": label, "kind": mine[0]["kind"] if mine else None, "pairs": len(mine)}
+        for key in SCALARS:
+            entry[key] = _nanmean([r[key] for r in mine if r.get(key) is not None])
+        out.append(entry)
+    return out
