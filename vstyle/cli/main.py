@@ -57,7 +57,8 @@ def cli() -> None:
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns ``ctx.exit(n)`` codes instead of exiting with them.
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -72,3 +73,5 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("vstyle: interrupted", err=True)
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
