@@ -157,6 +157,9 @@ def test_feature_distances(shared_data: Path) -> None:
     photo = (_photo(shared_data) * 255).astype(np.uint8)
     fs, fp = net(style), net(photo)
     assert set(fs) == set(TAPS)
+    batched = list(net.many(np.stack([photo, photo[::-1].copy(), photo])))
+    assert len(batched) == 3
+    np.testing.assert_allclose(batched[2]["e6x"], fp["e6x"], atol=1e-4)
     stats = StyleStats(fs)
     assert style_distances(fs, stats)["gram"] == pytest.approx(0.0, abs=1e-12)
     crop = net(np.ascontiguousarray(style[20:180, 30:230]))  # another part of the same painting

@@ -72,8 +72,7 @@ def _frame_scores(run: MethodRun, clip: Clip, content_feats: list[dict[str, np.n
                   features: MobileNetFeatures) -> dict[str, Any]:
     """Per-frame style, SSIM and content scores, averaged over the clip."""
     style_rows, ssims, cdist = [], [], []
-    for out, content, cfeat in zip(run.frames, clip.frames, content_feats):
-        feats = features(out)
+    for out, content, cfeat, feats in zip(run.frames, clip.frames, content_feats, features.many(run.frames)):
         style_rows.append(style_distances(feats, stats))
         ssims.append(ssim(content, out))
         cdist.append(content_distance(feats, cfeat))
@@ -105,7 +104,8 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
         status(f"{clip.name}: optical flow")
         short, short_note = clip_flows(clip, SHORT_DELTA)
         long, long_note = clip_flows(clip, long_delta)
-        content_feats = [features(f) for f in clip.frames]
+        # only the content tap is kept: all taps of a clip would take hundreds of MB
+        content_feats = [{CONTENT_TAP: f[CONTENT_TAP]} for f in features.many(clip.frames)]
         clip_info.append({"name": clip.name, "path": str(clip.path), "frames": int(len(clip.frames)),
                           "width": clip.size[0], "height": clip.size[1], "source_size": list(clip.original_size),
                           "fps": clip.fps, "flow_short": short_note, "flow_long": long_note,

