@@ -103,6 +103,6 @@ def test_eval_input_errors(tmp_path: Path, model_file: Path, shared_data: Path) 
     style = shared_data / "styles" / "starry_night.jpg"
     proc = run_vstyle("eval", tmp_path / "nope.mp4", "--style", style, "--model", model_file, "-o", tmp_path / "o")
     assert "clip not found" in assert_one_line_error(proc)
-    proc = run_vstyle("eval", shared_data / "video" / "marple8", "--style", style, "--model", tmp_path / "m.safetensors",
-                      "-o", tmp_path / "o")
+    proc = run_vstyle("eval", shared_data / "video" / "marple8", "--style", style,
+                      "--model", tmp_path / "m.safetensors", "-o", tmp_path / "o")
     assert "model file not found" in assert_one_line_error(proc)

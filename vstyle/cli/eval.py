@@ -156,13 +156,13 @@ def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str
 def _print_summary(data: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from ..evaluation.report import COLUMNS, _fmt, _headers
+    from ..evaluation.report import COLUMNS, fmt_value, column_headers
 
     table = Table(title=f"vstyle eval: mean over {len(data['clips'])} clip(s) × {len(data['styles'])} style(s)")
     table.add_column("method")
-    for head in _headers(data["long_delta"]):
+    for head in column_headers(data["long_delta"]):
         table.add_column(head, justify="right")
     for row in data["summary"]:
-        table.add_row(row["method"], *(_fmt(row[k]) for k, _ in COLUMNS))
+        table.add_row(row["method"], *(fmt_value(row[k]) for k, _ in COLUMNS))
     stderr.print(table)
     stderr.print(f"results in {Path(data['outputs']['json']).parent}/ ({data['seconds']:.0f} s)")

