@@ -90,3 +90,31 @@ def test_bench_table(photo_model: Path) -> None:
 def test_bench_bad_options_are_one_line(photo_model: Path, args: tuple[str, ...], words: str) -> None:
     line = assert_one_line_error(run_vstyle("bench", "--model", photo_model, "--device", "cpu", *args))
     assert words in line
+
+
+def test_auto_backend_and_cpu_defaults() -> None:
+    """auto: TensorRT only for CUDA with an engine file; eager torch in channels-last otherwise."""
+    from vstyle.engine import Engine
+    from vstyle.engine.auto import pick_backend
+
+    assert pick_backend(torch.device("cuda"), "m.engine") == "trt"
+    assert pick_backend(torch.device("cuda"), None) == "torch"
+    assert pick_backend(torch.device("cpu"), "m.engine") == "torch"
+    torch.manual_seed(0)
+    engine = Engine(build("sctnet", {"mode": "photo"}), device="cpu", backend="auto")
+    assert engine.backend_name == "torch" and engine.backend.channels_last
+
+
+def test_bf16_backend_keeps_the_fp32_model_for_styles() -> None:
+    """A reduced-precision torch backend runs a private copy: style encoding still works in fp32."""
+    import numpy as np
+
+    from vstyle.engine import Engine
+
+    torch.manual_seed(0)
+    model = build("sctnet", {"mode": "photo"})
+    engine = Engine(model, device="cpu", precision="bf16")
+    code = engine.style_code(np.random.default_rng(0).integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    assert next(model.parameters()).dtype == torch.float32
+    out = engine.stylize(np.zeros((1, 20, 28, 3), np.uint8), code)
+    assert out.shape == (1, 20, 28, 3) and out.dtype == np.uint8

@@ -1,7 +1,9 @@
 """Benchmark core: time every backend × precision × frame size × batch through the real Engine.
 
 Timing covers :meth:`vstyle.engine.Engine.stylize_tensor` on frames already on the device (pad,
-network, crop, clamp), after warm-up runs; the median of the timed runs is reported. All variants
+network, crop, clamp), after warm-up runs; the median of the timed runs is reported, with the
+median process CPU time (all threads) per frame, which a shared machine's load disturbs far less
+than wall time. All variants
 are created first and their runs are interleaved (run 1 of every variant, then run 2, …), so a
 machine whose load drifts, such as a shared CPU, affects them alike and the ratios stay fair.
 
@@ -41,18 +43,6 @@ VARIANTS = {
 DEFAULT_BACKENDS = ("torch", "ort", "trt")
 
 
-@dataclass(frozen=True)
-class Case:
-    """One measurement: a variant in one precision on one batch of frames."""
-
-    backend: str
-    precision: str
-    width: int
-    height: int
-    batch: int
-    size_label: str
-
-
 @dataclass
 class Result:
     """What one case gave; ``status`` is ``ok``, ``skipped`` (unavailable here) or ``failed``."""
@@ -68,6 +58,7 @@ class Result:
     ms_per_frame: float | None = None
     fps: float | None = None
     ms_per_batch: float | None = None
+    cpu_ms_per_frame: float | None = None
     peak_mb: float | None = None
     runs_ms: list[float] = field(default_factory=list)
 
@@ -226,6 +217,8 @@ def _create(model: SCTNet, device: torch.device, backend: str, precision: str, m
         code = engine.style_code(style)
     except VStyleError as exc:
         return str(exc)
+    if engine.precision != precision:  # a given TensorRT engine has one fixed precision
+        return f"the engine runs {engine.precision}"
     static = max(0, meter.current() - before) + int(getattr(engine.backend, "device_memory_bytes", 0))
     return _Live(backend, precision, engine, code, static)
 
@@ -233,51 +226,65 @@ def _create(model: SCTNet, device: torch.device, backend: str, precision: str, m
 def run_bench(model: SCTNet, device: torch.device, sizes: list[tuple[str, int, int]], batches: list[int],
               backends: list[str], precisions: list[str], *, warmup: int = 1, runs: int = 3,
               threads: int | None = None, engine_path: str | None = None,
-              on_case: Callable[[Case, Result], None] | None = None) -> list[Result]:
+              on_call: Callable[[int, int, str], None] | None = None) -> list[Result]:
     """Measure every backend × precision × size × batch; ``sizes`` are (label, width, height).
 
     Variants are created once (torch.compile, engine loading and ONNX export are not timed); for
     each size and batch, warm-up and timed runs go round-robin over the variants.
+    ``on_call(done, total, description)`` is called before every stylisation (progress display).
     """
     meter = MemoryMeter(device)
     variants = [(b, p) for b in backends for p in precisions]
     created = {v: _create(model, device, v[0], v[1], meter, threads, engine_path) for v in variants}
     live = [c for c in created.values() if isinstance(c, _Live)]
+    per_shape = sum(max(warmup, 1 if v.backend == "torch-compile" else 0) + runs for v in live)
+    counter = _Counter(per_shape * len(sizes) * len(batches), on_call)
     results: dict[tuple[str, str, str, int], Result] = {}
     for label, w, h in sizes:
         for batch in batches:
-            case_results = _measure_shape(live, device, meter, label, w, h, batch, warmup, runs)
+            case_results = _measure_shape(live, device, meter, label, w, h, batch, warmup, runs, counter)
             for (backend, precision), c in created.items():
-                r = case_results.get((backend, precision)) if isinstance(c, _Live) else \
+                r = case_results[(backend, precision)] if isinstance(c, _Live) else \
                     Result(backend, precision, label, w, h, batch, "skipped", c)
                 results[(backend, precision, label, batch)] = r
-                if on_case:
-                    on_case(Case(backend, precision, w, h, batch, label), r)
     # Report grouped by variant, then size, then batch.
     return [results[(b, p, label, n)] for (b, p) in variants for (label, _, _) in sizes for n in batches]
 
 
+class _Counter:
+    """Counts stylisation calls for the progress callback."""
+
+    def __init__(self, total: int, fn: Callable[[int, int, str], None] | None) -> None:
+        self.total, self.done, self.fn = total, 0, fn
+
+    def tick(self, description: str) -> None:
+        if self.fn:
+            self.fn(self.done, self.total, description)
+        self.done += 1
+
+
 def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, label: str, w: int, h: int,
-                   batch: int, warmup: int, runs: int) -> dict[tuple[str, str], Result]:
+                   batch: int, warmup: int, runs: int, counter: _Counter) -> dict[tuple[str, str], Result]:
     """Warm-up then interleaved timed runs of every live variant on one batch shape."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, h, w, generator=gen).to(device)
     out: dict[tuple[str, str], Result] = {}
     rise: dict[tuple[str, str], int] = {}
-    times: dict[tuple[str, str], list[float]] = {}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
 
-    def call(v: _Live) -> float | None:
+    def call(v: _Live) -> tuple[float, float] | None:
         """One stylisation; None once the variant failed or was refused at this shape."""
         key = (v.backend, v.precision)
+        counter.tick(f"{v.backend} {v.precision} {batch}×{w}×{h}")
         if out.get(key) is not None:
             return None
-        t = [0.0]
+        t = [0.0, 0.0]
 
         def fn() -> None:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             v.engine.stylize_tensor(x, v.code)
             _sync(device)
-            t[0] = time.perf_counter() - t0
+            t[0], t[1] = time.perf_counter() - t0, time.process_time() - c0
 
         try:
             rise[key] = max(rise.get(key, 0), meter.peak_rise(fn))
@@ -289,7 +296,7 @@ def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, 
                 torch.cuda.empty_cache()
             out[key] = Result(v.backend, v.precision, label, w, h, batch, "failed", _first_line(exc))
             return None
-        return t[0]
+        return t[0], t[1]
 
     for v in live:
         # torch.compile compiles on its first call: never let that be a timed run.
@@ -305,11 +312,12 @@ def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, 
         key = (v.backend, v.precision)
         if key in out:
             continue
-        med = statistics.median(times[key])
+        med = statistics.median(t for t, _ in times[key])
+        cpu = statistics.median(c for _, c in times[key])
         out[key] = Result(v.backend, v.precision, label, w, h, batch, "ok", ms_per_frame=med * 1000 / batch,
-                          fps=batch / med, ms_per_batch=med * 1000,
+                          fps=batch / med, ms_per_batch=med * 1000, cpu_ms_per_frame=cpu * 1000 / batch,
                           peak_mb=(v.static_bytes + rise.get(key, 0)) / 2**20,
-                          runs_ms=[t * 1000 for t in times[key]])
+                          runs_ms=[t * 1000 for t, _ in times[key]])
     return out
 
 
@@ -318,7 +326,7 @@ def results_json(results: list[Result]) -> list[dict]:
     out = []
     for r in results:
         d = asdict(r)
-        for k in ("ms_per_frame", "fps", "ms_per_batch", "peak_mb"):
+        for k in ("ms_per_frame", "fps", "ms_per_batch", "cpu_ms_per_frame", "peak_mb"):
             if d[k] is not None:
                 d[k] = round(d[k], 2)
         d["runs_ms"] = [round(t, 2) for t in d["runs_ms"]]

@@ -100,17 +100,16 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
         raise VStyleError(f"unknown precision {bad[0]!r} for --precisions (use fp32, fp16, bf16)")
 
     net, model_label = _load_model(model, arch, mode)
-    total = len(size_list) * len(batch_list) * len(backend_list) * len(precision_list)
     started = _dt.datetime.now().astimezone()
-    with make_progress("cases/s", disable=as_json) as progress:
-        task = progress.add_task("benchmarking", total=total)
+    with make_progress("runs/s", disable=as_json) as progress:
+        task = progress.add_task("preparing backends", total=None)
 
-        def on_case(case, result) -> None:
-            progress.update(task, advance=1, description=f"{case.backend} {case.precision} "
-                                                         f"{case.width}x{case.height}x{case.batch}")
+        def on_call(done: int, total: int, description: str) -> None:
+            progress.update(task, completed=done, total=total, description=description)
 
         results = run_bench(net, dev, size_list, batch_list, backend_list, precision_list, warmup=warmup,
-                            runs=runs, threads=threads, engine_path=engine_path, on_case=on_case)
+                            runs=runs, threads=threads, engine_path=engine_path, on_call=on_call)
+        progress.update(task, completed=progress.tasks[0].total or 0, description="done")
     info = machine_info(dev)
     summary = {"date": started.isoformat(timespec="seconds"), "machine": info, "model": model_label,
                "arch": net.arch, "mode": net.mode, "warmup": warmup, "runs": runs,
@@ -133,7 +132,8 @@ def _print_table(summary: dict) -> None:
              + f" · median of {summary['runs']} runs after {summary['warmup']} warm-up")
     table = Table(title=title, title_justify="left")
     for col, justify in (("backend", "left"), ("precision", "left"), ("size", "right"), ("batch", "right"),
-                         ("ms/frame", "right"), ("FPS", "right"), ("peak MB", "right"), ("note", "left")):
+                         ("ms/frame", "right"), ("FPS", "right"), ("CPU ms/frame", "right"), ("peak MB", "right"),
+                         ("note", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     skipped = Counter((r["backend"], r["precision"], r["reason"]) for r in summary["results"] if r["status"] == "skipped")
     shown: set[tuple[str, str, str]] = set()
@@ -141,7 +141,7 @@ def _print_table(summary: dict) -> None:
         size, batch = f"{r['width']}×{r['height']}", str(r["batch"])
         if r["status"] == "ok":
             table.add_row(r["backend"], r["precision"], size, batch, f"{r['ms_per_frame']:.1f}",
-                          f"{r['fps']:.2f}", f"{r['peak_mb']:.0f}", "")
+                          f"{r['fps']:.2f}", f"{r['cpu_ms_per_frame']:.0f}", f"{r['peak_mb']:.0f}", "")
             continue
         key = (r["backend"], r["precision"], r["reason"])
         if r["status"] == "skipped" and skipped[key] > 1:
@@ -149,6 +149,6 @@ def _print_table(summary: dict) -> None:
                 continue
             shown.add(key)
             size, batch = "all", "all"
-        table.add_row(r["backend"], r["precision"], size, batch, "–", "–", "–",
+        table.add_row(r["backend"], r["precision"], size, batch, "–", "–", "–", "–",
                       f"[dim]{r['status']}: {escape(r['reason'])}[/dim]")
     Console(width=max(100, Console().width)).print(table)

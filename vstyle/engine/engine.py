@@ -57,6 +57,8 @@ class Engine:
                                               channels_last=channels_last, compile=compile, threads=threads,
                                               engine_path=engine_path)
         self.backend_name = self.backend.name
+        # A TensorRT engine's precision is fixed when it is built; report what really runs.
+        self.precision = getattr(self.backend, "precision", precision)
         self._copy_stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
 
     # ------------------------------------------------------------------ style side
@@ -134,7 +136,8 @@ def _make_backend(name: str, model: SCTNet, device: torch.device, dtype: torch.d
     if name == "torch":
         from .backends.torch_backend import TorchBackend
 
-        cl = device.type == "cuda" if channels_last is None else channels_last
+        # channels-last is the faster layout on CUDA and on the CPU (oneDNN; see README "Backends").
+        cl = True if channels_last is None else channels_last
         return TorchBackend(model, device, dtype, channels_last=cl, compile=compile)
     if name == "ort":
         from .backends.ort_backend import OrtBackend

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ def cached_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
     path = cache_dir() / "onnx" / f"{model.arch}-{digest[:20]}-{precision}-opset{OPSET}-g{GRAPH_VERSION}.onnx"
     if path.is_file():
         return path.read_bytes()
+    print(f"vstyle: exporting the {precision} ONNX graph once (cached as {path})", file=sys.stderr, flush=True)
     data = export_onnx(model, precision)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:

@@ -90,13 +90,6 @@ def check_model(meta: Mapping[str, Any], weights_sha256: str, engine: Path | str
                           "pass the matching --model or rebuild the engine")
 
 
-def check_precision(meta: Mapping[str, Any], precision: str, engine: Path | str) -> None:
-    """The engine's precision is fixed at build time; make the request explicit rather than silent."""
-    if meta["precision"] != precision:
-        raise VStyleError(f"engine {engine} runs {meta['precision']}; pass --precision {meta['precision']} "
-                          f"(or rebuild it with vstyle export-trt --{precision})")
-
-
 def engine_profile(meta: Mapping[str, Any]) -> Profile:
     """The frames profile recorded in a sidecar."""
     return Profile.from_json(meta["shapes"])

@@ -20,15 +20,16 @@ from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...export.shapes import FrameShape, check_in_profile, default_profile
 from ...models import SCTNet
 
-_PRECISION = {torch.float32: "fp32", torch.float16: "fp16"}
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 
 class TrtBackend:
     """Runs an engine built by ``vstyle export-trt`` (``engine_path``), or, without one, an engine
     built once for this model and GPU with the default shapes and cached under ``$VSTYLE_HOME``.
 
-    Before loading, the engine's JSON sidecar is checked against this GPU and TensorRT version,
-    the model's weights and the requested precision; each mismatch is one clear error line.
+    Before loading, the engine's JSON sidecar is checked against this GPU and TensorRT version and
+    the model's weights; each mismatch is one clear error line. The engine's own precision (fp16 or
+    fp32, fixed at build time) is what runs, whatever ``dtype`` asked for.
     """
 
     name = "trt"
@@ -36,27 +37,25 @@ class TrtBackend:
     def __init__(self, model: SCTNet, device: torch.device, dtype: torch.dtype = torch.float16,
                  engine_path: str | None = None) -> None:
         from ...export.onnx_export import weights_sha256
-        from ...export.sidecar import check_model, check_precision, check_runtime, engine_profile, read_sidecar
+        from ...export.sidecar import check_model, check_runtime, engine_profile, read_sidecar
         from ...export.trt_build import cached_engine, import_tensorrt, make_logger, runtime_info
 
         trt = import_tensorrt()
         if device.type != "cuda":
             raise VStyleError("--backend trt runs on CUDA only; pass --device cuda (or auto)")
-        if dtype not in _PRECISION:
-            raise VStyleError("TensorRT engines are fp32 or fp16; pass --precision fp16 or fp32")
-        precision = _PRECISION[dtype]
         digest = weights_sha256(model)
         if engine_path is None:
-            path = cached_engine(model, precision, default_profile(model.multiple), device, weights_sha256=digest)
+            wanted = "fp32" if dtype == torch.float32 else "fp16"
+            path = cached_engine(model, wanted, default_profile(model.multiple), device, weights_sha256=digest)
         else:
             path = Path(engine_path)
         meta = read_sidecar(path)
         check_runtime(meta, runtime_info(trt, device), path)
         check_model(meta, digest, path)
-        check_precision(meta, precision, path)
-
+        #: The precision was fixed when the engine was built; it overrides --precision.
+        self.precision = str(meta["precision"])
         self.device = device
-        self.dtype = dtype
+        self.dtype = _DTYPES[self.precision]
         self.engine_path = path
         self.profile = engine_profile(meta)
         self._logger = make_logger(trt)
