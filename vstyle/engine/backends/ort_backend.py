@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -53,6 +55,10 @@ class OrtBackend:
         if threads:
             opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3  # errors only: shape-inference notes would clutter the terminal
+        if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+            # The same request torch's OpenMP honours: idle workers sleep instead of spinning, which
+            # on a shared CPU leaves the cores to the threads doing work.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(cached_onnx(model, _PRECISION[dtype]), opts, providers=providers)
         self.providers = self.session.get_providers()
 
