@@ -90,7 +90,7 @@ def engine_file(tmp_path: Path) -> Path:
     engine.write_bytes(b"plan")
     meta = sc.make_sidecar(runtime=RUNTIME, profile=default_profile(8), precision="fp16", model_meta=MODEL_META,
                            workspace_mb=1024, opset=18)
-    sc.write_sidecar(engine, meta)
+    sc.sidecar_path(engine).write_text(sc.sidecar_json(meta))
     return engine
 
 

@@ -135,7 +135,8 @@ def _print_table(summary: dict) -> None:
                          ("ms/frame", "right"), ("FPS", "right"), ("CPU ms/frame", "right"), ("peak MB", "right"),
                          ("note", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    skipped = Counter((r["backend"], r["precision"], r["reason"]) for r in summary["results"] if r["status"] == "skipped")
+    skipped = Counter((r["backend"], r["precision"], r["reason"])
+                      for r in summary["results"] if r["status"] == "skipped")
     shown: set[tuple[str, str, str]] = set()
     for r in summary["results"]:
         size, batch = f"{r['width']}×{r['height']}", str(r["batch"])

@@ -11,6 +11,7 @@ exporter needs ``onnxscript``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -78,12 +79,10 @@ def model_metadata(model: SCTNet, precision: str) -> dict[str, str]:
 
 
 def _require_exporter() -> None:
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError as exc:
-        raise VStyleError(f"ONNX export needs the onnx and onnxscript packages ({exc.name} is missing): "
-                          "pip install onnx onnxscript") from None
+    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise VStyleError(f"ONNX export needs the onnx and onnxscript packages ({', '.join(missing)} missing): "
+                          "pip install onnx onnxscript")
 
 
 def export_onnx(model: SCTNet, precision: str = "fp32") -> bytes:

@@ -130,7 +130,8 @@ def check_in_profile(shape: FrameShape, profile: Profile, engine: str) -> None:
     """One-line error when a padded batch falls outside an engine's profile."""
     if not profile.contains(shape):
         raise VStyleError(f"frames {shape} (after padding) are outside the shapes engine {engine} was built for "
-                          f"(min {profile.min}, max {profile.max}); rebuild it with vstyle export-trt --min-shape/--max-shape")
+                          f"(min {profile.min}, max {profile.max}); rebuild it with vstyle export-trt "
+                          "--min-shape/--max-shape")
 
 
 def parse_size(text: str) -> tuple[int, int]:

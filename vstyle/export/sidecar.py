@@ -95,8 +95,6 @@ def engine_profile(meta: Mapping[str, Any]) -> Profile:
     return Profile.from_json(meta["shapes"])
 
 
-def write_sidecar(engine: Path, meta: Mapping[str, Any]) -> Path:
-    """Write the sidecar next to ``engine`` (callers write it atomically alongside the engine)."""
-    path = sidecar_path(engine)
-    path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return path
+def sidecar_json(meta: Mapping[str, Any]) -> str:
+    """The sidecar file's text."""
+    return json.dumps(meta, indent=2, sort_keys=True) + "\n"

@@ -22,7 +22,6 @@ ignored in 10.0 (NVIDIA/TensorRT#3941); strong typing behaves the same on 10.x a
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -35,7 +34,7 @@ from ..errors import VStyleError
 from ..models import SCTNet
 from .graph import INPUT_NAMES, OUTPUT_NAME, style_dims
 from .shapes import Profile
-from .sidecar import make_sidecar, read_sidecar, sidecar_path
+from .sidecar import make_sidecar, read_sidecar, sidecar_json, sidecar_path
 
 MIN_TRT_MAJOR = 10
 
@@ -148,7 +147,8 @@ def default_timing_cache(runtime: dict[str, str]) -> Path:
     from .onnx_export import cache_dir
 
     gpu = "".join(ch if ch.isalnum() else "_" for ch in runtime["gpu_name"])
-    return cache_dir() / "trt" / f"timing-{gpu}-sm{runtime['compute_capability']}-trt{runtime['tensorrt_version']}.cache"
+    name = f"timing-{gpu}-sm{runtime['compute_capability']}-trt{runtime['tensorrt_version']}.cache"
+    return cache_dir() / "trt" / name
 
 
 def build_engine_file(model: SCTNet, output: Path, profile: Profile, precision: str = "fp16", *,
@@ -169,15 +169,16 @@ def build_engine_file(model: SCTNet, output: Path, profile: Profile, precision: 
     meta = read_metadata(onnx_bytes)
     if meta.get("precision") != precision:
         raise VStyleError(f"the ONNX graph is {meta.get('precision')}, but a {precision} engine was asked for")
+    cache = timing_cache if timing_cache is not None else default_timing_cache(runtime)
     with torch.cuda.device(device):
         engine = build_serialized(trt, onnx_bytes, profile, style_dims(model), workspace_mb=workspace_mb,
-                                  timing_cache=timing_cache if timing_cache is not None else default_timing_cache(runtime))
+                                  timing_cache=cache)
     side = make_sidecar(runtime=runtime, profile=profile, precision=precision, model_meta=meta,
                         workspace_mb=workspace_mb, opset=OPSET)
     with atomic_output(output, overwrite=overwrite) as tmp_engine, \
             atomic_output(sidecar_path(output), overwrite=overwrite) as tmp_side:
         tmp_engine.write_bytes(engine)
-        tmp_side.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n")
+        tmp_side.write_text(sidecar_json(side))
     return side
 
 

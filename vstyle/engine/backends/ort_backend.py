@@ -19,7 +19,8 @@ def _import_ort():
     try:
         import onnxruntime as ort
     except ImportError:
-        raise VStyleError("--backend ort needs onnxruntime (pip install onnxruntime, or onnxruntime-gpu for CUDA)") from None
+        raise VStyleError("--backend ort needs onnxruntime "
+                          "(pip install onnxruntime, or onnxruntime-gpu for CUDA)") from None
     return ort
 
 
