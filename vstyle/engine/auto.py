@@ -1,12 +1,23 @@
 """``--backend auto``: the fastest backend available for a device, from measurements (README "Backends").
 
-CPU (2-core Xeon Cascade Lake, AVX-512 without bf16, torch 2.14.1, onnxruntime 1.32, art model,
-``vstyle bench``, interleaved runs): at 512×512, eager channels-last 4.85 s/frame, ONNX Runtime
-4.77 s, torch.compile 4.05 s, eager NCHW 6.60 s, bf16 15 s. ONNX Runtime's lead over eager
-channels-last is within run-to-run noise on that shared machine (and it used more CPU time:
-3.75 s vs 3.53 s), while it first needs a one-off ONNX export (15–30 s) and 1.7× the memory;
-torch.compile spends ~3 minutes compiling in every new process for no CPU-time gain. So the CPU
-default is eager PyTorch in channels-last layout, the fastest option that starts at once.
+CPU, 2-core Xeon (Cascade Lake, AVX-512 without native bf16), torch 2.14.1, onnxruntime 1.32,
+``OMP_WAIT_POLICY=PASSIVE``, ``vstyle bench`` with interleaved runs, ms per frame:
+
+=====================  ==========  ==========  =================  ==========
+variant                art 256²    art 512²    mobile 256²/512²   mobile 720p
+=====================  ==========  ==========  =================  ==========
+eager, channels-last   756         3710        124 / 197          781
+eager, NCHW            1050        4657        206 / 400          1790
+torch.compile          655         3271        –                  –
+ONNX Runtime           941         3355        67 / 202           672
+eager bf16             2681        11078       –                  –
+=====================  ==========  ==========  =================  ==========
+
+No backend wins everywhere: torch.compile leads the VGG model by 13 % at 512² but compiles for
+minutes in each new process; ONNX Runtime leads at some sizes and trails at others, and first
+needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emulated on this CPU.
+Eager PyTorch in channels-last layout is within those margins and starts at once, so it is the
+CPU default (``--backend ort`` / ``--compile`` are there for long jobs).
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
