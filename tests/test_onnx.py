@@ -188,3 +188,25 @@ def test_mobile_architecture_exports_and_matches(frames, style_image) -> None:
     (out,) = session.run(None, {"frames": x.numpy(), "sigma": code.sigma.numpy(), "mean": code.mean.numpy(),
                                 "alpha": np.array([0.7], np.float32)})
     assert np.abs(out - ref).max() <= TOL
+
+
+def test_shipped_model_ort_matches_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames,
+                                          shared_data: Path) -> None:
+    """The trained default model (when shipped): ONNX Runtime equals PyTorch on real frames and a real style."""
+    from vstyle.engine import Engine, pad_to_multiple
+    from vstyle.errors import VStyleError
+    from vstyle.io.images import read_image
+
+    try:
+        model = load_model(None)
+    except VStyleError:
+        pytest.skip("no shipped default model")
+    monkeypatch.setenv("VSTYLE_HOME", str(tmp_path))
+    torch_engine, ort_engine = Engine(model, device="cpu"), Engine(model, device="cpu", backend="ort")
+    code = torch_engine.style_code(read_image(shared_data / "styles" / "candy.jpg"), max_size=256)
+    for x in (frames, _resize(frames[:1], 120, 160)):
+        x, _, _ = pad_to_multiple(x, model.multiple)
+        a = torch_engine.backend.run(x, code.sigma, code.mean, 1.0)
+        b = ort_engine.backend.run(x, code.sigma, code.mean, 1.0)
+        assert a.abs().max().item() > 0.2
+        assert (a - b).abs().max().item() <= TOL
