@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from clitools import assert_one_line_error, run_vstyle
+from vstyle.errors import VStyleError
 from vstyle.models import build
 from vstyle.weights import save_model
 
@@ -94,13 +95,26 @@ def test_existing_output_not_overwritten(tmp_path: Path, model_file: Path, image
     assert np.asarray(Image.open(out)).shape == (120, 160, 3)
 
 
-def test_no_model_prints_how_to_get_one(tmp_path: Path, images: dict[str, Path]) -> None:
-    env = {"VSTYLE_HOME": str(tmp_path / "empty")}
-    proc = run_vstyle("image", images["photo"], "--style", images["style"], "-o", tmp_path / "x.png", env=env)
-    line = assert_one_line_error(proc)
-    if "not found" in line and "default" in line:
-        pytest.skip("a default model ships in weights/")
-    assert "vstyle train" in line and "weights import" in line
+def test_no_model_prints_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vstyle.weights as w
+
+    monkeypatch.setattr(w, "PROJECT_WEIGHTS", tmp_path / "no-weights")
+    monkeypatch.setenv("VSTYLE_HOME", str(tmp_path / "empty"))
+    with pytest.raises(VStyleError) as err:
+        w.load_model(None)
+    assert "vstyle train" in str(err.value) and "weights import" in str(err.value)
+
+
+def test_shipped_default_model_is_used_without_flags(tmp_path: Path, images: dict[str, Path]) -> None:
+    from vstyle.weights import PROJECT_WEIGHTS
+
+    if not (PROJECT_WEIGHTS / "default.safetensors").is_file():
+        pytest.skip("no default model in weights/")
+    out = tmp_path / "x.png"
+    proc = run_vstyle("image", images["photo"], "--style", images["style"], "-o", out, "--json",
+                      env={"VSTYLE_HOME": str(tmp_path / "empty")})
+    assert proc.returncode == 0, proc.stderr
+    assert str(PROJECT_WEIGHTS / "default.safetensors") in proc.stdout
 
 
 def test_help_texts() -> None:
