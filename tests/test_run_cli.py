@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clitools import run_vstyle
 from video_helpers import (ROOT, SHORT, facts, make_bad_videos, make_clip, run_cli, style_image,  # noqa: F401
                            tiny_model)
 
@@ -106,18 +107,20 @@ def test_odd_size_video(tmp_path: Path, tiny_model: Path, style_image: Path) -> 
 def test_default_name_and_no_overwrite(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
     src = make_clip(tmp_path / "clip.mp4", frames=4)
     args = ["run", src, "--style", style_image, "--model", tiny_model]
-    r = run_cli(*args)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    r = run_vstyle(*args, cwd=work)  # default output goes to the current folder
     assert r.returncode == 0, r.stderr
-    out = tmp_path / f"clip_{style_image.stem}.mp4"
+    out = work / f"clip_{style_image.stem}.mp4"
     assert out.is_file() and facts(out).frames == 4
     before = out.read_bytes()
-    r = run_cli(*args)
+    r = run_vstyle(*args, cwd=work)
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert out.read_bytes() == before
     r = run_cli(*args, "-o", src, "--overwrite")
     assert r.returncode == 2 and "is the input" in r.stderr
     assert facts(src).frames == 4
-    r = run_cli(*args, "--overwrite", "--crf", "30")
+    r = run_vstyle(*args, "--overwrite", "--crf", "30", cwd=work)
     assert r.returncode == 0, r.stderr
 
 

@@ -49,8 +49,9 @@ def processing_size(width: int, height: int, max_size: int | None, size: tuple[i
 
 
 def default_output(src: Path, label: str) -> Path:
-    """``<input stem>_<style stems>.mp4`` beside the input."""
-    return src.with_name(f"{src.stem}_{label}.mp4")
+    """``<input stem>_<style stems>.mp4`` in the current folder (as ``vstyle image`` does): input
+    folders are often shared or read-only media libraries that should not collect outputs."""
+    return Path(f"{src.stem}_{label}.mp4")
 
 
 def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts: VideoOptions,

@@ -14,7 +14,7 @@ from .video_options import encode_options, size_options, video_options
 
 
 def _output_path(src: Path, out: Path | None, label: str) -> Path:
-    """-o FILE, -o DIR (→ DIR/<stem>_<style>.mp4) or beside the input."""
+    """-o FILE, -o DIR (→ DIR/<stem>_<style>.mp4) or ./<stem>_<style>.mp4."""
     from ..video_job import default_output
 
     if out is None:
@@ -37,7 +37,7 @@ def _discard(progress: Progress) -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @style_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Output video or folder [default: <input>_<style>.mp4 beside the input].")
+              help="Output video or folder [default: ./<input>_<style>.mp4 in the current folder].")
 @size_options
 @encode_options
 @click.option("--mode", type=click.Choice(["art", "photo"]), default=None,
