@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .errors import VStyleError
+from .hostinfo import cpu_name
 from .models import SCTNet
 
 #: Benchmarkable variants: the three backends plus two torch settings worth comparing.
@@ -96,7 +97,7 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
 
 def machine_info(device: torch.device) -> dict[str, str]:
     """Where the numbers come from: CPU model and threads or GPU name, library versions."""
-    info = {"device": str(device), "cpu": _cpu_name(), "cpu_threads": str(torch.get_num_threads()),
+    info = {"device": str(device), "cpu": cpu_name(), "cpu_threads": str(torch.get_num_threads()),
             "os": platform.platform(terse=True), "python": platform.python_version(), "torch": torch.__version__}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
@@ -107,17 +108,6 @@ def machine_info(device: torch.device) -> dict[str, str]:
     except ImportError:
         pass
     return info
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class MemoryMeter:

@@ -29,13 +29,15 @@ def _versions() -> dict[str, str | None]:
 def _devices() -> dict[str, object]:
     import torch
 
+    from ..hostinfo import cpu_name
+
     cuda = []
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             p = torch.cuda.get_device_properties(i)
             cuda.append({"index": i, "name": p.name, "memory_gb": round(p.total_memory / 2**30, 1),
                          "capability": f"{p.major}.{p.minor}"})
-    return {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+    return {"cpu": cpu_name(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "cuda_build": torch.version.cuda, "cuda": cuda}
 
 

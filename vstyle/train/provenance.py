@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from ..hostinfo import cpu_name
+
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -38,20 +40,10 @@ def machine_info(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": str(torch.__version__),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpus": os.cpu_count(),
         "device": str(device),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
