@@ -23,14 +23,14 @@ pytest.importorskip("onnxscript")
 TOL = 1e-3
 
 
-def seeded(arch: str, mode: str) -> nn.Module:
+def seeded(arch: str, mode: str, **config: object) -> nn.Module:
     """A seeded random model with He-initialised convolutions (test fixture, never shipped).
 
     PyTorch's default init shrinks activations layer after layer (outputs ~0.03), which would make
     an absolute tolerance meaningless; He init keeps them O(1) like a trained network's.
     """
     torch.manual_seed(0)
-    model = build(arch, {"mode": mode})
+    model = build(arch, {"mode": mode, **config})
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -175,10 +175,11 @@ def test_fp16_graph_keeps_instance_norm_in_fp32(frames, style_image) -> None:
 
 
 @pytest.mark.skipif("sctnet-mobile" not in architectures(), reason="sctnet-mobile is not registered")
-def test_mobile_architecture_exports_and_matches(frames, style_image) -> None:
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_mobile_architecture_exports_and_matches(frames, style_image, upsample: str) -> None:
     from vstyle.export.onnx_export import export_onnx
 
-    model = seeded("sctnet-mobile", "art")
+    model = seeded("sctnet-mobile", "art", dec_upsample=upsample)
     session = ort.InferenceSession(export_onnx(model), providers=["CPUExecutionProvider"])
     code = model.encode_style(_resize(style_image, 128, 128))
     m = model.multiple

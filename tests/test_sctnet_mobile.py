@@ -94,3 +94,31 @@ def test_pretrained_encoder_is_magentas_trunk() -> None:
     with torch.no_grad():
         assert torch.equal(model.encoder(x), full.features(x, ["e3x"])[0])
     assert not any(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_upsampling_mode_keeps_the_weights_and_commutes_with_the_1x1_conv() -> None:
+    """Bilinear and nearest decoders share one state dict; the separable level's 1×1-first order is exact."""
+    from vstyle.models.mobile_decoder import level
+
+    torch.manual_seed(0)
+    nearest = build("sctnet-mobile", TINY).eval()
+    bilinear = build("sctnet-mobile", {**TINY, "dec_upsample": "bilinear"}).eval()
+    with torch.no_grad():
+        for p in nearest.decoder.parameters():
+            p.uniform_(0.0, 0.1)  # positive weights: no dead ReLUs, so the upsampling shows in the output
+    bilinear.load_state_dict(nearest.state_dict())
+    feats = torch.rand(1, nearest.encoder.channels, 4, 5)
+    with torch.no_grad():
+        a, b = nearest.decoder(feats), bilinear.decoder(feats)
+    assert a.shape == b.shape == (1, 3, 16, 20) and (a - b).abs().max() > 1e-3
+
+    sep = level(6, 5, upsample=True, separable=True, mode="bilinear")
+    pointwise, up = sep[0], sep[1]
+    x = torch.rand(2, 6, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(up(pointwise(x)), pointwise(up(x)), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="upsampling"):
+        build("sctnet-mobile", {**TINY, "dec_upsample": "bicubic"})
+    # Weight files written before the key existed were nearest-trained: a config without it stays nearest.
+    older = {k: v for k, v in DEFAULTS.items() if k != "dec_upsample"}
+    assert build("sctnet-mobile", older).config["dec_upsample"] == "nearest"

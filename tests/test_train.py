@@ -153,6 +153,25 @@ def test_init_fine_tunes_an_exported_model(straight_run: Path, shared_data: Path
     assert load_checkpoint(run / "checkpoint.pt")["objective"] == {}
 
 
+def test_init_may_change_only_weight_compatible_config(tmp_path: Path) -> None:
+    """--init with --arch-config: a parameter-free change (decoder upsampling) keeps the weights; a shape
+    change (SCT rank) is refused rather than silently dropping them."""
+    from vstyle.models import build
+    from vstyle.train.trainer import _reconfigured
+
+    torch.manual_seed(0)
+    tiny = {"tap": "e3x", "loss_taps": ["c0", "e3x"], "rank": 8, "dec_widths": [16, 8, 4], "dec_separable": 1}
+    model = build("sctnet-mobile", tiny)
+    rebuilt = _reconfigured(model, {"dec_upsample": "bilinear"})
+    assert rebuilt.config["dec_upsample"] == "bilinear"
+    for key, value in model.state_dict().items():
+        assert torch.equal(rebuilt.state_dict()[key], value)
+    with pytest.raises(VStyleError, match="shapes"):
+        _reconfigured(model, {"rank": 4})
+    with pytest.raises(VStyleError, match="upsampling"):
+        _reconfigured(model, {"dec_upsample": "cubic"})
+
+
 # ----------------------------------------------------------------------------- CLI errors
 
 

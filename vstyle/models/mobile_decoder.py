@@ -1,6 +1,8 @@
-"""Light decoder for the mobile architecture: nearest ×2 upsampling + reflection-padded 3×3 convs.
+"""Light decoder for the mobile architecture: ×2 upsampling + reflection-padded 3×3 convs.
 
-No transposed convs (they checkerboard). The highest-resolution levels can use depthwise-separable
+No transposed convs (they checkerboard). Upsampling is nearest or bilinear: with only a few narrow
+convs after it, nearest leaves the stride-8 block structure visible on flat areas; bilinear hands
+the convs a smooth map to refine instead. The highest-resolution levels can use depthwise-separable
 convs, which dominate the cost at large frame sizes otherwise.
 """
 
@@ -11,14 +13,22 @@ from typing import Sequence
 from torch import Tensor, nn
 
 
-def level(cin: int, cout: int, upsample: bool, separable: bool) -> nn.Sequential:
-    """One decoder level: [×2 nearest] → reflection pad 1 → 3×3 conv → ReLU.
+UPSAMPLE_MODES = ("nearest", "bilinear")
 
-    The separable form is 1×1 conv (cin→cout) → [×2 nearest] → pad → 3×3 depthwise → ReLU: a 1×1
-    conv commutes with nearest upsampling, so doing it first runs it on a quarter of the pixels
-    and upsamples ``cout`` rather than ``cin`` channels.
+
+def level(cin: int, cout: int, upsample: bool, separable: bool, mode: str = "nearest") -> nn.Sequential:
+    """One decoder level: [×2 upsampling] → reflection pad 1 → 3×3 conv → ReLU.
+
+    The separable form is 1×1 conv (cin→cout) → [×2 upsampling] → pad → 3×3 depthwise → ReLU: a 1×1
+    conv commutes with nearest and with bilinear upsampling (both mix each channel spatially with
+    weights summing to 1), so doing it first runs it on a quarter of the pixels and upsamples
+    ``cout`` rather than ``cin`` channels.
     """
-    up = [nn.Upsample(scale_factor=2, mode="nearest")] if upsample else []
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"upsampling must be one of {UPSAMPLE_MODES}, got {mode!r}")
+    # align_corners=False: the half-pixel convention ONNX Resize and TensorRT implement natively.
+    up = ([nn.Upsample(scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))]
+          if upsample else [])
     if separable:
         layers = [nn.Conv2d(cin, cout, 1), *up, nn.ReflectionPad2d(1), nn.Conv2d(cout, cout, 3, groups=cout)]
     else:
@@ -30,12 +40,13 @@ class MobileDecoder(nn.Module):
     """Features (``channels`` at stride 2^(len(widths)−1)) → RGB at full resolution, unbounded.
 
     Level 0 maps ``channels`` to ``widths[0]`` at the feature resolution; each later level
-    upsamples ×2 (nearest) and maps to the next width; a final 1×1 conv gives RGB with no
+    upsamples ×2 and maps to the next width; a final 1×1 conv gives RGB with no
     activation (like the official decoder; clamp for display). ``separable`` is how many of
-    the highest-resolution levels use depthwise-separable convs.
+    the highest-resolution levels use depthwise-separable convs; ``upsample`` is ``"nearest"`` or
+    ``"bilinear"`` (no parameters either way, so weights move between the two).
     """
 
-    def __init__(self, channels: int, widths: Sequence[int], separable: int = 0) -> None:
+    def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest") -> None:
         super().__init__()
         if not widths:
             raise ValueError("the decoder needs at least one width")
@@ -44,7 +55,7 @@ class MobileDecoder(nn.Module):
         layers: list[nn.Module] = []
         cin = channels
         for i, width in enumerate(widths):
-            layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable))
+            layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable, mode=upsample))
             cin = width
         self.body = nn.Sequential(*layers)
         # 1×1: the last level already mixes space; a 3×3 conv with 3 outputs (plus its padded copy)

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "rank": 32,
     "dec_widths": [96, 48, 24, 12],
     "dec_separable": 2,
+    # Files saved before this key existed were trained with nearest, so it stays the default.
+    "dec_upsample": "nearest",
 }
 
 
@@ -59,7 +61,8 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
             f"dec_widths needs {encoder.stride.bit_length()} entries for tap {cfg['tap']!r} (stride {encoder.stride})"
         )
     sct = SCT.sized(encoder.channels, rank=int(cfg["rank"]))
-    decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]))
+    decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]),
+                            upsample=str(cfg["dec_upsample"]))
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
     return SCTNet(encoder, sct, decoder, arch=ARCH, mode="art", multiple=encoder.stride,

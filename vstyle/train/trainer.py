@@ -98,6 +98,24 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
+    """``model`` rebuilt with ``changes`` to its config, keeping its weights.
+
+    Only changes that leave every parameter's name and shape alone are allowed (e.g. sctnet-mobile's
+    ``dec_upsample``); anything else would silently drop trained weights, so it is a VStyleError.
+    """
+    try:
+        rebuilt = build(model.arch, {**model.config, **changes})
+    except ValueError as exc:
+        raise VStyleError(str(exc)) from None
+    old, new = model.state_dict(), rebuilt.state_dict()
+    if old.keys() != new.keys() or any(old[k].shape != new[k].shape for k in old):
+        raise VStyleError(f"--init model has config {model.config}; --arch-config/--mode {changes} would change "
+                          "its weights' shapes (only weight-compatible changes can fine-tune from it)")
+    rebuilt.load_state_dict(old)
+    return rebuilt
+
+
 def _ignore_sigint(_worker_id: int) -> None:
     # Data workers leave Ctrl-C to the main process, which checkpoints and shuts them down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -187,7 +205,7 @@ class Trainer:
             if r.arch is not None and r.arch != model.arch:
                 raise VStyleError(f"--init model is a {model.arch} model but --arch is {r.arch}")
             if r.arch_config and any(model.config.get(k) != v for k, v in r.arch_config.items()):
-                raise VStyleError(f"--init model has config {model.config}, which --arch-config/--mode contradicts")
+                model = _reconfigured(model, r.arch_config)
         else:
             try:
                 model = build(r.arch or "sctnet", r.arch_config)
