@@ -122,3 +122,27 @@ def test_upsampling_mode_keeps_the_weights_and_commutes_with_the_1x1_conv() -> N
     # Weight files written before the key existed were nearest-trained: a config without it stays nearest.
     older = {k: v for k, v in DEFAULTS.items() if k != "dec_upsample"}
     assert build("sctnet-mobile", older).config["dec_upsample"] == "nearest"
+
+
+def test_engine_adds_and_removes_the_reflected_margin() -> None:
+    """The engine stylises frame + one stride of reflection per side and crops it off again."""
+    from vstyle.engine import Engine, pad_to_multiple
+
+    torch.manual_seed(0)
+    model = build("sctnet-mobile", TINY).eval()
+    assert model.margin == model.multiple == 4
+    engine = Engine(model, device="cpu")
+    code = model.encode_style(torch.rand(1, 3, 40, 40))
+    x = torch.rand(2, 3, 21, 30)
+    padded, h, w = pad_to_multiple(x, model.multiple, model.margin)
+    assert padded.shape[-2:] == (32, 40) and (h, w) == (21, 30)
+    m = model.margin
+    torch.testing.assert_close(padded[..., m:m + h, m:m + w], x)  # the frame sits where it is cropped from
+    torch.testing.assert_close(padded[..., m - 1, m:m + w], x[..., 1, :])  # reflected, not replicated
+    with torch.no_grad():
+        expected = model(padded, code.sigma, code.mean)[..., m:m + h, m:m + w].clamp(0, 1)
+    out = engine.stylize_tensor(x, code)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    # Frames smaller than the margin still work (replicate padding).
+    assert engine.stylize_tensor(torch.rand(1, 3, 3, 2), code).shape == (1, 3, 3, 2)

@@ -45,6 +45,15 @@ def test_make_profile_rounds_to_the_stride() -> None:
     assert str(make_profile(4, max_shape="1x1081x1921").max) == "1x1084x1924"
 
 
+def test_profiles_count_the_models_margin() -> None:
+    """Shapes are frame sizes; the network sees margin + frame + margin, rounded to the stride."""
+    p = make_profile(8, "1x64x64", "1x512x512", "2x1080x1920", margin=8)
+    assert (str(p.min), str(p.opt), str(p.max)) == ("1x80x80", "1x528x528", "2x1096x1936")
+    d = default_profile(8, margin=8)
+    validate_profile(d, 8)
+    assert d.opt.dims()[1:] == (736, 1296) and d.max.dims()[1:] == (1096, 1936)
+
+
 def test_make_profile_clips_default_opt_into_a_small_range() -> None:
     p = make_profile(8, max_shape="1x256x256")
     assert str(p.opt) == "1x256x256" and str(p.min) == "1x64x64"

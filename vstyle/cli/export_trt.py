@@ -61,7 +61,7 @@ def command(model: str | None, output: Path, fp16: bool, min_shape: str | None, 
     from ..weights import load_model
 
     net = load_model(model)
-    profile = make_profile(net.multiple, min_shape, opt_shape, max_shape)
+    profile = make_profile(net.multiple, min_shape, opt_shape, max_shape, margin=net.margin)
     precision = "fp16" if fp16 else "fp32"
     onnx_bytes = None
     if onnx_path is not None:

@@ -18,14 +18,18 @@ from .device import resolve_device, resolve_precision
 BACKENDS = ("torch", "ort", "trt", "auto")
 
 
-def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, int, int]:
-    """Reflect-pad the bottom/right of N×C×H×W to multiples of ``multiple``; returns (x, H, W)."""
+def pad_to_multiple(x: Tensor, multiple: int, margin: int = 0) -> tuple[Tensor, int, int]:
+    """Reflect-pad N×C×H×W by ``margin`` on every side, then bottom/right to multiples of ``multiple``.
+
+    Returns (padded, H, W); the frame is ``padded[..., margin:margin + H, margin:margin + W]``.
+    """
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        # Reflection needs the pad to be smaller than the side; tiny images fall back to replicate.
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    ph, pw = (-(h + 2 * margin)) % multiple, (-(w + 2 * margin)) % multiple
+    pads = (margin, margin + pw, margin, margin + ph)
+    if any(pads):
+        # Reflection needs each pad to be smaller than the side; tiny images fall back to replicate.
+        mode = "reflect" if margin + ph < h and margin + pw < w else "replicate"
+        x = F.pad(x, pads, mode=mode)
     return x, h, w
 
 
@@ -104,10 +108,11 @@ class Engine:
         """Stylise N×3×H×W float [0, 1] on the device; returns the same size, clamped to [0, 1]."""
         if not 0.0 <= alpha <= 1.0:
             raise VStyleError(f"alpha must be between 0 and 1, got {alpha}")
-        padded, h, w = pad_to_multiple(x, self.model.multiple)
+        m = self.model.margin
+        padded, h, w = pad_to_multiple(x, self.model.multiple, m)
         with torch.inference_mode():
             y = self.backend.run(padded, code.sigma, code.mean, float(alpha))
-            y = y[..., :h, :w].float().clamp_(0, 1)
+            y = y[..., m:m + h, m:m + w].float().clamp_(0, 1)
             if preserve_color:
                 y = _preserve_color(y, x.float())
         return y

@@ -77,27 +77,33 @@ def min_side(multiple: int) -> int:
     return 2 * multiple
 
 
-def default_profile(multiple: int) -> Profile:
-    """Single frames from small to 1080p, tuned for 720p; batches up to 4 at 1080p."""
-    return Profile(FrameShape(1, round_up(64, multiple), round_up(64, multiple)),
-                   FrameShape(1, round_up(720, multiple), round_up(1280, multiple)),
-                   FrameShape(4, round_up(1080, multiple), round_up(1920, multiple)))
+def default_profile(multiple: int, margin: int = 0) -> Profile:
+    """Single frames from small to 1080p, tuned for 720p; batches up to 4 at 1080p.
+
+    Sizes are what the network sees: frame + ``margin`` on each side, rounded up to ``multiple``.
+    """
+    def side(n: int) -> int:
+        return round_up(n + 2 * margin, multiple)
+
+    return Profile(FrameShape(1, side(64), side(64)), FrameShape(1, side(720), side(1280)),
+                   FrameShape(4, side(1080), side(1920)))
 
 
 def make_profile(multiple: int, min_shape: str | None = None, opt_shape: str | None = None,
-                 max_shape: str | None = None) -> Profile:
+                 max_shape: str | None = None, margin: int = 0) -> Profile:
     """A validated profile from ``--min-shape/--opt-shape/--max-shape`` (missing ones: the defaults).
 
-    H and W are rounded up to the model stride (that is what the engine sees after padding), so a
-    user may write 1x1080x1920 for a stride-8 model and get 1x1088x1920.
+    The shapes are frame sizes; H and W become what the engine hands the network: ``margin`` added on
+    each side, then rounded up to the model stride, so a user may write 1x1080x1920 for a stride-8
+    model with no margin and get 1x1088x1920.
     """
-    base = default_profile(multiple)
+    base = default_profile(multiple, margin)
 
     def pick(text: str | None, default: FrameShape, what: str) -> FrameShape:
         if text is None:
             return default
         s = parse_shape(text, what)
-        return FrameShape(s.batch, round_up(s.height, multiple), round_up(s.width, multiple))
+        return FrameShape(s.batch, round_up(s.height + 2 * margin, multiple), round_up(s.width + 2 * margin, multiple))
 
     lo = pick(min_shape, base.min, "--min-shape")
     hi = pick(max_shape, base.max, "--max-shape")

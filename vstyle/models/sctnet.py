@@ -17,6 +17,8 @@ class SCTNet(nn.Module):
     ``encoder`` maps RGB [0, 1] (N×3×H×W) to the SCT level; it must expose ``features(x)``
     (list of loss taps) and ``channels``. ``multiple`` is the total stride: inputs are padded
     to it by the engine. ``min_style_side`` is the smallest style image the SCT can take.
+    ``margin`` is how many pixels of reflected context the engine adds on every side before a frame
+    goes in (and crops off after): for networks whose outermost rows and columns are unreliable.
     """
 
     def __init__(
@@ -29,6 +31,7 @@ class SCTNet(nn.Module):
         mode: str,
         multiple: int,
         min_style_side: int,
+        margin: int = 0,
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -39,6 +42,7 @@ class SCTNet(nn.Module):
         self.mode = mode
         self.multiple = multiple
         self.min_style_side = min_style_side
+        self.margin = margin
         self.config = dict(config or {})
         for p in self.encoder.parameters():
             p.requires_grad_(False)

@@ -65,8 +65,11 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
                             upsample=str(cfg["dec_upsample"]))
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
+    # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs
+    # is one-sided, so the last feature row/column sees zeros the network never had at the other edges,
+    # and the small decoder turns that into coloured lines along the frame border.
     return SCTNet(encoder, sct, decoder, arch=ARCH, mode="art", multiple=encoder.stride,
-                  min_style_side=min_style_side, config=cfg)
+                  min_style_side=min_style_side, margin=encoder.stride, config=cfg)
 
 
 def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SCTNet:
