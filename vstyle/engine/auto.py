@@ -13,6 +13,8 @@ ONNX Runtime           941         3355        67 / 202           672
 eager bf16             2681        11078       –                  –
 =====================  ==========  ==========  =================  ==========
 
+(sctnet-mobile columns measured before its 8-px inference margin, which adds about 4 % at 512².)
+
 No backend wins everywhere: torch.compile leads the VGG model by 13 % at 512² but compiles for
 minutes in each new process; ONNX Runtime leads at some sizes and trails at others, and first
 needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emulated on this CPU.

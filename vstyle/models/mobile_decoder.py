@@ -27,8 +27,8 @@ def level(cin: int, cout: int, upsample: bool, separable: bool, mode: str = "nea
     if mode not in UPSAMPLE_MODES:
         raise ValueError(f"upsampling must be one of {UPSAMPLE_MODES}, got {mode!r}")
     # align_corners=False: the half-pixel convention ONNX Resize and TensorRT implement natively.
-    up = ([nn.Upsample(scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))]
-          if upsample else [])
+    corners = False if mode == "bilinear" else None  # nearest takes no align_corners
+    up = [nn.Upsample(scale_factor=2, mode=mode, align_corners=corners)] if upsample else []
     if separable:
         layers = [nn.Conv2d(cin, cout, 1), *up, nn.ReflectionPad2d(1), nn.Conv2d(cout, cout, 3, groups=cout)]
     else:

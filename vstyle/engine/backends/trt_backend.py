@@ -46,7 +46,8 @@ class TrtBackend:
         digest = weights_sha256(model)
         if engine_path is None:
             wanted = "fp32" if dtype == torch.float32 else "fp16"
-            path = cached_engine(model, wanted, default_profile(model.multiple, model.margin), device, weights_sha256=digest)
+            profile = default_profile(model.multiple, model.margin)
+            path = cached_engine(model, wanted, profile, device, weights_sha256=digest)
         else:
             path = Path(engine_path)
         meta = read_sidecar(path)
