@@ -146,3 +146,21 @@ def test_engine_adds_and_removes_the_reflected_margin() -> None:
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
     # Frames smaller than the margin still work (replicate padding).
     assert engine.stylize_tensor(torch.rand(1, 3, 3, 2), code).shape == (1, 3, 3, 2)
+
+
+def test_engine_reads_styles_at_the_models_own_size() -> None:
+    """sctnet-mobile encodes styles at 256 px by default (the official sctnet keeps 512)."""
+    import numpy as np
+
+    from vstyle.engine import Engine
+    from vstyle.io.images import fit_within
+
+    torch.manual_seed(0)
+    assert build("sctnet").style_size == 512
+    model = build("sctnet-mobile", TINY).eval()
+    assert model.style_size == 256
+    engine = Engine(model, device="cpu")
+    style = np.random.default_rng(0).integers(0, 256, (300, 600, 3), dtype=np.uint8)
+    default = engine.style_code(style)
+    torch.testing.assert_close(default.sigma, engine.style_code(fit_within(style, 256), max_size=4096).sigma)
+    assert not torch.allclose(default.sigma, engine.style_code(style, max_size=512).sigma)

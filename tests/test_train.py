@@ -230,6 +230,19 @@ def test_batches_are_a_function_of_seed_and_step(shared_data: Path) -> None:
     assert not torch.equal(PairedBatches(content, style, 3, aug, seed=6)[7][0], c)
 
 
+def test_style_images_can_have_their_own_scale() -> None:
+    """style_aug rescales only the style stream: 1-px stripes survive at full size and average out at half."""
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    img[:, ::2] = 255
+    pool = ImagePool([], [img])
+    ds = PairedBatches(pool, pool, 1, Augment(resize=64, crop=32, resize_mode="short"), seed=0,
+                       style_aug=Augment(resize=32, crop=32, resize_mode="short"))
+    content, style = ds[0]
+    assert float(content.float().std()) > 100 and float(style.float().std()) < 5
+    with pytest.raises(ValueError, match="same size"):
+        PairedBatches(pool, pool, 1, Augment(crop=32), seed=0, style_aug=Augment(crop=16))
+
+
 def test_each_pass_visits_every_image_once() -> None:
     frames = [np.full((40, 40, 3), i, dtype=np.uint8) for i in range(10)]
     pool = ImagePool([], frames)

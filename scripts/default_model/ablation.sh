@@ -6,6 +6,7 @@
 #   scripts/default_model/ablation.sh INIT.safetensors [OUT_DIR [TRAIN OPTIONS...]]
 # TRAIN OPTIONS go to both arms (e.g. a stage's loss weights: --lambda-style 100 ...).
 # Env: STEPS (default 300), FRAMES (eval frames per clip, default 20), SIZE (eval longer side, default 256).
+# Resumable: rerun the same command after Ctrl-C or a crash and both arms continue where they stopped.
 set -euo pipefail
 init="$1"
 out="${2:-runs/ablation}"
@@ -14,12 +15,20 @@ steps="${STEPS:-300}"
 recipe="$(dirname "$0")/recipe.json"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 mkdir -p "$out"
-common=(--config "$recipe" --init "$init" --lr 3e-4 --steps "$steps" --threads 1 --workers 1
-        --checkpoint-every 100 --sample-every 100 --precision fp32 --json "$@")
+run=(--steps "$steps" --threads 1 --workers 1 --checkpoint-every 100 --sample-every 100 --precision fp32 --json)
+arm() {  # arm NAME [recipe options...]: start the arm, or resume it if it has a checkpoint
+  local dir="$out/$1"
+  shift
+  if [[ -f "$dir/checkpoint.pt" ]]; then
+    vstyle train --resume "$dir" "${run[@]}"
+  else
+    vstyle train --config "$recipe" --init "$init" --lr 3e-4 "$@" --out "$dir" --overwrite "${run[@]}"  # no checkpoint yet
+  fi
+}
 # Both arms share seed, data order, crops and everything but the CCPL weight.
-vstyle train "${common[@]}" --out "$out/ccpl" --overwrite > "$out/ccpl.json" 2> "$out/ccpl.log" &
+arm ccpl "$@" > "$out/ccpl.json" 2>> "$out/ccpl.log" &
 a=$!
-vstyle train "${common[@]}" --lambda-ccpl 0 --out "$out/noccpl" --overwrite > "$out/noccpl.json" 2> "$out/noccpl.log" &
+arm noccpl "$@" --lambda-ccpl 0 > "$out/noccpl.json" 2>> "$out/noccpl.log" &
 b=$!
 wait "$a" "$b"
 for arm in ccpl noccpl; do

@@ -104,7 +104,8 @@ def _summary_table(jobs: list[Job], src_dir: Path) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of the table.")
 @engine_options
 def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
-            preserve_color: bool, style_size: int, recursive: bool, max_size: int, size: str | None, keep_size: bool,
+            preserve_color: bool, style_size: int | None, recursive: bool, max_size: int, size: str | None,
+            keep_size: bool,
             start: str | None, duration: str | None, codec: str | None, crf: int | None, bitrate: str | None,
             no_audio: bool, batch: int, mode: str | None, overwrite: bool, as_json: bool, model: str | None,
             device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,

@@ -45,8 +45,9 @@ def style_options(fn: F) -> F:
                      help="Style strength: blends stylised and content features (0 = content, 1 = full style)."),
         click.option("--preserve-color", is_flag=True,
                      help="Keep the content's colours (luminance-only transfer, see README)."),
-        click.option("--style-size", type=click.IntRange(33, 4096), default=512, show_default=True,
-                     help="Longer side the style image is scaled down to before encoding."),
+        click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+                     help="Longer side the style image is scaled down to before encoding"
+                  " [default: the model's own: 512, sctnet-mobile 256]."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -92,7 +93,7 @@ def _default_for_mode(mode: str | None) -> str | None:
     return None if mode in (None, "art") else f"default-{mode}"
 
 
-def load_style_code(engine: Any, styles: Sequence[str], style_size: int) -> Any:
+def load_style_code(engine: Any, styles: Sequence[str], style_size: int | None) -> Any:
     """Encode every ``--style`` once and blend them by weight into one StyleCode."""
     from ..io.images import read_image
     from ..models import StyleCode

@@ -43,7 +43,7 @@ def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
 
 
 def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
-             style_size: int, batch: int, device: str, precision: str, backend: str,
+             style_size: int | None, batch: int, device: str, precision: str, backend: str,
              threads: int | None) -> list[Any]:
     from ..engine import Engine
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
@@ -89,8 +89,9 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Scale clips down so the longer side is at most this many pixels.")
 @click.option("--long-delta", type=click.IntRange(2, None), default=9, show_default=True,
               help="Frame distance of the long-term warping error.")
-@click.option("--style-size", type=click.IntRange(33, 4096), default=512, show_default=True,
-              help="Longer side the style image is scaled down to before a model encodes it.")
+@click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+              help="Longer side the style image is scaled down to before a model encodes it"
+                  " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--batch", type=click.IntRange(1, 256), default=4, show_default=True, help="Frames per engine call.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("vstyle-eval"), show_default=True,
               help="Folder for results.json, results.md, plots and the contact sheet.")
@@ -105,7 +106,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Inference backend for the models.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
 def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int,
+            ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int | None,
             batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
     """Measure temporal stability, style and content of stylised clips, several methods side by side.

@@ -36,7 +36,8 @@ def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Pat
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
 @engine_options
-def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, preserve_color: bool, style_size: int,
+def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, preserve_color: bool,
+            style_size: int | None,
             output: Path | None, max_size: int, mode: str | None, overwrite: bool, as_json: bool, model: str | None,
             device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
             compile_: bool) -> None:

@@ -45,8 +45,9 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Starting style strength (+/- keys change it).")
 @click.option("--preserve-color", is_flag=True, help="Start with the camera's colours kept (c key toggles).")
-@click.option("--style-size", type=click.IntRange(33, 4096), default=512, show_default=True,
-              help="Longer side the style images are scaled down to before encoding.")
+@click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+              help="Longer side the style images are scaled down to before encoding"
+                  " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--side-by-side", is_flag=True, help="Show the camera frame beside the stylised one.")
 @click.option("--no-window", is_flag=True, help="Run without a window (with --record and/or --virtual-cam).")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.mp4",
@@ -65,7 +66,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
 @engine_options
 def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, preserve_color: bool,
-            style_size: int, side_by_side: bool, no_window: bool, record: Path | None, virtual_cam: bool,
+            style_size: int | None, side_by_side: bool, no_window: bool, record: Path | None, virtual_cam: bool,
             virtual_cam_device: str | None, frames: int | None, seconds: float | None, out_dir: Path,
             overwrite: bool, as_json: bool, model: str | None, device: str, precision: str, backend: str,
             engine_path: str | None, threads: int | None, compile_: bool) -> None:

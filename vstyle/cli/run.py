@@ -47,7 +47,7 @@ def _discard(progress: Progress) -> None:
               help="On error or Ctrl-C keep what was written as <name>.partial.<ext> (playable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress.")
 @engine_options
-def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_color: bool, style_size: int,
+def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_color: bool, style_size: int | None,
             output: Path | None, max_size: int, size: str | None, keep_size: bool, start: str | None,
             duration: str | None, codec: str | None, crf: int | None, bitrate: str | None, no_audio: bool,
             batch: int, mode: str | None, overwrite: bool, keep_partial: bool, as_json: bool, model: str | None,

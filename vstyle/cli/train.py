@@ -20,7 +20,8 @@ from .common import print_json
 F = Callable[..., Any]
 
 # Options that are not Recipe / RunOptions fields (every other option maps 1:1 onto one).
-_NOT_SETTINGS = ("out", "resume", "config", "overwrite", "as_json", "mode", "arch_config_json", "scale_range")
+_NOT_SETTINGS = ("out", "resume", "config", "overwrite", "as_json", "mode", "arch_config_json", "scale_range",
+                "style_scale_range")
 
 
 def _csv(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
@@ -44,6 +45,10 @@ def _training_options(fn: F) -> F:
                      help="square: exactly RESIZE×RESIZE (CCPL recipe); short: shorter side = RESIZE."),
         click.option("--scale-range", nargs=2, type=float, default=None, metavar="MIN MAX",
                      help="Random factor on --resize per image [default: 1 1]."),
+        click.option("--style-resize", type=click.IntRange(0), default=r.style_resize, show_default=True,
+                     help="Resize style images to this instead (same --resize-mode; 0 = like content)."),
+        click.option("--style-scale-range", nargs=2, type=float, default=None, metavar="MIN MAX",
+                     help="Random factor on --style-resize per image [default: 1 1]."),
         click.option("--crop", type=click.IntRange(8), default=r.crop, show_default=True, help="Random crop side."),
         click.option("--flip/--no-flip", default=r.flip, show_default=True, help="Random horizontal flips."),
         click.option("--batch", type=click.IntRange(1), default=r.batch, show_default=True, help="Batch size."),
@@ -157,6 +162,8 @@ def _explicit(ctx: click.Context, kw: dict[str, Any]) -> dict[str, Any]:
             out[key] = str(Path(out[key]).expanduser().resolve())
     if kw["scale_range"] is not None:
         out["scale_min"], out["scale_max"] = kw["scale_range"]
+    if kw["style_scale_range"] is not None:
+        out["style_scale_min"], out["style_scale_max"] = kw["style_scale_range"]
     arch_config: dict[str, Any] = {}
     if kw["arch_config_json"] is not None:
         try:

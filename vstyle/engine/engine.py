@@ -67,11 +67,12 @@ class Engine:
 
     # ------------------------------------------------------------------ style side
 
-    def style_code(self, image: np.ndarray, max_size: int | None = 512) -> StyleCode:
-        """Encode a style image (H×W×3 uint8 RGB) once; the longer side is first limited to ``max_size``."""
+    def style_code(self, image: np.ndarray, max_size: int | None = None) -> StyleCode:
+        """Encode a style image (H×W×3 uint8 RGB) once; its longer side is first limited to ``max_size``
+        (default: the model's own ``style_size``)."""
         from ..io.images import fit_within
 
-        image = fit_within(image, max_size)
+        image = fit_within(image, max_size or self.model.style_size)
         h, w = image.shape[:2]
         need = self.model.min_style_side
         if min(h, w) < need:

@@ -70,7 +70,7 @@ class ModelMethod:
     engine: Any  # vstyle.engine.Engine
     spec: str
     alpha: float = 1.0
-    style_size: int = 512
+    style_size: int | None = None  # None: the model's own
     batch: int = 4
     kind: str = "model"
     _warm: bool = field(default=False, repr=False)
@@ -78,7 +78,8 @@ class ModelMethod:
     def describe(self) -> dict[str, Any]:
         return {"label": self.label, "kind": self.kind, "model": self.spec,
                 "model_file": getattr(self.engine.model, "source_path", None), "alpha": self.alpha,
-                "style_size": self.style_size, "batch": self.batch, **self.engine.describe()}
+                "style_size": self.style_size or self.engine.model.style_size, "batch": self.batch,
+                **self.engine.describe()}
 
     def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
         t0 = time.perf_counter()

@@ -19,6 +19,8 @@ class SCTNet(nn.Module):
     to it by the engine. ``min_style_side`` is the smallest style image the SCT can take.
     ``margin`` is how many pixels of reflected context the engine adds on every side before a frame
     goes in (and crops off after): for networks whose outermost rows and columns are unreliable.
+    ``style_size`` is the longer side style images are scaled down to by default: the scale the
+    network was trained to read styles at, which sets the size of the strokes it paints.
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class SCTNet(nn.Module):
         multiple: int,
         min_style_side: int,
         margin: int = 0,
+        style_size: int = 512,
         config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -43,6 +46,7 @@ class SCTNet(nn.Module):
         self.multiple = multiple
         self.min_style_side = min_style_side
         self.margin = margin
+        self.style_size = style_size
         self.config = dict(config or {})
         for p in self.encoder.parameters():
             p.requires_grad_(False)

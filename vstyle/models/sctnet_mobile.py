@@ -68,8 +68,10 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs
     # is one-sided, so the last feature row/column sees zeros the network never had at the other edges,
     # and the small decoder turns that into coloured lines along the frame border.
+    # Styles at 256 px: the size Magenta's style predictor (this encoder) reads them at, and the scale
+    # the shipped weights were trained for (docs/default_model.md: 512 gave a 17 % larger style distance).
     return SCTNet(encoder, sct, decoder, arch=ARCH, mode="art", multiple=encoder.stride,
-                  min_style_side=min_style_side, margin=encoder.stride, config=cfg)
+                  min_style_side=min_style_side, margin=encoder.stride, style_size=256, config=cfg)
 
 
 def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SCTNet:

@@ -59,6 +59,11 @@ class Recipe:
     flip: bool = False
     scale_min: float = 1.0
     scale_max: float = 1.0
+    # Style images may be scaled differently from content: the scale a style is seen at sets the size
+    # of the brush strokes the model learns to paint (0 = the content's resize and scale range).
+    style_resize: int = 0
+    style_scale_min: float = 1.0
+    style_scale_max: float = 1.0
     video_frames: int = 32
     seed: int = 0
 
@@ -74,6 +79,8 @@ class Recipe:
             (self.resize >= 0, "--resize must be 0 (keep) or positive"),
             (self.resize_mode in RESIZE_MODES, f"--resize-mode must be one of {', '.join(RESIZE_MODES)}"),
             (0 < self.scale_min <= self.scale_max, "scale range must satisfy 0 < min <= max"),
+            (self.style_resize >= 0, "--style-resize must be 0 (as content) or positive"),
+            (0 < self.style_scale_min <= self.style_scale_max, "style scale range must satisfy 0 < min <= max"),
             (self.lr > 0 and self.lr_decay >= 0, "--lr must be positive and --lr-decay non-negative"),
             (self.tau > 0, "--tau must be positive"),
             (self.ccpl_centres >= 1, "--ccpl-centres must be at least 1"),

@@ -197,15 +197,19 @@ def build_pool(listing: Listing, video_frames: int, aug: Augment) -> ImagePool:
 class PairedBatches(Dataset):
     """Item ``step`` is (content, style): two B×3×crop×crop uint8 tensors, a pure function of (seed, step).
 
-    Each pool is walked through a fresh random permutation per pass, content and style independently.
+    Each pool is walked through a fresh random permutation per pass, content and style independently;
+    ``style_aug`` (default: ``aug``) augments the style images.
     """
 
-    def __init__(self, content: ImagePool, style: ImagePool, batch: int, aug: Augment, seed: int) -> None:
+    def __init__(self, content: ImagePool, style: ImagePool, batch: int, aug: Augment, seed: int,
+                 style_aug: Augment | None = None) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
+        if style_aug is not None and style_aug.crop != aug.crop:
+            raise ValueError("content and style crops must have the same size (they share a batch)")
         self.pools = (content, style)
         self.batch = batch
-        self.aug = aug
+        self.augs = (aug, style_aug or aug)
         self.seed = seed
         self._perms: dict[tuple[int, int], np.ndarray] = {}
 
@@ -223,7 +227,7 @@ class PairedBatches(Dataset):
         pool = self.pools[stream]
         epoch, k = divmod(step * self.batch + slot, len(pool))
         image = pool.load(int(self._permutation(stream, epoch)[k]))
-        return augment(image, self.aug, np.random.default_rng([self.seed, _AUG + stream, step, slot]))
+        return augment(image, self.augs[stream], np.random.default_rng([self.seed, _AUG + stream, step, slot]))
 
     def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         out = []

@@ -186,10 +186,13 @@ class Trainer:
             raise VStyleError("the training data changed since this run started (different files or sizes); "
                               "an exact resume needs the same data")
         self.augment = Augment(r.resize, r.resize_mode, r.crop, r.flip, (r.scale_min, r.scale_max))
+        style_augment = (Augment(r.style_resize, r.resize_mode, r.crop, r.flip, (r.style_scale_min, r.style_scale_max))
+                         if r.style_resize else self.augment)
         if content.videos:
             self.reporter.message(f"decoding {r.video_frames} frames from each of {len(content.videos)} video(s)…")
         self.dataset = PairedBatches(build_pool(content, r.video_frames, self.augment),
-                                     build_pool(style, r.video_frames, self.augment), r.batch, self.augment, r.seed)
+                                     build_pool(style, r.video_frames, style_augment), r.batch, self.augment, r.seed,
+                                     style_augment)
         self.data_info = {"hash": self.data_hash, "content": content.entries(), "style": style.entries(),
                           "content_items": len(self.dataset.pools[0]), "style_items": len(self.dataset.pools[1])}
 
