@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .errors import VStyleError
+from .errors import VStyleError, exception_line
 from .hostinfo import cpu_name
 from .models import SCTNet
 
@@ -177,11 +177,6 @@ def _make_engine(model: SCTNet, device: torch.device, backend: str, precision: s
                   engine_path=engine_path if backend == "trt" else None, **kwargs)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else exc.__class__.__name__)[:200]
-
-
 @dataclass
 class _Live:
     """A created variant: its engine, style code and the memory its creation added."""
@@ -284,7 +279,7 @@ def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, 
         except (RuntimeError, MemoryError) as exc:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            out[key] = Result(v.backend, v.precision, label, w, h, batch, "failed", _first_line(exc))
+            out[key] = Result(v.backend, v.precision, label, w, h, batch, "failed", exception_line(exc))
             return None
         return t[0], t[1]
 

@@ -5,3 +5,12 @@ class VStyleError(Exception):
     """A problem with the user's input or environment, shown as one line (exit code 2)."""
 
     exit_code = 2
+
+
+def exception_line(exc: BaseException, last: bool = False, limit: int = 200) -> str:
+    """One line of ``exc``'s message (the first, or the ``last``: OpenCV puts its reason there), at most
+    ``limit`` characters; the exception's class name when the message is empty."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return exc.__class__.__name__
+    return (lines[-1] if last else lines[0])[:limit]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 
 NO_DISPLAY = "no display to open a window on (DISPLAY is not set); use --no-window with --record and/or --virtual-cam"
 
@@ -70,7 +70,7 @@ class Window:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
         except cv2.error as exc:
-            raise VStyleError(f"cannot open a window ({_first_line(exc)}); use --no-window with --record "
+            raise VStyleError(f"cannot open a window ({exception_line(exc, last=True)}); use --no-window with --record "
                               "and/or --virtual-cam") from None
         self._shown = False
 
@@ -100,8 +100,3 @@ class Window:
             self._cv2.waitKey(1)
         except self._cv2.error:
             pass
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else exc.__class__.__name__
