@@ -47,7 +47,7 @@ def style_options(fn: F) -> F:
                      help="Keep the content's colours (luminance-only transfer, see README)."),
         click.option("--style-size", type=click.IntRange(33, 4096), default=None,
                      help="Longer side the style image is scaled down to before encoding"
-                  " [default: the model's own: 512, sctnet-mobile 256]."),
+                          " [default: the model's own: 512, sctnet-mobile 256]."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)

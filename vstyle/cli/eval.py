@@ -91,7 +91,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Frame distance of the long-term warping error.")
 @click.option("--style-size", type=click.IntRange(33, 4096), default=None,
               help="Longer side the style image is scaled down to before a model encodes it"
-                  " [default: the model's own: 512, sctnet-mobile 256].")
+                   " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--batch", type=click.IntRange(1, 256), default=4, show_default=True, help="Frames per engine call.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("vstyle-eval"), show_default=True,
               help="Folder for results.json, results.md, plots and the contact sheet.")

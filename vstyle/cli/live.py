@@ -47,7 +47,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @click.option("--preserve-color", is_flag=True, help="Start with the camera's colours kept (c key toggles).")
 @click.option("--style-size", type=click.IntRange(33, 4096), default=None,
               help="Longer side the style images are scaled down to before encoding"
-                  " [default: the model's own: 512, sctnet-mobile 256].")
+                   " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--side-by-side", is_flag=True, help="Show the camera frame beside the stylised one.")
 @click.option("--no-window", is_flag=True, help="Run without a window (with --record and/or --virtual-cam).")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.mp4",

@@ -70,8 +70,8 @@ class Window:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
         except cv2.error as exc:
-            raise VStyleError(f"cannot open a window ({exception_line(exc, last=True)}); use --no-window with --record "
-                              "and/or --virtual-cam") from None
+            raise VStyleError(f"cannot open a window ({exception_line(exc, last=True)}); use --no-window with "
+                              "--record and/or --virtual-cam") from None
         self._shown = False
 
     def show(self, rgb: np.ndarray) -> None:
