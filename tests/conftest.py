@@ -1,4 +1,5 @@
-"""Shared fixtures: the read-only data folder and small seeded models (test fixtures, never shipped)."""
+"""Shared fixtures: where test media lives (the one home for these paths), the short-test switch, and
+small seeded models (test fixtures, never shipped)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Sample media committed in the repository (examples/SOURCES.md): tests that need only a clip and
+#: a style use these, so they run from a plain clone.
+EXAMPLES = ROOT / "examples"
+EXAMPLE_CLIP = EXAMPLES / "bunny.mp4"  # 640x360, 24 fps, 72 frames (3 s), AAC stereo 44.1 kHz
+EXAMPLE_STYLE = EXAMPLES / "starry_night.jpg"
+#: The larger read-only data folder beside the project (developers and CI); tests that need it skip without it.
 SHARED_DATA = ROOT.parent / "shared" / "data"
 #: Slow tests run a short version of themselves in CI (CI=true) or with VSTYLE_SHORT=1.
 SHORT = os.environ.get("VSTYLE_SHORT", "") == "1" or os.environ.get("CI", "").lower() == "true"
@@ -19,3 +26,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def example_clip() -> Path:
+    """The bundled sample clip with sound (examples/bunny.mp4)."""
+    return EXAMPLE_CLIP
+
+
+@pytest.fixture(scope="session")
+def example_style() -> Path:
+    """The bundled sample painting (examples/starry_night.jpg)."""
+    return EXAMPLE_STYLE

@@ -9,20 +9,21 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import EXAMPLES
 from vstyle.cli.batch import find_jobs
 from video_helpers import facts, make_clip, run_cli, style_image, tiny_model  # noqa: F401
 
 
 @pytest.fixture
-def mixed_folder(tmp_path: Path, shared_data: Path) -> Path:
+def mixed_folder(tmp_path: Path, example_clip: Path) -> Path:
     """3 images, 2 videos (one with audio, one in a sub-folder), 1 corrupt file, 1 unrelated file."""
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
-    for i, name in enumerate(sorted((shared_data / "content").glob("*.jpg"))[:2]):
+    for i, name in enumerate(sorted(EXAMPLES.glob("*.jpg"))[:2]):
         with Image.open(name) as im:
             im.convert("RGB").resize((80, 60)).save(src / f"photo{i}.jpg")
     Image.new("RGB", (50, 40), (200, 30, 90)).save(src / "sub" / "flat.png")
-    shutil.copy(shared_data / "video" / "realshort.mp4", src / "realshort.mp4")
+    shutil.copy(example_clip, src / "clip.mp4")
     make_clip(src / "sub" / "clip.mkv", width=64, height=48, frames=6)
     (src / "broken.mp4").write_text("not a video")
     (src / "notes.txt").write_text("ignored")
@@ -38,10 +39,10 @@ def test_batch_outputs_failure_and_resume(mixed_folder: Path, tmp_path: Path, ti
     assert r.returncode == 1, r.stderr
     assert "broken.mp4" in r.stderr and "failed" in r.stderr  # the summary table
     produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert produced == ["photo0.jpg", "photo1.jpg", "realshort.mp4", "sub/clip.mp4", "sub/flat.png"]
+    assert produced == ["clip.mp4", "photo0.jpg", "photo1.jpg", "sub/clip.mp4", "sub/flat.png"]
     with Image.open(out / "sub" / "flat.png") as im:
         assert im.size == (50, 40)
-    assert facts(out / "realshort.mp4").frames == 36 and facts(out / "realshort.mp4").audio_codec == "aac"
+    assert facts(out / "clip.mp4").frames == 72 and facts(out / "clip.mp4").audio_codec == "aac"
     assert facts(out / "sub" / "clip.mp4").frames == 6
 
     r = run_cli(*args, "--json")

@@ -51,12 +51,12 @@ def style(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ------------------------------------------------------------------ the real command
 
 
-def test_file_as_camera_records_a_playable_30_frame_mp4(tmp_path: Path, shared_data: Path, model_file: Path,
-                                                        style: Path) -> None:
+def test_file_as_camera_records_a_playable_30_frame_mp4(tmp_path: Path, example_clip: Path, example_style: Path,
+                                                        model_file: Path, style: Path) -> None:
     out = tmp_path / "out.mp4"
-    proc = run_vstyle("live", "--camera", shared_data / "video" / "realshort.mp4", "--no-window",
+    proc = run_vstyle("live", "--camera", example_clip, "--no-window",
                       "--record", out, "--frames", "30", "--model", model_file, "--style", style,
-                      "--style", shared_data / "styles" / "asheville.jpg", "--max-size", "96", "--json")
+                      "--style", example_style, "--max-size", "96", "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["frames"] == 30 and summary["stopped"] == "frames"
@@ -75,36 +75,36 @@ def test_missing_camera_index_is_one_line_and_exit_2(model_file: Path, style: Pa
     assert time.perf_counter() - start < 60
 
 
-def test_window_without_display_suggests_no_window(model_file: Path, style: Path, shared_data: Path) -> None:
-    proc = run_vstyle("live", "--camera", shared_data / "video" / "realshort.mp4", "--model", model_file,
+def test_window_without_display_suggests_no_window(model_file: Path, style: Path, example_clip: Path) -> None:
+    proc = run_vstyle("live", "--camera", example_clip, "--model", model_file,
                       "--style", style, env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "QT_QPA_PLATFORM": ""})
     assert "--no-window" in assert_one_line_error(proc)
 
 
-def test_unreachable_display_is_one_line_not_an_abort(model_file: Path, style: Path, shared_data: Path) -> None:
+def test_unreachable_display_is_one_line_not_an_abort(model_file: Path, style: Path, example_clip: Path) -> None:
     if Path("/tmp/.X11-unix/X93").exists():
         pytest.skip("an X server runs on :93")
-    proc = run_vstyle("live", "--camera", shared_data / "video" / "realshort.mp4", "--model", model_file,
+    proc = run_vstyle("live", "--camera", example_clip, "--model", model_file,
                       "--style", style, env={"DISPLAY": ":93", "QT_QPA_PLATFORM": ""})
     assert "--no-window" in assert_one_line_error(proc)
 
 
 def test_virtual_cam_without_pyvirtualcam_names_the_extra(tmp_path: Path, model_file: Path, style: Path,
-                                                          shared_data: Path) -> None:
+                                                          example_clip: Path) -> None:
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "pyvirtualcam.py").write_text("raise ImportError('hidden for this test')\n")
     path = os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))
-    proc = run_vstyle("live", "--camera", shared_data / "video" / "realshort.mp4", "--no-window", "--virtual-cam",
+    proc = run_vstyle("live", "--camera", example_clip, "--no-window", "--virtual-cam",
                       "--model", model_file, "--style", style, env={"PYTHONPATH": path})
     assert "vstyle[live]" in assert_one_line_error(proc)
 
 
-def test_virtual_cam_without_a_device_is_one_line(model_file: Path, style: Path, shared_data: Path) -> None:
+def test_virtual_cam_without_a_device_is_one_line(model_file: Path, style: Path, example_clip: Path) -> None:
     pytest.importorskip("pyvirtualcam")
     if sys.platform.startswith("linux") and list(Path("/dev").glob("video*")):
         pytest.skip("video devices present; a loopback device may exist")
-    proc = run_vstyle("live", "--camera", shared_data / "video" / "realshort.mp4", "--no-window", "--virtual-cam",
+    proc = run_vstyle("live", "--camera", example_clip, "--no-window", "--virtual-cam",
                       "--model", model_file, "--style", style)
     assert "virtual camera" in assert_one_line_error(proc)
 
@@ -112,8 +112,8 @@ def test_virtual_cam_without_a_device_is_one_line(model_file: Path, style: Path,
 @pytest.mark.parametrize("case", ["camera_missing", "camera_not_video", "camera_folder", "record_exists",
                                   "record_webm", "style_missing", "style_empty_folder", "no_out_dir"])
 def test_bad_input_is_one_line_and_exit_2(case: str, tmp_path: Path, model_file: Path, style: Path,
-                                          shared_data: Path) -> None:
-    video = shared_data / "video" / "realshort.mp4"
+                                          example_clip: Path) -> None:
+    video = example_clip
     (tmp_path / "exists.mp4").write_bytes(b"keep me")
     (tmp_path / "notes.mp4").write_text("not a video\n")
     (tmp_path / "empty").mkdir()
@@ -323,13 +323,13 @@ def test_recorder_times_frames_and_leaves_nothing_on_failure(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path, shared_data: Path,
+def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path, example_clip: Path,
                                                         model_file: Path, style: Path) -> None:
     import signal
 
     out = tmp_path / "rec.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "vstyle", "live", "--camera",
-                             str(shared_data / "video" / "big_buck_bunny_cut.mp4"), "--no-window", "--record", str(out),
+                             str(example_clip), "--no-window", "--record", str(out),
                              "--model", str(model_file), "--style", str(style), "--max-size", "64"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

@@ -39,23 +39,23 @@ def seeded(arch: str, mode: str, **config: object) -> nn.Module:
 
 
 @pytest.fixture(scope="module")
-def frames(shared_data: Path) -> torch.Tensor:
-    """The first 3 frames of video/realshort.mp4 (320×240) as 3×3×240×320 float RGB in [0, 1]."""
+def frames(example_clip: Path) -> torch.Tensor:
+    """The first 3 frames of the bundled clip, scaled to 320×240, as 3×3×240×320 float RGB in [0, 1]."""
     av = pytest.importorskip("av")
-    with av.open(str(shared_data / "video" / "realshort.mp4")) as container:
+    with av.open(str(example_clip)) as container:
         out = []
         for frame in container.decode(video=0):
             out.append(frame.to_ndarray(format="rgb24"))
             if len(out) == 3:
                 break
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0
+    return _resize(torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255.0, 240, 320)
 
 
 @pytest.fixture(scope="module")
-def style_image(shared_data: Path) -> torch.Tensor:
+def style_image(example_style: Path) -> torch.Tensor:
     from vstyle.io.images import fit_within, read_image
 
-    img = fit_within(read_image(shared_data / "styles" / "candy.jpg"), 256)
+    img = fit_within(read_image(example_style), 256)
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float() / 255.0
 
 
@@ -192,7 +192,7 @@ def test_mobile_architecture_exports_and_matches(frames, style_image, upsample: 
 
 
 def test_shipped_model_ort_matches_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames,
-                                          shared_data: Path) -> None:
+                                          example_style: Path) -> None:
     """The trained default model (when shipped): ONNX Runtime equals PyTorch on real frames and a real style."""
     from vstyle.engine import Engine, pad_to_multiple
     from vstyle.errors import VStyleError
@@ -204,7 +204,7 @@ def test_shipped_model_ort_matches_torch(tmp_path: Path, monkeypatch: pytest.Mon
         pytest.skip("no shipped default model")
     monkeypatch.setenv("VSTYLE_HOME", str(tmp_path))
     torch_engine, ort_engine = Engine(model, device="cpu"), Engine(model, device="cpu", backend="ort")
-    code = torch_engine.style_code(read_image(shared_data / "styles" / "candy.jpg"), max_size=256)
+    code = torch_engine.style_code(read_image(example_style), max_size=256)
     for x in (frames, _resize(frames[:1], 120, 160)):
         x, _, _ = pad_to_multiple(x, model.multiple)
         a = torch_engine.backend.run(x, code.sigma, code.mean, 1.0)

@@ -41,19 +41,19 @@ def check_stylised_copy(src: Path, out: Path, start: float = 0.0, duration: floa
             "audio_s": (a.audio_seconds, b.audio_seconds)}
 
 
-def test_run_realshort_keeps_frames_fps_duration_audio(shared_data: Path, tmp_path: Path, tiny_model: Path,
-                                                       style_image: Path) -> None:
-    src = shared_data / "video" / "realshort.mp4"
+def test_run_example_clip_keeps_frames_fps_duration_audio(example_clip: Path, example_style: Path, tmp_path: Path,
+                                                           tiny_model: Path) -> None:
+    src = example_clip
     out = tmp_path / "out.mp4"
-    r = run_cli("run", src, "--style", style_image, "--model", tiny_model, "--max-size", "64", "--keep-size",
+    r = run_cli("run", src, "--style", example_style, "--model", tiny_model, "--max-size", "64", "--keep-size",
                 "-o", out, "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["frames"] == 36 and summary["output"] == str(out)
+    assert summary["frames"] == 72 and summary["output"] == str(out)
     assert summary["codec"] == "libx264" and summary["audio"] == [{"codec": "aac", "mode": "copy"}]
     for key in ("input", "fps_in", "fps_out", "seconds", "model", "device", "backend", "processing_fps"):
         assert key in summary
-    assert summary["output_size"] == [320, 240] and summary["processing_size"] == [64, 48]
+    assert summary["output_size"] == [640, 360] and summary["processing_size"] == [64, 36]
     check_stylised_copy(src, out)
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -78,10 +78,10 @@ def test_segment(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
     check_stylised_copy(src, out, start=1.0, duration=1.5)
 
 
-def test_bad_inputs_fail_with_one_line_and_leave_nothing(shared_data: Path, tmp_path: Path, tiny_model: Path,
+def test_bad_inputs_fail_with_one_line_and_leave_nothing(example_clip: Path, tmp_path: Path, tiny_model: Path,
                                                           style_image: Path) -> None:
     (tmp_path / "in").mkdir()
-    bad = make_bad_videos(tmp_path / "in", shared_data / "video" / "realshort.mp4")
+    bad = make_bad_videos(tmp_path / "in", example_clip)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     for name, path in bad.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHORT = os.environ.get("VSTYLE_SHORT", "") == "1"
+from conftest import ROOT, SHORT  # noqa: F401 - re-exported for the video tests
 
 
 @pytest.fixture(scope="session")

@@ -14,3 +14,8 @@ def exception_line(exc: BaseException, last: bool = False, limit: int = 200) -> 
     if not lines:
         return exc.__class__.__name__
     return (lines[-1] if last else lines[0])[:limit]
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``: a count and its noun for messages (plural by adding ``s``)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from .errors import VStyleError
+from .interrupts import Terminated, deferred_interrupts
 
 M = TypeVar("M")
 #: How often blocked threads look at the stop flag (seconds).
@@ -150,27 +151,32 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
             written[0] += 1
 
     t0 = time.perf_counter()
-    reader = _worker(ctl, "read", read)
-    computer = _worker(ctl, "compute", compute)
-    writer = _worker(ctl, "write", encode)
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
+    # Ctrl-C or SIGTERM (a KeyboardInterrupt too) is held back while the threads start and stop, so
+    # it can never leave a thread running behind the caller's back: it is handled below instead.
+    with deferred_interrupts():
+        reader = _worker(ctl, "read", read)
+        computer = _worker(ctl, "compute", compute)
+        writer = _worker(ctl, "write", encode)
     try:
         while writer.is_alive():
             writer.join(0.1)
             if on_progress is not None:
                 on_progress(written[0])
-    except KeyboardInterrupt:
-        interrupted = True
-    ctl.stop.set()
-    # Reader and writer poll the stop flag between frames; both finish within a frame's work.
-    # They must be out of ``frames``/``write`` before the caller closes the files behind them.
-    reader.join()
-    writer.join()
-    # The compute thread may still be inside one batch (not interruptible); it drops its result
-    # and exits on its own. Don't wait for it here, but don't let it crash the exit either.
-    _abandon(computer, interrupted)
-    if interrupted:
-        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    finally:
+        with deferred_interrupts():
+            ctl.stop.set()
+            # Reader and writer poll the stop flag between frames; both finish within a frame's work.
+            # They must be out of ``frames``/``write`` before the caller closes the files behind them.
+            reader.join()
+            writer.join()
+            # The compute thread may still be inside one batch (not interruptible); it drops its result
+            # and exits on its own. Don't wait for it here, but don't let it crash the exit either.
+            _abandon(computer, None if interrupted is None else 143 if isinstance(interrupted, Terminated) else 130)
+    if interrupted is not None:
+        raise interrupted  # Terminated (SIGTERM) stays Terminated
     if ctl.error is not None:
         raise ctl.error
     if on_progress is not None:
@@ -178,28 +184,30 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
     return PipelineStats(frames=written[0], seconds=time.perf_counter() - t0, batch=batch)
 
 
-_abandoned: list[tuple[threading.Thread, bool]] = []
+_abandoned: list[tuple[threading.Thread, int | None]] = []
 
 
-def _abandon(thread: threading.Thread, interrupted: bool) -> None:
-    """Remember a compute thread still busy with a batch nobody will use."""
+def _abandon(thread: threading.Thread, exit_code: int | None) -> None:
+    """Remember a compute thread still busy with a batch nobody will use; ``exit_code`` is the
+    status an interrupt will exit with (130 Ctrl-C, 143 SIGTERM), ``None`` after an error."""
     if thread.is_alive():
         if not _abandoned:
             atexit.register(_settle_abandoned)
-        _abandoned.append((thread, interrupted))
+        _abandoned.append((thread, exit_code))
 
 
 def _settle_abandoned() -> None:
     """At interpreter exit, a daemon thread returning from native (torch) code would be torn down
-    mid-call and abort the process. After Ctrl-C, exit at once with the usual status (130);
-    after an error, wait for the batch to finish so the exit status stays the error's."""
-    alive = [(t, interrupted) for t, interrupted in _abandoned if t.is_alive()]
+    mid-call and abort the process. After Ctrl-C or SIGTERM, exit at once with the status already
+    chosen (130 or 143); after an error, wait for the batch to finish so the exit status stays the error's."""
+    alive = [(t, code) for t, code in _abandoned if t.is_alive()]
     if not alive:
         return
-    if any(interrupted for _, interrupted in alive):
+    codes = [code for _, code in alive if code is not None]
+    if codes:
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(codes[-1])
     for t, _ in alive:
         t.join()
 

@@ -74,7 +74,7 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,
-                             audio_from=info if opts.audio else None)
+                             audio_from=info if opts.audio else None, name=dst)
         ok = False
         try:
             with VideoReader(info, (proc_w, proc_h)) as reader:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -14,7 +15,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-from .errors import VStyleError
+from .errors import VStyleError, exception_line
+from .io.atomic import set_default_mode
 from .models import SCTNet, build
 from .models.decoder import PHOTO_START
 
@@ -55,6 +57,8 @@ def resolve(spec: str | None) -> Path:
     name = spec or DEFAULT_MODEL
     as_path = Path(name).expanduser()
     if as_path.suffix == SUFFIX or os.sep in name or as_path.exists():
+        if as_path.is_dir():
+            raise VStyleError(f"--model {as_path} is a folder; give a {SUFFIX} file or a model name")
         if not as_path.is_file():
             raise VStyleError(f"model file not found: {as_path}")
         return as_path
@@ -103,6 +107,7 @@ def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | 
     tmp = path.with_name(f".{path.name}.partial")
     try:
         save_file(tensors, str(tmp), metadata={"vstyle": json.dumps(meta, sort_keys=True)})
+        set_default_mode(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -120,7 +125,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise VStyleError(f"{path} is not a vstyle model file ({exc.__class__.__name__})") from None
     if raw is None:
         raise VStyleError(f"{path} has no vstyle metadata; import official checkpoints with `vstyle weights import`")
-    return json.loads(raw)
+    try:
+        meta = json.loads(raw)
+    except ValueError as exc:
+        raise VStyleError(f"{path} has broken vstyle metadata (not valid JSON: {exc})") from None
+    if not isinstance(meta, dict):
+        raise VStyleError(f"{path} has broken vstyle metadata (a JSON {type(meta).__name__}, not an object)")
+    return meta
 
 
 def load_model(spec: str | Path | None = None) -> SCTNet:
@@ -129,14 +140,25 @@ def load_model(spec: str | Path | None = None) -> SCTNet:
 
     path = resolve(str(spec) if spec is not None else None)
     meta = read_metadata(path)
+    arch, config = meta.get("arch"), meta.get("config", {})
+    if not isinstance(arch, str) or not isinstance(config, dict):
+        raise VStyleError(f"{path} has broken vstyle metadata (needs a string \"arch\" and an object \"config\")")
     try:
-        model = build(meta["arch"], meta.get("config", {}))
-    except ValueError as exc:
+        model = build(arch, config)
+    except (ValueError, TypeError) as exc:
         raise VStyleError(f"{path}: {exc}") from None
     tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    _check_finite(tensors, str(path))
     _load_checked(model, tensors, str(path))
     model.source_path = str(path)  # type: ignore[attr-defined]
     return model.eval()
+
+
+def _check_finite(tensors: Mapping[str, Tensor], what: str) -> None:
+    """Refuse weights with NaN or infinite values (a diverged training run): they stylise to black."""
+    for key, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise VStyleError(f"{what}: key {key!r} holds NaN or infinite values (a diverged training run?)")
 
 
 def _load_checked(module: torch.nn.Module, tensors: Mapping[str, Tensor], what: str) -> None:
@@ -164,15 +186,32 @@ def load_torch_state_dict(path: Path, what: str) -> dict[str, Tensor]:
     if not path.is_file():
         raise VStyleError(f"{what} file not found: {path}")
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise VStyleError(f"{what} {path} is not a readable torch checkpoint: {first[:160]}") from None
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols and legacy formats before refusing; the refusal says it all.
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise VStyleError(f"{what} {path} was refused: it is not a plain tensor checkpoint that loads without "
+                          f"running pickled code (torch: {_unpickler_reason(exc)}); vstyle never unpickles "
+                          "other Python objects") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise VStyleError(f"{what} {path} is not a readable torch checkpoint: {exception_line(exc)}") from None
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
         raise VStyleError(f"{what} {path} is not a plain state dict of tensors")
     return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """The reason torch's weights-only unpickler gives (e.g. ``Unsupported global: GLOBAL posix.system``)."""
+    marker = "WeightsUnpickler error:"
+    for line in (ln.strip() for ln in str(exc).splitlines()):
+        if marker in line:
+            line = line.split(marker, 1)[1].strip()
+        if line and not line.startswith(("Weights only load failed", "Check the documentation")):
+            return line[:120].rstrip(".")
+    return "weights-only loading failed"
 
 
 def sct_mode(sct_state: Mapping[str, Tensor]) -> str:

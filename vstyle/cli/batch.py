@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from ..errors import VStyleError
-from .common import build_engine, engine_options, load_style_code, parse_style_spec, print_json, style_options
+from .common import (build_engine, engine_options, load_style_code, parse_style_spec, print_json, style_options,
+                     stylize_still)
 from .progress import make_progress, stderr
 from .video_options import encode_options, size_options, video_options
 
@@ -67,21 +68,28 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
 
 def _stylize_image(engine: Any, code: Any, job: Job, opts: Any) -> None:
     """Read, scale, stylise, (scale back), write atomically."""
-    from ..io.images import fit_within, read_image, resize, write_image
+    from ..io.images import read_image, write_image
 
-    image = read_image(job.src)
-    h, w = image.shape[:2]
-    x = resize(image, *opts.size) if opts.size else fit_within(image, opts.max_size)
-    out = engine.stylize(x[None], code, alpha=opts.alpha, preserve_color=opts.preserve_color)[0]
-    if opts.keep_size:
-        out = resize(out, w, h)
+    out = stylize_still(engine, code, read_image(job.src), max_size=opts.max_size, keep_size=opts.keep_size,
+                        alpha=opts.alpha, preserve_color=opts.preserve_color, size=opts.size)
     write_image(job.dst, out, overwrite=opts.overwrite)
+
+
+def _prepare_output_folder(out_dir: Path) -> None:
+    """Create OUT and check that files can be written there, so an unwritable folder is one early error."""
+    from ..io.atomic import check_folder_writable
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VStyleError(f"cannot create output folder {out_dir}: {exc.strerror or exc.__class__.__name__}") from None
+    check_folder_writable(out_dir)
 
 
 def _summary_table(jobs: list[Job], src_dir: Path) -> Any:
     from rich.table import Table
 
-    colour = {"ok": "green", "skipped": "yellow", "failed": "red"}
+    colour = {"ok": "green", "skipped": "yellow", "failed": "red", "interrupted": "red"}
     table = Table(title="vstyle batch", show_lines=False)
     for col in ("file", "status", "reason", "seconds"):
         table.add_column(col, justify="right" if col == "seconds" else "left", overflow="fold")
@@ -120,8 +128,6 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
       vstyle batch photos/ styled/ --style starry.jpg
       vstyle batch footage/ out/ --style wave.jpg --recursive --max-size 720 --keep-size
     """
-    from ..video_job import stylize_video
-
     opts = video_options(max_size=max_size, size=size, keep_size=keep_size, start=start, duration=duration,
                          codec=codec, crf=crf, bitrate=bitrate, no_audio=no_audio, batch=batch, alpha=alpha,
                          preserve_color=preserve_color, overwrite=overwrite, keep_partial=False)
@@ -129,6 +135,9 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
         raise VStyleError(f"input folder {in_dir} does not exist" if not in_dir.exists() else f"{in_dir} is not a folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise VStyleError(f"output {out_dir} is a file, not a folder")
+    if _is_inside(in_dir, out_dir):
+        raise VStyleError(f"OUT ({out_dir}) is IN or a folder above it; give a separate output folder "
+                          "(outputs keep the inputs' names)")
     for spec in styles:
         if not parse_style_spec(spec).path.is_file():
             raise VStyleError(f"style image not found: {parse_style_spec(spec).path}")
@@ -141,8 +150,25 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
     todo = [j for j in jobs if j.status == "pending"]
     engine = code = None
     if todo:
+        _prepare_output_folder(out_dir)
         engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode)
         code = load_style_code(engine, styles, style_size)
+    try:
+        _run_jobs(todo, engine, code, opts, as_json)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what was done, then exit 130/143
+        _report(jobs, in_dir, out_dir, styles, engine, as_json)
+        raise
+    counts = _report(jobs, in_dir, out_dir, styles, engine, as_json)
+    if counts["failed"]:
+        # SystemExit, not ctx.exit: click's non-standalone main() returns (drops) ctx.exit's status.
+        sys.exit(1)
+
+
+def _run_jobs(todo: list[Job], engine: Any, code: Any, opts: Any, as_json: bool) -> None:
+    """Stylise each job in turn; a failed file is recorded and the batch goes on. A job cut short
+    by Ctrl-C or SIGTERM is marked ``interrupted`` and the interrupt is re-raised."""
+    from ..video_job import stylize_video
+
     with make_progress("files/s", disable=as_json) as progress:
         overall = progress.add_task("files", total=len(todo))
         for j in todo:
@@ -164,11 +190,19 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                 j.status = "ok"
             except VStyleError as exc:
                 j.status, j.reason = "failed", str(exc)
+            except KeyboardInterrupt:
+                j.status, j.reason, j.seconds = "interrupted", "stopped before it finished", time.perf_counter() - t0
+                raise
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                 j.status, j.reason = "failed", f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             j.seconds = time.perf_counter() - t0
             progress.advance(overall)
-    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "skipped", "failed")}
+
+
+def _report(jobs: list[Job], in_dir: Path, out_dir: Path, styles: tuple[str, ...], engine: Any,
+            as_json: bool) -> dict[str, int]:
+    """The summary: a table and a count line on stderr, or one JSON object on stdout; returns the counts."""
+    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "skipped", "failed", "interrupted", "pending")}
     if as_json:
         print_json({"input": str(in_dir), "output": str(out_dir), **counts, "styles": list(styles),
                     "files": [{"file": str(j.src), "output": str(j.dst), "kind": j.kind, "status": j.status,
@@ -176,7 +210,8 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                     **(engine.describe() if engine is not None else {})})
     else:
         stderr.print(_summary_table(jobs, in_dir))
-        stderr.print(f"{counts['ok']} done, {counts['skipped']} skipped, {counts['failed']} failed")
-    if counts["failed"]:
-        # SystemExit, not ctx.exit: click's non-standalone main() returns (drops) ctx.exit's status.
-        sys.exit(1)
+        line = f"{counts['ok']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+        if counts["interrupted"] or counts["pending"]:
+            line += f", {counts['interrupted'] + counts['pending']} not done (interrupted; run again to resume)"
+        stderr.print(line)
+    return counts

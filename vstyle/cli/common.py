@@ -79,8 +79,11 @@ def parse_style_spec(text: str) -> StyleSpec:
 def build_engine(model: str | None, device: str, precision: str, backend: str, engine_path: str | None,
                  threads: int | None, compile_: bool, mode: str | None = None) -> Any:
     """Load the model and wrap it in an :class:`~vstyle.engine.Engine`."""
-    from ..engine import Engine
-    from ..weights import load_model
+    from ..interrupts import deferred_interrupts
+
+    with deferred_interrupts():  # Ctrl-C inside torch's native initialisation aborts the process
+        from ..engine import Engine
+        from ..weights import load_model
 
     net = load_model(model if model is not None else _default_for_mode(mode))
     if mode is not None and net.mode != mode:
@@ -103,6 +106,25 @@ def load_style_code(engine: Any, styles: Sequence[str], style_size: int | None) 
         raise VStyleError("style weights must not all be zero")
     codes = [engine.style_code(read_image(s.path), max_size=style_size) for s in specs]
     return codes[0] if len(codes) == 1 else StyleCode.blend(codes, [s.weight for s in specs])
+
+
+def check_max_size(max_size: int) -> int | None:
+    """``--max-size``: 0 means full size (``None``); otherwise at least 16."""
+    if 0 < max_size < 16:
+        raise VStyleError(f"--max-size must be 0 (full size) or at least 16, got {max_size}")
+    return max_size or None
+
+
+def stylize_still(engine: Any, code: Any, image: Any, *, max_size: int | None, keep_size: bool, alpha: float,
+                  preserve_color: bool, size: tuple[int, int] | None = None) -> Any:
+    """Stylise one H×W×3 uint8 image at ``size`` (W, H) or scaled down to ``max_size``; with
+    ``keep_size`` the result is scaled back to the input's size."""
+    from ..io.images import fit_within, resize
+
+    h, w = image.shape[:2]
+    x = resize(image, *size) if size else fit_within(image, max_size)
+    out = engine.stylize(x[None], code, alpha=alpha, preserve_color=preserve_color)[0]
+    return resize(out, w, h) if keep_size else out
 
 
 def style_label(styles: Sequence[str]) -> str:

@@ -8,18 +8,23 @@ from pathlib import Path
 import click
 
 from ..errors import VStyleError
-from .common import build_engine, engine_options, load_style_code, print_json, style_label, style_options
+from .common import (build_engine, check_max_size, engine_options, load_style_code, print_json, style_label,
+                     style_options, stylize_still)
 from .progress import make_progress
 
 
 def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Path:
     """-o FILE for one input; -o DIR (or many inputs) → DIR/<content>_<style><ext>."""
+    from ..io.images import IMAGE_SUFFIXES
+
     name = f"{content.stem}_{label}{content.suffix.lower() if content.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
     if out is None:
         return Path(name)
     if out.is_dir() or many or not out.suffix:
         if out.exists() and not out.is_dir():
             raise VStyleError(f"{out} is a file; with several inputs -o must be a folder")
+        if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
+            raise VStyleError(f"-o {out} names an image file, but there are several inputs; give a folder")
         return out / name
     return out
 
@@ -29,8 +34,10 @@ def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Pat
 @style_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output file (one input) or folder [default: ./<content>_<style>.<ext>].")
-@click.option("--max-size", type=click.IntRange(16, 16384), default=1024, show_default=True,
-              help="Scale the content down so its longer side is at most this (0 disables).")
+@click.option("--max-size", type=click.IntRange(0, 16384), default=1024, show_default=True,
+              help="Stylise at a smaller size: longer side at most this (0 = full size).")
+@click.option("--keep-size", is_flag=True,
+              help="Scale the result back to the input's size (default: output at the stylised size).")
 @click.option("--mode", type=click.Choice(["art", "photo"]), default=None,
               help="Artistic or photo-realistic model (default model of that mode; checks --model).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
@@ -38,8 +45,8 @@ def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Pat
 @engine_options
 def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, preserve_color: bool,
             style_size: int | None,
-            output: Path | None, max_size: int, mode: str | None, overwrite: bool, as_json: bool, model: str | None,
-            device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
+            output: Path | None, max_size: int, keep_size: bool, mode: str | None, overwrite: bool, as_json: bool,
+            model: str | None, device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
             compile_: bool) -> None:
     """Stylise one or more images.
 
@@ -48,10 +55,12 @@ def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, pr
       vstyle image photo.jpg --style starry_night.jpg -o out.jpg
       vstyle image a.jpg b.png --style scream.jpg:0.6 --style wave.jpg:0.4 -o results/
       vstyle image photo.jpg --style candy.jpg --alpha 0.5 --preserve-color
+      vstyle image big.jpg --style wave.jpg --max-size 1024 --keep-size   # stylise at 1024, save at full size
     """
-    from ..io.images import fit_within, read_image, write_image
     from ..io.atomic import check_writable
+    from ..io.images import read_image, write_image
 
+    limit = check_max_size(max_size)
     many = len(content) > 1
     label = style_label(styles)
     targets = [_output_path(c, output, many, label) for c in content]
@@ -67,9 +76,9 @@ def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, pr
     with make_progress("img/s", disable=as_json or not many) as progress:
         task = progress.add_task("stylising", total=len(images))
         for src, dst, img in zip(content, targets, images):
-            img = fit_within(img, max_size or None)
             t0 = time.perf_counter()
-            out = engine.stylize(img[None], code, alpha=alpha, preserve_color=preserve_color)[0]
+            out = stylize_still(engine, code, img, max_size=limit, keep_size=keep_size, alpha=alpha,
+                                preserve_color=preserve_color)
             seconds = time.perf_counter() - t0
             write_image(dst, out, overwrite=overwrite)
             results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),

@@ -41,20 +41,22 @@ def _devices() -> dict[str, object]:
             "torch_threads": torch.get_num_threads(), "cuda_build": torch.version.cuda, "cuda": cuda}
 
 
-def _models() -> list[dict[str, object]]:
+def _models() -> tuple[list[dict[str, object]], list[dict[str, str]]]:
+    """The readable model files, and the unreadable ones (path and reason) that the listing skips."""
     from ..errors import VStyleError
     from ..weights import available_models, file_sha256, read_metadata
 
-    found = []
+    found, skipped = [], []
     for path in available_models():
         entry: dict[str, object] = {"name": path.stem, "path": str(path), "size_mb": round(path.stat().st_size / 2**20, 2)}
         try:
             meta = read_metadata(path)
-            entry.update(arch=meta.get("arch"), mode=meta.get("mode"), sha256=file_sha256(path))
         except VStyleError as exc:
-            entry["error"] = str(exc)
+            skipped.append({"path": str(path), "error": str(exc)})
+            continue
+        entry.update(arch=meta.get("arch"), mode=meta.get("mode"), sha256=file_sha256(path))
         found.append(entry)
-    return found
+    return found, skipped
 
 
 @click.command("info")
@@ -68,8 +70,13 @@ def command(as_json: bool) -> None:
     """
     from ..weights import search_dirs
 
-    data = {"versions": _versions(), "devices": _devices(), "model_dirs": [str(d) for d in search_dirs()],
-            "models": _models()}
+    from ..models.registry import architectures
+
+    models, skipped = _models()
+    data = {"versions": _versions(), "devices": _devices(), "architectures": architectures(),
+            "model_dirs": [str(d) for d in search_dirs()], "models": models, "skipped_models": skipped}
+    for s in skipped:
+        click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
         print_json(data)
         return
@@ -81,6 +88,7 @@ def command(as_json: bool) -> None:
     dev = data["devices"]
     gpus = ", ".join(g["name"] for g in dev["cuda"]) or "none"  # type: ignore[index]
     console.print(f"[bold]devices[/bold]: CPU {dev['cpu']} ({dev['cpu_count']} cores), CUDA GPUs: {gpus}")
+    console.print("[bold]architectures[/bold] (vstyle train --arch): " + ", ".join(data["architectures"]))
     table = Table("name", "arch", "mode", "MB", "path", title="models")
     for m in data["models"]:
         table.add_row(str(m["name"]), str(m.get("arch", "?")), str(m.get("mode", "?")), str(m["size_mb"]), str(m["path"]))

@@ -139,6 +139,9 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     options = LiveOptions(max_size=max_size or None, side_by_side=side_by_side, frames=frames, seconds=seconds,
                           record=record, out_dir=out_dir, overwrite=overwrite)
     state = LiveState(n_styles=len(live_styles), alpha=alpha, preserve_color=preserve_color)
+    if no_window and record is None and not virtual_cam:
+        click.echo("vstyle: note: --no-window without --record or --virtual-cam: frames are stylised but "
+                   "neither shown nor saved (only the stats are printed)", err=True)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     show_progress = window is None and not as_json
     try:

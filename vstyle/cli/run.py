@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from ..errors import VStyleError
+from ..errors import VStyleError, counted
 from .common import build_engine, engine_options, load_style_code, print_json, style_label, style_options
 from .progress import make_progress
 from .video_options import encode_options, size_options, video_options
@@ -89,9 +89,11 @@ def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_co
             _discard(progress)
             raise
     summary.update(styles=list(styles), alpha=alpha, preserve_color=preserve_color)
+    for note in summary.get("notes", []):
+        click.echo(f"vstyle: note: {note}", err=True)
     if as_json:
         print_json(summary)
     else:
-        click.echo(f"{summary['input']} -> {summary['output']} ({summary['frames']} frames, "
+        click.echo(f"{summary['input']} -> {summary['output']} ({counted(summary['frames'], 'frame')}, "
                    f"{summary['output_size'][0]}×{summary['output_size'][1]}, {summary['codec']}, "
                    f"{summary['seconds']:.1f} s, {summary['processing_fps']} fps)", err=True)

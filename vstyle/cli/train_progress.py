@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
+from rich.console import RenderableType
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
+from rich.text import Text
 
 from .progress import RateColumn, stderr
 
 SMOOTH = 0.9
 
 
+class _LossesBelow(Progress):
+    """The progress line, then each task's ``losses`` field on lines of its own: the losses are long
+    and would otherwise squeeze the step count and ETA out of an 80-column terminal."""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        for task in self.tasks:
+            if task.fields.get("losses"):
+                yield Text("  " + task.fields["losses"], style="dim")
+
+
 class RichReporter:
-    """A :class:`vstyle.train.trainer.Reporter` drawing one progress line plus messages."""
+    """A :class:`vstyle.train.trainer.Reporter` drawing a progress line, the losses below it, and messages."""
 
     def __init__(self, disable: bool = False) -> None:
-        self.progress = Progress(TextColumn("[bold]train"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                                 RateColumn("it/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                 TextColumn("{task.fields[losses]}"), console=stderr, disable=disable)
+        self.progress = _LossesBelow(TextColumn("[bold]train"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                     RateColumn("it/s"), TimeElapsedColumn(), TextColumn("ETA"),
+                                     TimeRemainingColumn(), console=stderr, disable=disable)
         self.disable = disable
         self.task: Any = None
         self.smoothed: dict[str, float] = {}

@@ -48,13 +48,15 @@ def video_options(*, max_size: int, size: str | None, keep_size: bool, start: st
                   preserve_color: bool, overwrite: bool, keep_partial: bool) -> Any:
     """Validate the flags and build a :class:`~vstyle.video_job.VideoOptions`."""
     from ..errors import VStyleError
-    from ..io.video_sink import parse_bitrate
+    from ..io.video_sink import check_crf, parse_bitrate, pick_encoder
     from ..video_job import VideoOptions, parse_size, parse_time
+    from .common import check_max_size
 
-    if 0 < max_size < 16:
-        raise VStyleError(f"--max-size must be 0 (full size) or at least 16, got {max_size}")
+    check_max_size(max_size)
     if crf is not None and bitrate is not None:
         raise VStyleError("pass either --crf or --bitrate, not both")
+    if crf is not None and codec is not None:
+        check_crf(pick_encoder(codec), crf)
     return VideoOptions(
         max_size=max_size or None, size=parse_size(size) if size else None, keep_size=keep_size,
         start=parse_time(start) if start else 0.0, duration=parse_time(duration) if duration else None,

@@ -67,15 +67,18 @@ def list_(as_json: bool) -> None:
     """List the models found in weights/ and $VSTYLE_HOME."""
     from ..weights import available_models, read_metadata
 
-    rows = []
+    rows, skipped = [], []
     for p in available_models():
         try:
             meta = read_metadata(p)
         except VStyleError as exc:
-            meta = {"error": str(exc)}
+            skipped.append({"path": str(p), "error": str(exc)})
+            continue
         rows.append({"name": p.stem, "path": str(p), "arch": meta.get("arch"), "mode": meta.get("mode")})
+    for s in skipped:
+        click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
-        print_json({"models": rows})
+        print_json({"models": rows, "skipped": skipped})
     elif not rows:
         click.echo("no models found")
     else:

@@ -26,15 +26,27 @@ def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) 
         raise VStyleError(f"output {final} is a directory")
     if final.exists() and not overwrite:
         raise VStyleError(f"output {final} exists; pass --overwrite to replace it")
-    parent = final.parent if str(final.parent) else Path(".")
-    if not parent.is_dir():
-        raise VStyleError(f"output folder {parent} does not exist")
+    check_folder_writable(final.parent if str(final.parent) else Path("."))
+
+
+def check_folder_writable(folder: Path) -> None:
+    """Fail with one line unless files can be created in ``folder`` (which must exist)."""
+    if not folder.is_dir():
+        raise VStyleError(f"output folder {folder} does not exist")
     try:
         # A real probe: os.access says yes to root even on read-only mounts.
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".vstyle-probe-"):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".vstyle-probe-"):
             pass
     except OSError:
-        raise VStyleError(f"output folder {parent} is not writable") from None
+        raise VStyleError(f"output folder {folder} is not writable") from None
+
+
+def set_default_mode(path: Path) -> None:
+    """Give ``path`` the permissions a newly created file normally gets (0666 less the umask): some
+    writers (safetensors) create files readable by their owner only."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 @contextlib.contextmanager

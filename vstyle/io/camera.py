@@ -77,7 +77,7 @@ def _quiet_opencv() -> Any:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's AV_LOG_QUIET, read on first use
     import cv2
 
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    cv2.setLogLevel(0)  # LOG_LEVEL_SILENT (OpenCV 4.x; the project pins opencv-python < 5)
     return cv2
 
 

@@ -29,6 +29,7 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
         with Image.open(path) as im:
             im.load()  # decode now so truncated files fail here, not later
             im = ImageOps.exif_transpose(im)
+            im = _to_8bit(im, path)
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 im = im.convert("RGBA")
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -42,6 +43,32 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
     if min(h, w) < min_side:
         raise VStyleError(f"{path} is {w}×{h}; images need at least {min_side} px per side")
     return np.array(arr, copy=True, order="C")  # PIL buffers are read-only
+
+
+def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
+    """Scale high-depth greyscale images to 8-bit ``L`` (Pillow's own conversion clips them: 16-bit
+    greys come out almost white and float greys black). 16- and 32-bit integers are read as 0–65535;
+    floats as 0–1 (or 0–255 / 0–65535 when their values say so). Other modes pass through unchanged.
+    """
+    if not (im.mode.startswith("I") or im.mode == "F"):
+        return im
+    values = np.asarray(im).astype(np.float64)
+    if values.size == 0:
+        return im
+    lo, hi = float(values.min()), float(values.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise VStyleError(f"{path} holds NaN or infinite pixel values")
+    if im.mode == "F" and lo >= 0 and hi <= 1:
+        top = 1.0
+    elif im.mode == "F" and lo >= 0 and hi <= 255:
+        top = 255.0
+    elif lo >= 0 and hi <= 65535:
+        top = 65535.0
+    else:
+        raise VStyleError(f"{path} is a {im.mode} image with values from {lo:g} to {hi:g}; "
+                          "expected 0–1 (float) or 0–65535 (16-bit); convert it to 8-bit or 16-bit first")
+    scaled = np.rint(values * (255.0 / top)).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(scaled)  # 2-D uint8: mode L
 
 
 def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:

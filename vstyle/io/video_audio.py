@@ -10,8 +10,9 @@ Segments (``--start``/``--duration``) are trimmed to match the video: whole pack
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,6 +21,36 @@ from .video_source import VideoInfo, av_message
 
 #: Streams are interleaved only roughly by time in files, so keep reading a little past the end.
 _READ_PAST_END_S = 2.0
+
+
+def container_accepts(format_name: str, add_stream: Callable[[Any], Any]) -> bool:
+    """Whether a ``format_name`` container can hold the stream ``add_stream(container)`` adds.
+
+    Tried on a scratch container in memory up to its header: some muxers (MOV with Opus, Ogg with
+    AAC or H.264) accept the stream and only refuse it when the header is written.
+    """
+    import av
+
+    try:
+        probe = av.open(io.BytesIO(), mode="w", format=format_name)
+    except (ValueError, av.error.FFmpegError):
+        return False
+    try:
+        add_stream(probe)
+        probe.start_encoding()
+        return True
+    except (ValueError, av.error.FFmpegError):
+        return False
+    finally:
+        try:
+            probe.close()
+        except (ValueError, av.error.FFmpegError):
+            pass
+
+
+def holds_audio(out: Any) -> bool:
+    """Whether the output container ``out`` can hold audio at all (GIF, APNG and Y4M cannot)."""
+    return out.default_audio_codec not in (None, "", "none")
 
 
 class _Copy:
@@ -165,9 +196,9 @@ class AudioTrack:
         try:
             for a in self._src.streams.audio:
                 handler: _Copy | _Reencode
-                try:
+                if container_accepts(out.format.name, lambda c, a=a: c.add_stream_from_template(a)):
                     handler = _Copy(out, a, trim_start, info.origin, info.end)
-                except ValueError:  # the container cannot hold this codec
+                else:  # the container cannot hold this codec
                     handler = _Reencode(out, a, trim_start, info.origin, info.end)
                 self._streams[a.index] = handler
             if not self._streams:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import VStyleError
-from .video_audio import AudioTrack
+from .video_audio import AudioTrack, container_accepts, holds_audio
 from .video_source import VideoInfo, av_message
 
 #: Encoders tried for the default H.264 output, best first; the last is a non-H.264 fallback
@@ -23,8 +23,14 @@ H264_ENCODERS = ("libx264", "libopenh264", "h264_videotoolbox", "mpeg4")
 #: Encoders with a constant-quality ``crf`` option, and the default quality for them.
 CRF_ENCODERS = {"libx264": 18, "libx264rgb": 18, "libx265": 22, "libvpx": None, "libvpx-vp9": None,
                 "libaom-av1": None, "libsvtav1": None}
+#: The highest ``crf`` each of those encoders takes (FFmpeg would clamp a higher one silently).
+CRF_MAX = {"libx264": 51, "libx264rgb": 51, "libx265": 51, "libvpx": 63, "libvpx-vp9": 63, "libaom-av1": 63,
+           "libsvtav1": 63}
 #: MPEG-4 part 2 limits the time base denominator to 16 bits.
 _SHORT_TIME_BASE = {"mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p"}
+#: Containers that store one frame rate instead of timestamps: the stream time base becomes 1/fps
+#: (with the source's fine time base, AVI would claim hundreds of frames per second).
+_FRAME_RATE_CONTAINERS = {"avi"}
 
 
 def _encoder_exists(name: str) -> bool:
@@ -50,6 +56,28 @@ def pick_encoder(codec: str | None) -> str:
     return name
 
 
+def _probe_video_stream(container: Any, encoder: str) -> Any:
+    """A small ``encoder`` stream in ``container`` (for :func:`container_accepts`)."""
+    stream = container.add_stream(encoder, rate=24)
+    formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
+    stream.width, stream.height = 64, 48
+    stream.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+    stream.codec_context.options = _quiet_options(encoder)
+    return stream
+
+
+def _quiet_options(encoder: str) -> dict[str, str]:
+    """Encoder options that keep an encoder's own logging off stderr (x265 prints twenty info lines)."""
+    return {"x265-params": "log-level=error"} if encoder == "libx265" else {}
+
+
+def check_crf(encoder: str, crf: int | None) -> None:
+    """Refuse a ``--crf`` the encoder would clamp."""
+    top = CRF_MAX.get(encoder)
+    if crf is not None and top is not None and crf > top:
+        raise VStyleError(f"--crf for {encoder} goes from 0 to {top}, got {crf}")
+
+
 def parse_bitrate(text: str) -> int:
     """``4M``, ``800k`` or ``2500000`` → bits per second."""
     t = text.strip().lower()
@@ -73,16 +101,22 @@ class VideoWriter:
 
     ``width``×``height`` is the output size (made even); frames of another size are cropped to
     even sides and scaled. ``time_base`` is the time base of the pts passed to :meth:`write`.
+    ``name`` is the file the user asked for, used in messages when ``path`` is a temporary name.
+    Audio is dropped, with a line in :attr:`notes`, when the container cannot hold any (GIF).
     """
 
     def __init__(self, path: str | Path, width: int, height: int, fps: Fraction, time_base: Fraction,
                  codec: str | None = None, crf: int | None = None, bitrate: int | None = None,
-                 sample_aspect_ratio: Fraction | None = None, audio_from: VideoInfo | None = None) -> None:
+                 sample_aspect_ratio: Fraction | None = None, audio_from: VideoInfo | None = None,
+                 name: str | Path | None = None) -> None:
         import av
 
         if crf is not None and bitrate is not None:
             raise VStyleError("pass either --crf or --bitrate, not both")
         self.path = Path(path)
+        self.name = Path(name) if name is not None else self.path
+        #: Things the user should know about the output (e.g. audio dropped), one line each.
+        self.notes: list[str] = []
         self.encoder = pick_encoder(codec)
         self._default_codec = codec is None
         self.width, self.height = even_size(width, height)
@@ -93,19 +127,23 @@ class VideoWriter:
         try:
             self._out = av.open(str(self.path), mode="w")
         except (ValueError, av.error.FFmpegError) as exc:
-            raise VStyleError(f"cannot write {self.path.suffix or 'files without an extension'} videos "
+            raise VStyleError(f"cannot write {self.name.suffix or 'files without an extension'} videos "
                               f"({av_message(exc)}); use .mp4, .mkv or .mov") from None
         try:
             self._stream = self._add_video(fps, crf, bitrate, sample_aspect_ratio)
             if audio_from is not None and audio_from.audio:
-                self.audio = AudioTrack(audio_from, self._out)
+                if holds_audio(self._out):
+                    self.audio = AudioTrack(audio_from, self._out)
+                else:
+                    self.notes.append(f"{self.name.name}: {self.name.suffix} files cannot hold audio; "
+                                      "the audio was left out")
             self._out.start_encoding()
         except BaseException as exc:
             self._out.close()
             if self.audio is not None:
                 self.audio.close()
             if isinstance(exc, av.error.FFmpegError):
-                raise VStyleError(f"cannot write {self.path}: {av_message(exc)}") from None
+                raise VStyleError(f"cannot write {self.name}: {av_message(exc)}") from None
             raise
         from av.video.reformatter import VideoReformatter
 
@@ -114,21 +152,21 @@ class VideoWriter:
         self._last_pts = -1
 
     def _add_video(self, fps: Fraction, crf: int | None, bitrate: int | None, sar: Fraction | None) -> Any:
-        try:
-            stream = self._out.add_stream(self.encoder, rate=fps)
-        except ValueError:
+        if not container_accepts(self._out.format.name, lambda c: _probe_video_stream(c, self.encoder)):
             if not self._default_codec:
-                raise VStyleError(f"{self.path.suffix} files cannot hold {self.encoder} video; pass another "
-                                  "--codec or write .mp4/.mkv") from None
-            # No --codec and the container takes no H.264 (e.g. WebM): use the container's own default.
+                raise VStyleError(f"{self.name.suffix} files cannot hold {self.encoder} video; pass another "
+                                  "--codec or write .mp4/.mkv")
+            # No --codec and the container takes no H.264 (e.g. WebM, Ogg): use the container's own default.
             self.encoder = pick_encoder(self._out.default_video_codec)
-            stream = self._out.add_stream(self.encoder, rate=fps)
+        stream = self._out.add_stream(self.encoder, rate=fps)
         cc = stream.codec_context
         formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
         self.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
         cc.width, cc.height, cc.pix_fmt = self.width, self.height, self.pix_fmt
         self.encoder_time_base = self.time_base
-        if self.encoder in _SHORT_TIME_BASE and self.time_base.denominator > 65535:
+        if self._out.format.name in _FRAME_RATE_CONTAINERS and fps:
+            self.encoder_time_base = 1 / Fraction(fps)
+        elif self.encoder in _SHORT_TIME_BASE and self.time_base.denominator > 65535:
             self.encoder_time_base = Fraction(1, 60000)
         cc.time_base = self.encoder_time_base
         stream.time_base = self.encoder_time_base
@@ -141,6 +179,7 @@ class VideoWriter:
         if bitrate is not None:
             cc.bit_rate = bitrate
         elif self.encoder in CRF_ENCODERS:
+            check_crf(self.encoder, crf)
             quality = crf if crf is not None else CRF_ENCODERS[self.encoder]
             if quality is not None:
                 options["crf"] = str(quality)
@@ -151,13 +190,13 @@ class VideoWriter:
         else:
             # No quality knob: pick a bitrate that keeps stylised textures (≈0.2 bit per pixel).
             cc.bit_rate = int(self.width * self.height * float(fps) * 0.2)
-        cc.options = options
+        cc.options = {**options, **_quiet_options(self.encoder)}
         return stream
 
     def describe(self) -> dict[str, Any]:
-        """For ``--json``: encoder, pixel format and audio handling."""
+        """For ``--json``: encoder, pixel format, audio handling and notes."""
         return {"codec": self.encoder, "pix_fmt": self.pix_fmt,
-                "audio": self.audio.describe() if self.audio is not None else []}
+                "audio": self.audio.describe() if self.audio is not None else [], "notes": list(self.notes)}
 
     def write(self, image: np.ndarray, pts: int, duration: int = 0) -> None:
         """Encode one H×W×3 uint8 RGB frame shown at ``pts`` for ``duration`` (source time base)."""
@@ -187,7 +226,7 @@ class VideoWriter:
             if self.audio is not None:
                 self.audio.mux_until(float(pts * self.encoder_time_base))
         except av.error.FFmpegError as exc:
-            raise VStyleError(f"cannot encode {self.path}: {av_message(exc)}") from None
+            raise VStyleError(f"cannot encode {self.name}: {av_message(exc)}") from None
         self.frames += 1
 
     def _mux(self, packets: list[Any]) -> None:
@@ -216,7 +255,7 @@ class VideoWriter:
                 if self.audio is not None:
                     self.audio.finish(rest=complete)
         except av.error.FFmpegError as exc:
-            raise VStyleError(f"cannot finish {self.path}: {av_message(exc)}") from None
+            raise VStyleError(f"cannot finish {self.name}: {av_message(exc)}") from None
         finally:
             try:
                 self._out.close()

@@ -6,6 +6,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from ..errors import counted
+
 
 class RateMeter:
     """Events per second from a growing counter, over a sliding time window."""
@@ -42,7 +44,7 @@ class Snapshot:
 
     def line(self) -> str:
         """One human line, e.g. for the end of a run."""
-        return (f"{self.frames} frames in {self.seconds:.1f} s: capture {self.capture_fps:.1f} fps, "
+        return (f"{counted(self.frames, 'frame')} in {self.seconds:.1f} s: capture {self.capture_fps:.1f} fps, "
                 f"stylise {self.stylize_fps:.1f} fps, latency {self.latency_ms:.0f} ms, {self.dropped} dropped")
 
     def as_dict(self) -> dict[str, float | int]:

@@ -1,0 +1,424 @@
+"""Faults found by trying the project as a new user would (issue 15, item 4): one test per fault.
+
+Each test failed before its fix. Slow interrupt tests repeat less in short mode (CI=true).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clitools import assert_one_line_error, run_vstyle
+from video_helpers import facts, make_clip, style_image, tiny_model  # noqa: F401
+from vstyle.errors import VStyleError
+from vstyle.io.images import read_image
+
+
+# ------------------------------------------------------------------ 16-bit and float images
+
+
+def _gradient(h: int = 48, w: int = 64) -> np.ndarray:
+    """0 … 1 from the first pixel to the last."""
+    return np.linspace(0.0, 1.0, h * w).reshape(h, w)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"grey16{suffix}"
+    Image.fromarray((_gradient() * 65535).round().astype(np.uint16)).save(path)
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")  # I;16 (the mode that came out almost white)
+    img = read_image(path)
+    assert img.dtype == np.uint8 and img.shape == (48, 64, 3)
+    assert abs(img.mean() - 127.5) < 1 and img[0, 0].tolist() == [0, 0, 0] and img[-1, -1].tolist() == [255] * 3
+
+
+def test_float_tiff_is_scaled_from_0_1_and_out_of_range_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "float.tif"
+    Image.fromarray(_gradient().astype(np.float32)).save(path)
+    with Image.open(path) as im:
+        assert im.mode == "F"  # the mode that came out black
+    img = read_image(path)
+    assert abs(img.mean() - 127.5) < 1 and img[-1, -1].tolist() == [255] * 3
+    odd = tmp_path / "odd.tif"
+    Image.fromarray((_gradient() * 1e6 - 5).astype(np.float32)).save(odd)
+    with pytest.raises(VStyleError, match="values from") as err:
+        read_image(odd)
+    assert "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------ model files with bad metadata
+
+
+def _bad_model(folder: Path, name: str, meta: str) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"vstyle": meta})
+    return path
+
+
+@pytest.mark.parametrize("meta", ["{not json", "[1, 2]", '{"arch": 3}'])
+def test_bad_model_metadata_is_one_line(tmp_path: Path, meta: str) -> None:
+    from vstyle.weights import load_model
+
+    path = _bad_model(tmp_path, "bad", meta)
+    with pytest.raises(VStyleError, match="broken vstyle metadata") as err:
+        load_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_one_bad_model_file_does_not_break_listings(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _bad_model(home, "broken", "{not json")
+    _bad_model(home, "listed", "[1]")
+    env = {"VSTYLE_HOME": str(home)}
+    for args in (["weights", "list", "--json"], ["info", "--json"]):
+        proc = run_vstyle(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        notes = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(notes) == 2 and all(n.startswith("vstyle: note: skipped") for n in notes), proc.stderr
+        data = json.loads(proc.stdout)
+        assert not any("broken" in m["path"] or "listed" in m["path"] for m in data["models"])
+    line = assert_one_line_error(run_vstyle("weights", "show", "broken", env=env))
+    assert "broken vstyle metadata" in line
+
+
+# ------------------------------------------------------------------ containers and audio
+
+
+def _copy_through(src: Path, dst: Path, **writer_kw: Any) -> Any:
+    """Decode ``src`` and write it to ``dst`` unchanged, audio included (the I/O path without a model)."""
+    from vstyle.io.video_sink import VideoWriter
+    from vstyle.io.video_source import VideoReader, probe_video
+
+    info = probe_video(src)
+    with VideoReader(info) as reader, VideoWriter(dst, info.width, info.height, info.fps, info.time_base,
+                                                  audio_from=info, **writer_kw) as writer:
+        for f in reader.frames():
+            writer.write(f.image, f.pts, f.duration)
+    return writer
+
+
+@pytest.fixture(scope="module")
+def opus_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1 s WebM clip with Opus audio."""
+    d = tmp_path_factory.mktemp("opus")
+    src = make_clip(d / "aac.mp4", frames=12, fps=12, audio=True)
+    out = d / "opus.webm"
+    assert _copy_through(src, out).describe()["audio"] == [{"codec": "opus", "mode": "reencode"}]
+    return out
+
+
+@pytest.mark.parametrize("suffix, video, audio, mode", [(".mov", "h264", "aac", "reencode"),
+                                                         (".ogv", "vp8", "opus", "copy")])
+def test_opus_into_mov_and_ogv_is_written(opus_clip: Path, tmp_path: Path, suffix: str, video: str, audio: str,
+                                          mode: str) -> None:
+    out = tmp_path / f"out{suffix}"
+    writer = _copy_through(opus_clip, out)
+    assert writer.describe()["audio"][0]["mode"] == mode
+    got = facts(out)
+    assert got.frames == 12 and got.audio_codec == audio
+    import av
+
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == video
+
+
+def test_header_errors_name_the_users_file_not_the_temporary_one(opus_clip: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import vstyle.io.video_audio as video_audio
+
+    # Pretend MOV takes Opus as it is, so the muxer refuses it when the header is written.
+    monkeypatch.setattr(video_audio, "container_accepts", lambda fmt, add: True)
+    with pytest.raises(VStyleError) as err:
+        _copy_through(opus_clip, tmp_path / ".out.partial.mov", name=tmp_path / "out.mov")
+    assert str(tmp_path / "out.mov") in str(err.value) and "partial" not in str(err.value)
+
+
+def test_gif_output_drops_audio_with_a_note(example_clip: Path, tmp_path: Path, tiny_model: Path,
+                                            style_image: Path) -> None:
+    out = tmp_path / "out.gif"
+    proc = run_vstyle("run", example_clip, "--style", style_image, "--model", tiny_model, "--max-size", "32",
+                      "--duration", "0.5", "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "out.gif: .gif files cannot hold audio" in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["audio"] == [] and summary["notes"]
+    got = facts(out)
+    assert got.frames == 12 and got.audio_codec is None
+
+
+# ------------------------------------------------------------------ image: sizes and output names
+
+
+@pytest.fixture(scope="module")
+def big_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "big.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (90, 200, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_image_max_size_0_is_full_size_and_keep_size_scales_back(big_photo: Path, tmp_path: Path,
+                                                                 tiny_model: Path, style_image: Path) -> None:
+    base = ["image", big_photo, "--style", style_image, "--model", tiny_model, "--json"]
+    proc = run_vstyle(*base, "--max-size", "0", "-o", tmp_path / "full.png")
+    assert proc.returncode == 0, proc.stderr
+    assert np.asarray(Image.open(tmp_path / "full.png")).shape == (90, 200, 3)
+    proc = run_vstyle(*base, "--max-size", "64", "--keep-size", "-o", tmp_path / "kept.png")
+    assert proc.returncode == 0, proc.stderr
+    assert np.asarray(Image.open(tmp_path / "kept.png")).shape == (90, 200, 3)
+    proc = run_vstyle(*base, "--max-size", "64", "-o", tmp_path / "small.png")
+    assert proc.returncode == 0, proc.stderr
+    assert np.asarray(Image.open(tmp_path / "small.png")).shape == (29, 64, 3)
+    line = assert_one_line_error(run_vstyle(*base, "--max-size", "8", "-o", tmp_path / "x.png"))
+    assert "0 (full size) or at least 16" in line
+
+
+def test_several_images_into_a_file_name_is_refused(big_photo: Path, tmp_path: Path, tiny_model: Path,
+                                                    style_image: Path) -> None:
+    proc = run_vstyle("image", big_photo, style_image, "--style", style_image, "--model", tiny_model,
+                      "-o", tmp_path / "r4.jpg")
+    assert "several inputs" in assert_one_line_error(proc)
+    assert not (tmp_path / "r4.jpg").exists()
+
+
+# ------------------------------------------------------------------ batch: folders
+
+
+def test_batch_into_its_own_input_folder_is_refused(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (10, 200, 90)).save(src / "sub" / "a.png")
+    for out in (src, tmp_path):
+        proc = run_vstyle("batch", src, out, "--style", style_image, "--model", tiny_model, "-r")
+        line = assert_one_line_error(proc)
+        assert "separate output folder" in line and "no images" not in line
+
+
+def test_batch_into_an_unwritable_folder_is_one_early_error(tmp_path: Path, tiny_model: Path,
+                                                            style_image: Path) -> None:
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.new("RGB", (40, 30), (10, 20 * i, 90)).save(src / f"a{i}.png")
+    if os.geteuid() == 0:  # root may write anywhere chmod allows; kernel filesystems refuse everyone
+        cases = [Path("/sys/vstyle-out"), Path("/proc")]
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        cases = [locked / "out", locked]
+    for out in cases:
+        proc = run_vstyle("batch", src, out, "--style", style_image, "--model", tiny_model)
+        line = assert_one_line_error(proc)
+        assert str(out) in line and "PermissionError" not in line
+
+
+# ------------------------------------------------------------------ pickle refusal
+
+
+class _Payload:
+    """Unpickling this would run a shell command."""
+
+    def __reduce__(self) -> tuple:
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickle_refusal_is_one_whole_line_without_torch_warnings(tmp_path: Path, protocol: int) -> None:
+    import pickle
+
+    evil = tmp_path / f"evil{protocol}.pth"
+    with open(evil, "wb") as f:
+        pickle.dump({"a": _Payload()}, f, protocol=protocol)
+    proc = run_vstyle("weights", "import", "--vgg", evil, "--decoder", evil, "--sct", evil, "--name", "x",
+                      env={"VSTYLE_HOME": str(tmp_path / "home")})
+    line = assert_one_line_error(proc)  # no UserWarning lines before it
+    assert "pwned" not in proc.stdout
+    assert "refused" in line and line.endswith("never unpickles other Python objects"), line
+    assert "Re-running" not in line
+
+
+# ------------------------------------------------------------------ 80-column displays
+
+
+def test_train_progress_keeps_step_and_eta_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import vstyle.cli.train_progress as train_progress
+
+    buf = io.StringIO()
+    monkeypatch.setattr(train_progress, "stderr", Console(file=buf, width=80, force_terminal=True, color_system=None))
+    reporter = train_progress.RichReporter()
+    reporter.start(0, 7100, {})
+    losses = {"content": 0.51234, "style": 3.4567, "ccpl": 1.2345, "teacher_px": 0.08123, "teacher_feat": 0.3456}
+    for step in range(1200, 1230):
+        reporter.step(step, losses, 1e-4)
+    reporter.stop()
+    last = buf.getvalue().split("train ")[-1]  # the final frame
+    assert "1229/7100" in last and "ETA 0:" in last, last
+    assert "teacher_feat" in last and "lr 0.0001" in last.replace("\n", " "), last
+
+
+# ------------------------------------------------------------------ Ctrl-C and SIGTERM at random moments
+
+
+def _signal_at_random_moments(args: list[Any], cwd: Path, sig: int, delay: float) -> tuple[int, str]:
+    """Start ``vstyle ARGS`` in ``cwd``, send ``sig`` after ``delay`` seconds; (exit status, stderr)."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "vstyle", *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_path: Path, example_clip: Path,
+                                                tiny_model: Path, style_image: Path) -> None:
+    """Ctrl-C (130) and SIGTERM (143) anywhere, from model loading to the last frame: never an abort
+    (134), never a traceback, nothing hidden left behind; a run that had already finished exits 0."""
+    import random
+    import signal
+
+    from conftest import SHORT
+
+    sig = getattr(signal, signame)
+    rng = random.Random(f"{command}-{signame}")
+    expected = {"SIGINT": (130, "vstyle: interrupted"), "SIGTERM": (143, "vstyle: terminated")}[signame]
+    for i in range(4 if SHORT else 20):
+        work = tmp_path / f"try{i}"
+        (work / "in").mkdir(parents=True)
+        if command == "run":
+            args = ["run", example_clip, "--style", style_image, "--model", tiny_model, "--max-size", "0",
+                    "-o", work / "out.mp4"]
+        else:
+            for k in range(2):
+                (work / "in" / f"clip{k}.mp4").symlink_to(example_clip)
+            Image.new("RGB", (64, 48), (200, 30, 90)).save(work / "in" / "flat.png")
+            args = ["batch", work / "in", work / "out", "--style", style_image, "--model", tiny_model,
+                    "--max-size", "0"]
+        # From after start-up (the interpreter itself, before vstyle runs, keeps Python's defaults)
+        # to about the end of the work.
+        status, err = _signal_at_random_moments(args, work, sig, rng.uniform(1.0, 8.0))
+        hidden = [p for p in work.rglob(".*")]
+        assert not hidden, (i, hidden)
+        assert "Traceback" not in err and "terminate called" not in err, (i, err)
+        if status == 0:  # the signal came after the work was done
+            continue
+        assert status == expected[0], (i, status, err)
+        assert err.strip().splitlines()[-1] == expected[1], (i, err)
+        if command == "run" and (work / "out.mp4").exists():  # only a finished output gets its name
+            assert facts(work / "out.mp4").frames == 72, i
+
+
+# ------------------------------------------------------------------ smaller faults
+
+
+def test_saved_models_get_the_usual_file_mode(tmp_path: Path) -> None:
+    import os
+
+    from vstyle.models import build
+    from vstyle.weights import save_model
+
+    mask = os.umask(0o022)
+    try:
+        path = save_model(build("sctnet", {"mode": "photo"}), tmp_path / "m.safetensors")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # was 0600: unreadable for other users of a shared model
+
+
+def test_crf_above_the_encoders_maximum_is_refused(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    from vstyle.io.video_sink import VideoWriter
+
+    with pytest.raises(VStyleError, match="from 0 to 51"):
+        VideoWriter(tmp_path / "x.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="libx264", crf=60)
+    VideoWriter(tmp_path / "y.webm", 64, 48, Fraction(24), Fraction(1, 24), codec="vp9", crf=60).close()
+
+
+def test_x265_keeps_quiet(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from vstyle.io.video_sink import pick_encoder
+
+    try:
+        pick_encoder("libx265")
+    except VStyleError:
+        pytest.skip("no libx265 in this FFmpeg build")
+    src = make_clip(tmp_path / "a.mp4", frames=4)
+    capfd.readouterr()
+    _copy_through(src, tmp_path / "h.mp4", codec="libx265")
+    assert "x265 [" not in capfd.readouterr().err
+
+
+def test_avi_output_has_the_sources_frame_rate(tmp_path: Path) -> None:
+    import av
+
+    src = make_clip(tmp_path / "a.mp4", frames=12, fps=12)  # MP4 time base 1/12288
+    _copy_through(src, tmp_path / "a.avi")
+    with av.open(str(tmp_path / "a.avi")) as c:
+        assert float(c.streams.video[0].average_rate) == pytest.approx(12, rel=0.01)  # was 600+
+    assert facts(tmp_path / "a.avi").frames == 12
+
+
+def test_info_lists_architectures() -> None:
+    proc = run_vstyle("info", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert {"sctnet", "sctnet-mobile"} <= set(json.loads(proc.stdout)["architectures"])
+
+
+def test_model_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    from vstyle.weights import resolve
+
+    with pytest.raises(VStyleError, match="is a folder"):
+        resolve(str(tmp_path))
+
+
+def test_counts_are_singular_for_one() -> None:
+    from vstyle.errors import counted
+    from vstyle.live.stats import Snapshot
+
+    assert counted(1, "frame") == "1 frame" and counted(2, "frame") == "2 frames"
+    fields = {f: 0 for f in Snapshot.__dataclass_fields__}
+    assert Snapshot(**{**fields, "frames": 1}).line().startswith("1 frame in")
+
+
+def test_nan_weights_are_refused(tmp_path: Path) -> None:
+    import torch
+
+    from vstyle.models import build
+    from vstyle.weights import load_model, save_model
+
+    model = build("sctnet", {"mode": "photo"})
+    with torch.no_grad():
+        next(model.decoder.parameters()).fill_(float("nan"))
+    path = save_model(model, tmp_path / "nan.safetensors")
+    with pytest.raises(VStyleError, match="NaN or infinite"):
+        load_model(path)

@@ -1,0 +1,64 @@
+"""Ctrl-C and SIGTERM as exceptions that unwind (so outputs are cleaned up), and short sections that
+must not be cut by them.
+
+SIGTERM (``kill``, container stop, service managers) raises :class:`Terminated`, a KeyboardInterrupt,
+so every ``finally`` and ``except KeyboardInterrupt`` that handles Ctrl-C handles it too; the CLI
+exits 143 for it and 130 for Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Any, Iterator
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+def raise_terminated(signum: int, frame: Any) -> None:
+    """Signal handler: SIGTERM → :class:`Terminated`."""
+    raise Terminated
+
+
+def install_sigterm() -> None:
+    """Make SIGTERM raise :class:`Terminated` in the main thread."""
+    signal.signal(signal.SIGTERM, raise_terminated)
+
+
+def ignore_late_signals() -> None:
+    """The work is done and the process is exiting: a Ctrl-C or SIGTERM now has nothing left to stop,
+    and raising it during interpreter shutdown would turn a clean exit into a traceback or abort."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the body runs and deliver them when it ends.
+
+    For native work that a Python exception must not cut: importing torch (an exception raised
+    inside its initialisation aborts the process, exit 134) and starting or stopping the pipeline's
+    threads. In other threads than the main one it does nothing (signals only reach the main one).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])  # handled now by the handler that was in place before
