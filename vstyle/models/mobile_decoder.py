@@ -36,6 +36,26 @@ def level(cin: int, cout: int, upsample: bool, separable: bool, mode: str = "nea
     return nn.Sequential(*layers, nn.ReLU(inplace=True))
 
 
+class SeparableResidual(nn.Module):
+    """x + (pad → 3×3 depthwise → 1×1 → ReLU → pad → 3×3 depthwise → 1×1)(x), at constant width.
+
+    Depthwise-separable: about a ninth of a full 3×3 block's cost, so several fit in the decoder's
+    budget at the bottleneck, where they turn SCT features into strokes before any upsampling.
+    """
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(width, width, 3, groups=width), nn.Conv2d(width, width, 1),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1), nn.Conv2d(width, width, 3, groups=width), nn.Conv2d(width, width, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Same shape as ``x``."""
+        return x + self.body(x)
+
+
 class MobileDecoder(nn.Module):
     """Features (``channels`` at stride 2^(len(widths)−1)) → RGB at full resolution, unbounded.
 
@@ -43,17 +63,28 @@ class MobileDecoder(nn.Module):
     upsamples ×2 and maps to the next width; a final 1×1 conv gives RGB with no
     activation (like the official decoder; clamp for display). ``separable`` is how many of
     the highest-resolution levels use depthwise-separable convs; ``upsample`` is ``"nearest"`` or
-    ``"bilinear"`` (no parameters either way, so weights move between the two).
+    ``"bilinear"`` (no parameters either way, so weights move between the two). ``res_blocks`` > 0
+    puts a 1×1 conv to ``res_width`` channels and that many :class:`SeparableResidual` blocks before
+    level 0 (0: the original layout, and the parameter names of files saved before it existed).
     """
 
-    def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest") -> None:
+    def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest",
+                 res_blocks: int = 0, res_width: int = 128) -> None:
         super().__init__()
         if not widths:
             raise ValueError("the decoder needs at least one width")
         if not 0 <= separable <= len(widths):
             raise ValueError(f"separable must be 0…{len(widths)}, got {separable}")
-        layers: list[nn.Module] = []
+        if res_blocks < 0 or res_width < 1:
+            raise ValueError(f"res_blocks must be >= 0 and res_width >= 1, got {res_blocks}, {res_width}")
         cin = channels
+        if res_blocks:
+            self.bottleneck = nn.Sequential(nn.Conv2d(channels, res_width, 1), nn.ReLU(inplace=True),
+                                            *(SeparableResidual(res_width) for _ in range(res_blocks)))
+            cin = res_width
+        else:
+            self.bottleneck = nn.Identity()
+        layers: list[nn.Module] = []
         for i, width in enumerate(widths):
             layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable, mode=upsample))
             cin = width
@@ -65,4 +96,4 @@ class MobileDecoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """RGB of size stride·h × stride·w for features of size h × w."""
-        return self.out(self.body(x))
+        return self.out(self.body(self.bottleneck(x)))

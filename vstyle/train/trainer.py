@@ -30,8 +30,8 @@ from .config import Recipe, RunOptions
 from .data import Augment, PairedBatches, batch_stream, build_pool, list_media, listing_hash
 from .log import LOG_NAME, LossLog
 from .lossnets import LossLayers, LossNet, build_loss_net, default_layers, init_encoder, shared_tap
-from .losses import (CCPLTerm, ContentTerm, LossTerm, Objective, StepContext, StyleTerm, TeacherFeatureTerm,
-                     TeacherPixelTerm)
+from .losses import (CCPLTerm, ContentTerm, IdentityFeatureTerm, IdentityPixelTerm, LossTerm, Objective,
+                     StepContext, StyleTerm, TeacherFeatureTerm, TeacherPixelTerm)
 from .plots import plot_losses, sample_grid
 from .provenance import code_version, machine_info
 
@@ -96,6 +96,18 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise VStyleError("--device cuda: no CUDA device is available")
     return torch.device(name)
+
+
+def shipped_architecture() -> tuple[str, dict[str, Any]]:
+    """Architecture and config of the shipped default model (what a plain ``vstyle train`` trains);
+    ``sctnet-mobile`` with its defaults when no default model file is installed."""
+    from ..weights import read_metadata, resolve
+
+    try:
+        meta = read_metadata(resolve(None))
+        return str(meta["arch"]), dict(meta.get("config") or {})
+    except (VStyleError, KeyError):
+        return "sctnet-mobile", {}
 
 
 def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
@@ -210,8 +222,9 @@ class Trainer:
             if r.arch_config and any(model.config.get(k) != v for k, v in r.arch_config.items()):
                 model = _reconfigured(model, r.arch_config)
         else:
+            arch, config = (r.arch, r.arch_config) if r.arch is not None else shipped_architecture()
             try:
-                model = build(r.arch or "sctnet", r.arch_config)
+                model = build(arch, {**config, **r.arch_config})
             except ValueError as exc:
                 raise VStyleError(str(exc)) from None
         if r.crop % model.multiple:
@@ -242,7 +255,7 @@ class Trainer:
     def _used_layers(self) -> list[str]:
         r = self.recipe
         used: list[str] = []
-        if r.lambda_content > 0:
+        if r.lambda_content > 0 or r.lambda_identity_feat > 0:
             used.append(self.layers.content)
         if r.lambda_style > 0:
             used.extend(self.layers.style)
@@ -281,6 +294,10 @@ class Trainer:
             terms.append(TeacherPixelTerm(r.lambda_teacher_pix))
         if r.lambda_teacher_feat > 0:
             terms.append(TeacherFeatureTerm(r.lambda_teacher_feat, [idx(t) for t in self.layers.teacher]))
+        if r.lambda_identity > 0:
+            terms.append(IdentityPixelTerm(r.lambda_identity))
+        if r.lambda_identity_feat > 0:
+            terms.append(IdentityFeatureTerm(r.lambda_identity_feat, idx(self.layers.content)))
         self.objective = Objective(terms).to(self.device)
         if state is not None:
             self.objective.load_state_dict(state["objective"])
@@ -314,16 +331,16 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16 if p == "bf16" else torch.float16)
 
-    def train_step(self, content: Tensor, style: Tensor, step: int) -> tuple[dict[str, float], Tensor]:
-        """One optimiser step on uint8 batches; returns (weighted losses incl. ``total``, the output)."""
+    def losses(self, content: Tensor, style: Tensor, step: int) -> tuple[Tensor, dict[str, Tensor], Tensor]:
+        """Forward pass of step ``step`` on uint8 batches: (total, {term: weighted value}, the output).
+
+        Everything random in it (CCPL centres, the shift) is a function of (seed, step).
+        """
         content = content.to(self.device, non_blocking=True).float().div_(255)
         style = style.to(self.device, non_blocking=True).float().div_(255)
         gen = torch.Generator().manual_seed(step_seed(self.recipe.seed, step))
         s = self.recipe.shift_px
         shift = tuple(torch.randint(-s, s + 1, (2,), generator=gen).tolist()) if s else (0, 0)
-        lr = self.lr_at(step)
-        for group in self.optimiser.param_groups:
-            group["lr"] = lr
         teacher = None
         if self.teacher is not None:
             with torch.no_grad():
@@ -339,9 +356,20 @@ class Trainer:
                     fc, fs = model.encoder(content), model.encoder(style)
             sigma, mean = model.sct.style_stats(fs)
             output = model.decoder(model.sct.transform(fc, sigma, mean))
-            ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, shift=shift,  # type: ignore[arg-type]
-                              shift_pad=s, generator=gen, given=given)
+            identity = None
+            if self.objective.needs_identity:  # the content as its own style must come back unchanged
+                identity = model.decoder(model.sct.transform(fc, *model.sct.style_stats(fc)))
+            ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, identity=identity,
+                              shift=shift, shift_pad=s, generator=gen, given=given)  # type: ignore[arg-type]
             total, parts = self.objective(ctx)
+        return total, parts, output
+
+    def train_step(self, content: Tensor, style: Tensor, step: int) -> tuple[dict[str, float], Tensor]:
+        """One optimiser step on uint8 batches; returns (weighted losses incl. ``total``, the output)."""
+        lr = self.lr_at(step)
+        for group in self.optimiser.param_groups:
+            group["lr"] = lr
+        total, parts, output = self.losses(content, style, step)
         if not torch.isfinite(total):
             raise VStyleError(f"the loss became {total.item()} at step {step + 1}; lower --lr or use fp32")
         self.optimiser.zero_grad(set_to_none=True)

