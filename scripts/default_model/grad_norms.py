@@ -51,7 +51,7 @@ def main() -> int:
             for name, value in parts.items():
                 grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
                 norm = torch.sqrt(sum((g.float() ** 2).sum() for g in grads if g is not None)).item()
-                rows.setdefault(name, []).append((float(value), norm))
+                rows.setdefault(name, []).append((value.item(), norm))
     print(f"{'term':<14} {'value':>10} {'grad norm':>10}   (medians over {args.batches} batches)")
     for name, vals in rows.items():
         print(f"{name:<14} {statistics.median(v for v, _ in vals):>10.4g} {statistics.median(g for _, g in vals):>10.4g}")
