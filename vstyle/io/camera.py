@@ -77,7 +77,12 @@ def _quiet_opencv() -> Any:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's AV_LOG_QUIET, read on first use
     import cv2
 
-    cv2.setLogLevel(0)  # LOG_LEVEL_SILENT (OpenCV 4.x; the project pins opencv-python < 5)
+    # The call moved between 4.x releases: cv2.utils.logging (4.13 on) or cv2.setLogLevel (earlier).
+    logging = getattr(cv2.utils, "logging", None)
+    if logging is not None:
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    else:
+        cv2.setLogLevel(0)  # 0 = LOG_LEVEL_SILENT
     return cv2
 
 
