@@ -28,15 +28,8 @@ recipe="$(dirname "$0")/recipe.json"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 opts=(--threads "${THREADS:-2}" --workers 1 --checkpoint-every 250 --sample-every 250 --precision fp32)
 
-stage() {  # stage DIR STEPS [fresh-run options...]
-  local dir="$1" steps="$2"
-  shift 2
-  if [[ -f "$dir/checkpoint.pt" ]]; then
-    vstyle train --resume "$dir" --steps "$steps" "${opts[@]}"
-  else
-    vstyle train --config "$recipe" --out "$dir" --steps "$steps" "${opts[@]}" "$@"
-  fi
-}
+# shellcheck source=scripts/default_model/stage.sh
+source "$(dirname "$0")/stage.sh"
 
 stage "$root/stage1" 350
 vstyle train export "$root/stage1" --name default-stage1 -o "$root/stage1.safetensors" --overwrite

@@ -165,7 +165,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
 def _print_summary(data: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from ..evaluation.report import CONSOLE_COLUMNS, column_headers
+    from ..evaluation.report import CONSOLE_COLUMNS, column_headers, fmt_value
 
     # 3 significant digits and short headers keep every number whole at 80 columns; results.md has all.
     table = Table(title=f"vstyle eval: mean over {len(data['clips'])} content(s) × {len(data['styles'])} style(s)",
@@ -174,12 +174,6 @@ def _print_summary(data: dict[str, Any]) -> None:
     for head in column_headers(data["long_delta"], CONSOLE_COLUMNS):
         table.add_column(head, justify="right", no_wrap=True)
     for row in data["summary"]:
-        table.add_row(row["method"], *(_cell(row[k]) for k, _ in CONSOLE_COLUMNS))
+        table.add_row(row["method"], *(fmt_value(row[k], digits=3) for k, _ in CONSOLE_COLUMNS))
     stderr.print(table)
     stderr.print(f"all metrics in {Path(data['outputs']['markdown'])} ({data['seconds']:.0f} s)")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"

@@ -52,13 +52,13 @@ def video_options(*, max_size: int, size: str | None, keep_size: bool, start: st
     from ..video_job import VideoOptions, parse_size, parse_time
     from .common import check_max_size
 
-    check_max_size(max_size)
+    limit = check_max_size(max_size)
     if crf is not None and bitrate is not None:
         raise VStyleError("pass either --crf or --bitrate, not both")
     if crf is not None and codec is not None:
         check_crf(pick_encoder(codec), crf)
     return VideoOptions(
-        max_size=max_size or None, size=parse_size(size) if size else None, keep_size=keep_size,
+        max_size=limit, size=parse_size(size) if size else None, keep_size=keep_size,
         start=parse_time(start) if start else 0.0, duration=parse_time(duration) if duration else None,
         codec=codec, crf=crf, bitrate=parse_bitrate(bitrate) if bitrate else None, audio=not no_audio,
         batch=batch or None, alpha=alpha, preserve_color=preserve_color, overwrite=overwrite,

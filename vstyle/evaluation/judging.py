@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ..io.images import fit_within
 from ..metrics.faces import Box, detect_faces, faces_kept
 from ..metrics.features import StyleStats, style_distances
 from ..metrics.judge import JUDGE_TAPS, Features, ImageNetJudge
@@ -60,10 +59,10 @@ class Judges:
         picks = sorted({round(i) for i in np.linspace(0, len(frames) - 1, min(SPECIFICITY_FRAMES, len(frames)))})
         return ContentRefs(probs, [detect_faces(f) for f in frames], picks)
 
-    def style_refs(self, style_image: np.ndarray, size: int) -> tuple[StyleStats, np.ndarray]:
-        """Judge-feature statistics and CIELAB pixels of the style image scaled to the content's longer side."""
-        scaled = fit_within(style_image, size)
-        return StyleStats(self.judge(scaled).features), lab_pixels(scaled)
+    def style_refs(self, scaled_style: np.ndarray) -> tuple[StyleStats, np.ndarray]:
+        """Judge-feature statistics and CIELAB pixels of the style image (already scaled to the content's
+        longer side)."""
+        return StyleStats(self.judge(scaled_style).features), lab_pixels(scaled_style)
 
     def score(self, outputs: np.ndarray, refs: ContentRefs, style: tuple[StyleStats, np.ndarray],
               method: str) -> dict[str, Any]:

@@ -24,12 +24,12 @@ CONSOLE_COLUMNS = (
 )
 
 
-def fmt_value(value: Any) -> str:
-    """A table cell: 4 significant digits, '–' for a missing value."""
+def fmt_value(value: Any, digits: int = 4) -> str:
+    """A table cell: ``digits`` significant digits, '–' for a missing value."""
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
     return str(value)
 
 

@@ -133,8 +133,9 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
                           "fps": clip.fps, "flow_short": short_note, "flow_long": long_note,
                           "pairs_short": len(short), "pairs_long": len(long)})
         for style_name, style_image in styles:
-            stats = StyleStats(features(fit_within(style_image, max(clip.size))))
-            judge_style = judges.style_refs(style_image, max(clip.size))
+            scaled_style = fit_within(style_image, max(clip.size))
+            stats = StyleStats(features(scaled_style))
+            judge_style = judges.style_refs(scaled_style)
             done: dict[str, MethodRun] = {}
             clip_rows = []
             for method in methods:

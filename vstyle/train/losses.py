@@ -131,14 +131,16 @@ class LossTerm(nn.Module):
 
 
 class ContentTerm(LossTerm):
-    """MSE to the content image's features at one tap (the CCPL recipe: not to the SCT output)."""
+    """MSE between a generated image's features and the content image's at one tap (the CCPL recipe:
+    to the content, not to the SCT output). ``generated`` is ``output`` or ``identity``."""
 
-    def __init__(self, weight: float, index: int) -> None:
-        super().__init__("content", weight)
+    def __init__(self, weight: float, index: int, name: str = "content", generated: str = "output") -> None:
+        super().__init__(name, weight)
         self.index = index
+        self.generated = generated
 
     def forward(self, ctx: StepContext) -> Tensor:
-        return content_loss(ctx.features("output")[self.index], ctx.features("content")[self.index])
+        return content_loss(ctx.features(self.generated)[self.index], ctx.features("content")[self.index])
 
 
 class StyleTerm(LossTerm):
@@ -201,15 +203,11 @@ class IdentityPixelTerm(LossTerm):
         return F.l1_loss(ctx.identity.float(), ctx.images["content"].float())
 
 
-class IdentityFeatureTerm(LossTerm):
+class IdentityFeatureTerm(ContentTerm):
     """Feature MSE between that image and the content at the content tap."""
 
     def __init__(self, weight: float, index: int) -> None:
-        super().__init__("identity_feat", weight)
-        self.index = index
-
-    def forward(self, ctx: StepContext) -> Tensor:
-        return content_loss(ctx.features("identity")[self.index], ctx.features("content")[self.index])
+        super().__init__(weight, index, name="identity_feat", generated="identity")
 
 
 class Objective(nn.Module):

@@ -2,16 +2,18 @@
 # Train the second default model (sctnet-mobile with a residual decoder); see docs/default_model.md.
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
-#   STEPS=6000 scripts/default_model/v2/train.sh [RUN_ROOT]  # continue the last stage to a new total
+#   STEPS=6950 scripts/default_model/v2/train.sh [RUN_ROOT]  # stage B to 6,950 steps: the first stretch
 # then export:
-#   vstyle train export RUN_ROOT/stageB --name default -o weights/default.safetensors --half --overwrite
+#   vstyle train export RUN_ROOT/stageB --name default-v2-stretch1 -o weights/default-v2-stretch1.safetensors \
+#     --half --overwrite
 #
 # One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), two stages:
-#   stage A: 2,000 steps of reconstruction only: the decoder learns to invert the frozen MobileNetV2
-#            trunk (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so subjects
-#            survive before any style loss pulls at it (how WCT and AdaIN decoders are made);
-#   stage B: from stage A's export, the full objective of recipe.json: teacher pixels 5 and
-#            features 2, MobileNetV2 style 30, content 0.5, CCPL 5, identity 1 + 0.5.
+#   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
+#            back (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so SCT and decoder
+#            carry the subject before any style loss pulls at them (how WCT and AdaIN decoders are made);
+#   stage B: from stage A's export, the full objective of recipe.json, teacher-led (per-term gradient
+#            norms, scripts/default_model/grad_norms.py): teacher pixels 20 and features 10, MobileNetV2
+#            style 5, content 0.5, CCPL 1, identity 10 + 5. Without STEPS it runs on (40,000 steps).
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -20,15 +22,8 @@ recipe="$(dirname "$0")/recipe.json"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 opts=(--threads "${THREADS:-2}" --workers 1 --checkpoint-every 250 --sample-every 250 --precision fp32)
 
-stage() {  # stage DIR STEPS [fresh-run options...]
-  local dir="$1" steps="$2"
-  shift 2
-  if [[ -f "$dir/checkpoint.pt" ]]; then
-    vstyle train --resume "$dir" --steps "$steps" "${opts[@]}"
-  else
-    vstyle train --config "$recipe" --out "$dir" --steps "$steps" "${opts[@]}" "$@"
-  fi
-}
+# shellcheck source=scripts/default_model/stage.sh
+source "$(dirname "$0")/../stage.sh"
 
 stage "$root/stageA" 2000 --lambda-content 0 --lambda-style 0 --lambda-ccpl 0 --lambda-teacher-pix 0 \
   --lambda-teacher-feat 0 --lambda-identity 1 --lambda-identity-feat 0.5 --batch 8 --crop 128 --lr 1e-3
