@@ -422,3 +422,48 @@ def test_nan_weights_are_refused(tmp_path: Path) -> None:
     path = save_model(model, tmp_path / "nan.safetensors")
     with pytest.raises(VStyleError, match="NaN or infinite"):
         load_model(path)
+
+
+def test_live_without_window_or_sink_warns(example_clip: Path, tiny_model: Path, style_image: Path) -> None:
+    proc = run_vstyle("live", "--camera", example_clip, "--no-window", "--frames", "2", "--model", tiny_model,
+                      "--style", style_image, "--max-size", "64")
+    assert proc.returncode == 0, proc.stderr
+    assert "--no-window without --record or --virtual-cam" in proc.stderr  # was silent
+
+
+def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, style_image: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C during the second of three files: the table and count line still come, then exit 130."""
+    import signal
+    import sys
+
+    from vstyle.cli import batch, main
+
+    (tmp_path / "in").mkdir()
+    for k in range(3):
+        Image.new("RGB", (32, 24), (40 * k, 90, 200)).save(tmp_path / "in" / f"p{k}.png")
+    real = batch._stylize_image
+    calls: list[str] = []
+
+    def stop_on_second(engine: Any, code: Any, job: Any, opts: Any) -> None:
+        calls.append(job.src.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(engine, code, job, opts)
+
+    monkeypatch.setattr(batch, "_stylize_image", stop_on_second)
+    monkeypatch.setattr(sys, "argv", ["vstyle", "batch", str(tmp_path / "in"), str(tmp_path / "out"),
+                                      "--style", str(style_image), "--model", str(tiny_model)])
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main.main()
+    finally:  # main() ignores late signals on its way out; children of this process must not inherit that
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err
+    assert "1 done, 0 skipped, 0 failed, 2 not done (interrupted; run again to resume)" in err, err
+    assert "interrupted" in err.splitlines()[-1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png"]
