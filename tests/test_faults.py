@@ -281,12 +281,19 @@ def test_train_progress_keeps_step_and_eta_at_80_columns(monkeypatch: pytest.Mon
 
 def _signal_at_random_moments(args: list[Any], cwd: Path, sig: int, delay: float) -> tuple[int, str]:
     """Start ``vstyle ARGS`` in ``cwd``, send ``sig`` after ``delay`` seconds; (exit status, stderr)."""
+    import signal
     import subprocess
     import sys
     import time
 
+    def default_signals() -> None:
+        # A shell's background job (nohup, `cmd &` in a script) starts with SIGINT ignored, and an
+        # ignored signal stays ignored across exec: give vstyle what a terminal would.
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_DFL)
+
     proc = subprocess.Popen([sys.executable, "-m", "vstyle", *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
     try:
         time.sleep(delay)
         proc.send_signal(sig)
@@ -312,7 +319,8 @@ def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_
     sig = getattr(signal, signame)
     rng = random.Random(f"{command}-{signame}")
     expected = {"SIGINT": (130, "vstyle: interrupted"), "SIGTERM": (143, "vstyle: terminated")}[signame]
-    for i in range(4 if SHORT else 20):
+    tries, early = 4 if SHORT else 20, 0
+    for i in range(tries):
         work = tmp_path / f"try{i}"
         (work / "in").mkdir(parents=True)
         if command == "run":
@@ -324,11 +332,14 @@ def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_
             Image.new("RGB", (64, 48), (200, 30, 90)).save(work / "in" / "flat.png")
             args = ["batch", work / "in", work / "out", "--style", style_image, "--model", tiny_model,
                     "--max-size", "0"]
-        # From after start-up (the interpreter itself, before vstyle runs, keeps Python's defaults)
-        # to about the end of the work.
-        status, err = _signal_at_random_moments(args, work, sig, rng.uniform(1.0, 8.0))
+        # From while the command's modules load to about the end of the work (only the interpreter's own
+        # start-up, before any vstyle code, keeps Python's defaults).
+        status, err = _signal_at_random_moments(args, work, sig, rng.uniform(0.2, 8.0))
         hidden = [p for p in work.rglob(".*")]
         assert not hidden, (i, hidden)
+        if _in_interpreter_start_up(status, err, sig):  # on a loaded machine start-up can outlast the delay
+            early += 1
+            continue
         assert "Traceback" not in err and "terminate called" not in err, (i, err)
         if status == 0:  # the signal came after the work was done
             continue
@@ -336,6 +347,20 @@ def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_
         assert err.strip().splitlines()[-1] == expected[1], (i, err)
         if command == "run" and (work / "out.mp4").exists():  # only a finished output gets its name
             assert facts(work / "out.mp4").frames == 72, i
+    assert early <= tries // 4, f"{early} of {tries} signals came before vstyle started: too few tries tested"
+
+
+def _in_interpreter_start_up(status: int, err: str, sig: int) -> bool:
+    """The signal came before any vstyle code ran, the one moment vstyle cannot handle it: the process
+    died of it before Python set up its handlers, or Python printed its own KeyboardInterrupt traceback
+    from its site set-up and bootstrap (no frame in the vstyle package)."""
+    import vstyle
+
+    if status == -sig and not err.strip():
+        return True
+    package = str(Path(vstyle.__file__).parent)
+    frames = [line for line in err.splitlines() if line.lstrip().startswith('File "')]
+    return bool(frames) and not any(package in line for line in frames)
 
 
 # ------------------------------------------------------------------ smaller faults

@@ -1,3 +1,3 @@
-from vstyle.cli.main import main
+from vstyle.launch import main
 
 main()

@@ -30,6 +30,18 @@ def install_sigterm() -> None:
     signal.signal(signal.SIGTERM, raise_terminated)
 
 
+def default_sigterm() -> None:
+    """Give SIGTERM its default action back (for commands that handle their own signals)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def interrupted_exit(exc: BaseException | None) -> tuple[int, str]:
+    """Exit status and message after Ctrl-C (130, "interrupted") or SIGTERM (143, "terminated")."""
+    if isinstance(exc, Terminated):
+        return 143, "vstyle: terminated"
+    return 130, "vstyle: interrupted"
+
+
 def ignore_late_signals() -> None:
     """The work is done and the process is exiting: a Ctrl-C or SIGTERM now has nothing left to stop,
     and raising it during interpreter shutdown would turn a clean exit into a traceback or abort."""

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from ..errors import VStyleError
-from ..interrupts import Terminated, ignore_late_signals, install_sigterm
+from ..interrupts import default_sigterm, ignore_late_signals, install_sigterm, interrupted_exit
 
 #: Commands that manage their own signals (training checkpoints on Ctrl-C) keep SIGTERM's default action.
 OWN_SIGNALS = {"train"}
@@ -65,7 +65,9 @@ def main() -> None:
     # Idle OpenMP workers sleep instead of spinning: on small shared CPUs spinning threads starve
     # the ones doing work (measured 1.3× on the VGG model, 3× on sctnet-mobile; see README).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if not OWN_SIGNALS.intersection(sys.argv[1:2]):
+    if OWN_SIGNALS.intersection(sys.argv[1:2]):
+        default_sigterm()  # the entry point caught SIGTERM from the start; this command handles its own
+    else:
         install_sigterm()
     report: Callable[[], None] = lambda: None  # noqa: E731 - what to print once signals are off
     try:
@@ -93,6 +95,5 @@ def main() -> None:
 
 def _interrupted(exc: BaseException | None) -> tuple[int, Callable[[], None]]:
     """Exit status and message after Ctrl-C (130) or SIGTERM (143)."""
-    terminated = isinstance(exc, Terminated)
-    return (143 if terminated else 130,
-            lambda: click.echo("vstyle: terminated" if terminated else "vstyle: interrupted", err=True))
+    status, message = interrupted_exit(exc)
+    return status, lambda: click.echo(message, err=True)
