@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import EXAMPLES
-from vstyle.cli.batch import find_jobs
-from video_helpers import facts, make_clip, run_cli, style_image, tiny_model  # noqa: F401
+from vstyle.batch_job import find_jobs
+from video_helpers import facts, make_mixed_folder, run_cli, style_image, tiny_model  # noqa: F401
 
 
 @pytest.fixture
 def mixed_folder(tmp_path: Path, example_clip: Path) -> Path:
     """3 images, 2 videos (one with audio, one in a sub-folder), 1 corrupt file, 1 unrelated file."""
-    src = tmp_path / "in"
-    (src / "sub").mkdir(parents=True)
-    for i, name in enumerate(sorted(EXAMPLES.glob("*.jpg"))[:2]):
-        with Image.open(name) as im:
-            im.convert("RGB").resize((80, 60)).save(src / f"photo{i}.jpg")
-    Image.new("RGB", (50, 40), (200, 30, 90)).save(src / "sub" / "flat.png")
-    shutil.copy(example_clip, src / "clip.mp4")
-    make_clip(src / "sub" / "clip.mkv", width=64, height=48, frames=6)
-    (src / "broken.mp4").write_text("not a video")
-    (src / "notes.txt").write_text("ignored")
-    return src
+    return make_mixed_folder(tmp_path / "in", example_clip)
 
 
 def test_batch_outputs_failure_and_resume(mixed_folder: Path, tmp_path: Path, tiny_model: Path,

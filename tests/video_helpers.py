@@ -50,9 +50,11 @@ def pattern(i: int, width: int, height: int) -> np.ndarray:
 
 def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, fps: int = 12,
               audio: bool = False, rotation: int = 0, pts: list[int] | None = None,
-              codec: str = "libx264", pix_fmt: str = "yuv420p", faststart: bool = False) -> Path:
+              codec: str = "libx264", pix_fmt: str = "yuv420p", faststart: bool = False,
+              gop: int | None = None) -> Path:
     """Write a test clip with PyAV. ``pts`` (in 1/1000 s) makes it variable frame rate; ``audio``
-    adds an AAC 440 Hz tone as long as the video; ``rotation`` sets the display matrix."""
+    adds an AAC 440 Hz tone as long as the video; ``rotation`` sets the display matrix; ``gop``
+    puts a keyframe every that many frames (default: the encoder's)."""
     import av
 
     options = {"movflags": "faststart"} if faststart else {}
@@ -61,6 +63,9 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, f
     vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
     tb = Fraction(1, 1000) if pts is not None else Fraction(1, fps)
     vs.codec_context.time_base = tb
+    if gop is not None:
+        vs.codec_context.gop_size = gop
+        vs.codec_context.options = {"keyint_min": str(gop), "sc_threshold": "0"}
     if rotation:
         vs.set_display_rotation(rotation)
     a = None
@@ -89,6 +94,27 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, f
         out.mux(a.encode(None))
     out.close()
     return path
+
+
+def make_mixed_folder(src: Path, example_clip: Path) -> Path:
+    """A batch input: 3 images, 2 videos (one with audio, one in a sub-folder), 1 corrupt file,
+    1 unrelated file."""
+    import shutil
+
+    from PIL import Image
+
+    from conftest import EXAMPLES
+
+    (src / "sub").mkdir(parents=True)
+    for i, name in enumerate(sorted(EXAMPLES.glob("*.jpg"))[:2]):
+        with Image.open(name) as im:
+            im.convert("RGB").resize((80, 60)).save(src / f"photo{i}.jpg")
+    Image.new("RGB", (50, 40), (200, 30, 90)).save(src / "sub" / "flat.png")
+    shutil.copy(example_clip, src / "clip.mp4")
+    make_clip(src / "sub" / "clip.mkv", width=64, height=48, frames=6)
+    (src / "broken.mp4").write_text("not a video")
+    (src / "notes.txt").write_text("ignored")
+    return src
 
 
 def make_bad_videos(tmp: Path, real: Path) -> dict[str, Path]:

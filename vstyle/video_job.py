@@ -56,12 +56,14 @@ def default_output(src: Path, label: str) -> Path:
 
 def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts: VideoOptions,
                   on_progress: Callable[[int, int], None] | None = None,
-                  info: VideoInfo | None = None) -> dict[str, Any]:
+                  info: VideoInfo | None = None, pts_offset: int = 0) -> dict[str, Any]:
     """Stylise ``src`` into ``dst`` and return the ``--json`` summary.
 
     ``on_progress(done, total)`` is called from this thread while frames flow. ``info`` may be
     passed if the caller already probed ``src`` with the same segment. On any error or Ctrl-C no
     file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
+    ``pts_offset`` (source time base) is added to every frame's timestamp: a piece of a longer
+    video keeps its place in the whole (see ``io/video_segments.py``).
     """
     src, dst = Path(src), Path(dst)
     check_writable(dst, opts.overwrite, inputs=(src,))
@@ -81,7 +83,7 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
                 pairs = ((f.image, f) for f in reader.frames())
 
                 def write(image: Any, f: Frame) -> None:
-                    writer.write(image, f.pts, f.duration)
+                    writer.write(image, f.pts + pts_offset, f.duration)
 
                 progress = (lambda done: on_progress(done, info.frames)) if on_progress else None
                 stats = run_pipeline(pairs, engine, code, write, batch=batch, alpha=opts.alpha,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
 
@@ -12,7 +14,7 @@ stderr = Console(stderr=True)
 
 
 class RateColumn(ProgressColumn):
-    """Items per second, e.g. ``24.3 fps``."""
+    """Items per second, e.g. ``24.3 fps`` (a task's ``unit`` field overrides the column's)."""
 
     def __init__(self, unit: str = "fps") -> None:
         super().__init__()
@@ -20,7 +22,8 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:5.1f} {self.unit}" if speed else f"  ?   {self.unit}", style="cyan")
+        unit = task.fields.get("unit", self.unit)
+        return Text(f"{speed:5.1f} {unit}" if speed else f"  ?   {unit}", style="cyan")
 
 
 def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
@@ -28,3 +31,41 @@ def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
                     TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=stderr,
                     disable=disable, transient=False)
+
+
+class BatchProgress:
+    """The batch's progress view (a :class:`~vstyle.batch_job.BatchObserver`): a files bar, a bar for
+    each video in progress, and, when the frame total is known up front (``vstyle batch --ray``), one
+    frames bar over all files and workers with the cluster's FPS and ETA."""
+
+    def __init__(self, files: int, frames: int | None = None, disable: bool = False) -> None:
+        self.progress = make_progress("files/s", disable=disable)
+        self._files = self.progress.add_task("files", total=files)
+        self._frames = self.progress.add_task("frames", total=frames, unit="fps") if frames else None
+        self._tasks: dict[int, TaskID] = {}  # id(job) -> its bar
+        self._done: dict[int, int] = {}  # id(job) -> frames written
+
+    def __enter__(self) -> "BatchProgress":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def file_started(self, job: Any) -> None:
+        if job.kind == "video":
+            self._tasks[id(job)] = self.progress.add_task(job.src.name, total=None, unit="fps")
+
+    def frames(self, job: Any, done: int, total: int) -> None:
+        task = self._tasks.get(id(job))
+        if task is not None:
+            self.progress.update(task, completed=done, total=max(total, done))
+        self._done[id(job)] = done
+        if self._frames is not None:
+            self.progress.update(self._frames, completed=sum(self._done.values()))
+
+    def file_finished(self, job: Any) -> None:
+        task = self._tasks.pop(id(job), None)
+        if task is not None:
+            self.progress.remove_task(task)
+        self.progress.advance(self._files)

@@ -70,7 +70,8 @@ def av_message(exc: BaseException) -> str:
     return str(text).strip().splitlines()[0][:200]
 
 
-def _open(path: Path):  # -> av.container.InputContainer
+def open_video(path: Path):  # -> av.container.InputContainer
+    """Open a media file for reading; missing, empty or unreadable files are one-line errors."""
     import av
 
     if not path.exists():
@@ -124,7 +125,7 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
         raise VStyleError(f"--start must be ≥ 0, got {start}")
     if duration is not None and duration <= 0:
         raise VStyleError(f"--duration must be > 0, got {duration}")
-    container = _open(path)
+    container = open_video(path)
     try:
         if not container.streams.video:
             raise VStyleError(f"{path} has no video stream")
@@ -210,7 +211,7 @@ class VideoReader:
         self._container = None
 
     def __enter__(self) -> "VideoReader":
-        self._container = _open(self.info.path)
+        self._container = open_video(self.info.path)
         return self
 
     def __exit__(self, *exc: object) -> None:

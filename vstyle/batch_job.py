@@ -1,0 +1,177 @@
+"""A folder in, a mirrored folder out: which files to do, where each result goes, how one file is
+stylised and how its outcome is recorded.
+
+Shared by the local ``vstyle batch`` (one engine in this process) and the Ray cluster path
+(``vstyle.cluster``, one engine per worker), so both produce the same outputs, names, resume
+behaviour and per-file report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from .errors import VStyleError, exception_line
+
+
+@dataclass
+class Job:
+    """One input file, where its result goes, and how it went."""
+
+    src: Path
+    dst: Path
+    kind: str  # "image" | "video"
+    status: str = "pending"  # ok | skipped | failed | interrupted
+    reason: str = ""
+    seconds: float = 0.0
+
+
+class BatchObserver(Protocol):
+    """What a batch reports while it runs (the CLI draws it as progress bars)."""
+
+    def file_started(self, job: Job) -> None:
+        """``job`` has started (videos: frame progress follows)."""
+
+    def frames(self, job: Job, done: int, total: int) -> None:
+        """``done`` of about ``total`` frames of ``job`` are written."""
+
+    def file_finished(self, job: Job) -> None:
+        """``job`` has its final status."""
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (after resolving links)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
+    """Images and videos under ``src_dir`` (hidden files and anything inside ``out_dir`` excluded),
+    each mapped to the same relative path under ``out_dir``: images keep a writable suffix (else
+    ``.png``), videos become ``.mp4``; names that would collide keep their old suffix in the stem."""
+    from .io.images import IMAGE_SUFFIXES, WRITE_FORMATS
+    from .io.video_source import VIDEO_SUFFIXES
+
+    found = sorted(src_dir.rglob("*") if recursive else src_dir.iterdir())
+    jobs: list[Job] = []
+    taken: set[Path] = set()
+    for src in found:
+        rel = src.relative_to(src_dir)
+        if not src.is_file() or any(part.startswith(".") for part in rel.parts) or is_inside(src, out_dir):
+            continue
+        suffix = src.suffix.lower()
+        if suffix in VIDEO_SUFFIXES:
+            kind, new_suffix = "video", ".mp4"
+        elif suffix in IMAGE_SUFFIXES:
+            kind, new_suffix = "image", suffix if suffix in WRITE_FORMATS else ".png"
+        else:
+            continue
+        dst = out_dir / rel.with_suffix(new_suffix)
+        if dst in taken:
+            dst = out_dir / rel.with_name(f"{src.stem}_{suffix[1:]}{new_suffix}")
+        taken.add(dst)
+        jobs.append(Job(src, dst, kind))
+    return jobs
+
+
+def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursive: bool,
+               overwrite: bool) -> list[Job]:
+    """Check the folders and style images (one-line errors) and list the jobs; outputs that
+    already exist are marked ``skipped`` unless ``overwrite`` (this is what makes a batch resume)."""
+    if not in_dir.is_dir():
+        raise VStyleError(f"input folder {in_dir} does not exist" if not in_dir.exists() else f"{in_dir} is not a folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VStyleError(f"output {out_dir} is a file, not a folder")
+    if is_inside(in_dir, out_dir):
+        raise VStyleError(f"OUT ({out_dir}) is IN or a folder above it; give a separate output folder "
+                          "(outputs keep the inputs' names)")
+    for path in style_paths:
+        if not path.is_file():
+            raise VStyleError(f"style image not found: {path}")
+    jobs = find_jobs(in_dir, out_dir, recursive)
+    if not jobs:
+        raise VStyleError(f"no images or videos in {in_dir}" + ("" if recursive else " (sub-folders need --recursive)"))
+    for j in jobs:
+        if j.dst.exists() and not overwrite:
+            j.status, j.reason = "skipped", "output exists"
+    return jobs
+
+
+def prepare_output_folder(out_dir: Path) -> None:
+    """Create OUT and check that files can be written there, so an unwritable folder is one early error."""
+    from .io.atomic import check_folder_writable
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VStyleError(f"cannot create output folder {out_dir}: {exc.strerror or exc.__class__.__name__}") from None
+    check_folder_writable(out_dir)
+
+
+def stylize_image_file(engine: Any, code: Any, src: Path, dst: Path, opts: Any) -> None:
+    """Read, scale, stylise, (scale back), write atomically."""
+    from .cli.common import stylize_still
+    from .io.images import read_image, write_image
+
+    out = stylize_still(engine, code, read_image(src), max_size=opts.max_size, keep_size=opts.keep_size,
+                        alpha=opts.alpha, preserve_color=opts.preserve_color, size=opts.size)
+    write_image(dst, out, overwrite=opts.overwrite)
+
+
+def failure_reason(exc: Exception) -> str:
+    """The report's reason for a failed file: a user-facing error as it is, anything else with its class."""
+    if isinstance(exc, VStyleError):
+        return str(exc)
+    return f"{exc.__class__.__name__}: {exception_line(exc) if str(exc) else ''}"
+
+
+def attempt(work: Callable[[], None]) -> tuple[str, str]:
+    """Run one file's (or segment's) ``work``: ``("ok", "")`` or ``("failed", reason)``; one bad file
+    must not stop the batch. Ctrl-C and SIGTERM pass through."""
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
+        return "failed", failure_reason(exc)
+    return "ok", ""
+
+
+def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
+                on_frames: Callable[[int, int], None] | None = None) -> tuple[str, str]:
+    """Stylise one whole file of the batch; returns ``(status, reason)`` as :func:`attempt`."""
+    from .video_job import stylize_video
+
+    def work() -> None:
+        job.dst.parent.mkdir(parents=True, exist_ok=True)
+        if job.kind == "image":
+            stylize_image_file(engine, code, job.src, job.dst, opts)
+        else:
+            stylize_video(engine, code, job.src, job.dst, opts, on_progress=on_frames)
+
+    return attempt(work)
+
+
+def run_local(todo: list[Job], engine: Any, code: Any, opts: Any, observer: BatchObserver) -> None:
+    """Stylise each job in turn with one engine. A job cut short by Ctrl-C or SIGTERM is marked
+    ``interrupted`` and the interrupt is re-raised."""
+    for j in todo:
+        observer.file_started(j)
+        t0 = time.perf_counter()
+        try:
+            j.status, j.reason = stylize_job(engine, code, j, opts,
+                                             on_frames=lambda done, total, j=j: observer.frames(j, done, total))
+        except KeyboardInterrupt:
+            j.status, j.reason = "interrupted", "stopped before it finished"
+            raise
+        finally:
+            j.seconds = time.perf_counter() - t0
+            observer.file_finished(j)
+
+
+def counts(jobs: Sequence[Job]) -> dict[str, int]:
+    """How many jobs ended in each status."""
+    return {s: sum(j.status == s for j in jobs) for s in ("ok", "skipped", "failed", "interrupted", "pending")}

@@ -1,0 +1,93 @@
+"""Joining or starting a Ray cluster, sizing the worker pool, and checking that every node sees IN and OUT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import VStyleError, exception_line
+from . import require_ray
+
+#: How long the path check waits for every node to answer (seconds).
+_CHECK_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Pool:
+    """How many workers, and what each reserves: one GPU, or ``threads`` CPUs."""
+
+    workers: int
+    gpus_each: int
+    threads: int
+    nodes: int
+
+    def actor_options(self) -> dict[str, Any]:
+        """Ray resource options of one worker (and of the style-encoding task)."""
+        return {"num_gpus": self.gpus_each, "num_cpus": self.threads}
+
+
+def connect(address: str | None) -> Any:
+    """Join the cluster at ``address`` (``auto``: the one this machine belongs to) or, with ``None``,
+    start a local one; returns the ``ray`` module."""
+    ray = require_ray()
+    # Ray puts its own handlers on SIGINT/SIGTERM (SIGTERM aborts the process); the batch's own
+    # handling (stop the workers, clean up, exit 130/143) must stay in charge.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                 configure_logging=True)
+    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+        raise VStyleError(f"cannot reach {where}: {exception_line(exc)}") from None
+    finally:
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+    return ray
+
+
+def size_pool(ray: Any, workers: int | None, threads: int | None) -> Pool:
+    """One worker per GPU by default (each with one GPU); on a CPU-only cluster one worker per node
+    by default, each with ``threads`` CPUs (default: the cluster's CPUs shared out). Refuses a pool
+    that cannot fit, since Ray would wait for it forever."""
+    total = ray.cluster_resources()
+    gpus, cpus = int(total.get("GPU", 0)), int(total.get("CPU", 0))
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    if gpus:
+        n = workers or gpus
+        if n > gpus:
+            raise VStyleError(f"--workers {n}: the cluster has {gpus} GPUs (one worker per GPU)")
+        return Pool(n, 1, threads or 1, nodes)
+    n = workers or max(1, nodes)
+    each = threads or max(1, cpus // n)
+    if n * each > cpus:
+        raise VStyleError(f"--workers {n} × --threads {each} needs {n * each} CPUs; the cluster has {cpus}")
+    return Pool(n, 0, each, nodes)
+
+
+def check_paths_on_every_node(ray: Any, in_dir: Path, out_dir: Path, sample: Path) -> None:
+    """Run a tiny task on every live node: each must see IN (``sample`` in it) and the same OUT (a
+    marker file written here must show up there) and be able to write to OUT."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from .worker import check_paths
+
+    marker = out_dir / f".vstyle-ray-check-{uuid.uuid4().hex}"
+    marker.write_bytes(b"")
+    try:
+        check = ray.remote(check_paths)
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        refs = {check.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                .remote(str(in_dir), str(out_dir), str(marker), str(sample)): n for n in nodes}
+        ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=_CHECK_TIMEOUT_S)
+        problems = [f"node {refs[r]['NodeManagerAddress']} {ray.get(r)}" for r in ready if ray.get(r)]
+        problems += [f"node {refs[r]['NodeManagerAddress']} did not answer the path check" for r in late]
+    finally:
+        marker.unlink(missing_ok=True)
+    if problems:
+        raise VStyleError("; ".join(problems) + " (IN and OUT must be on a filesystem every node mounts "
+                          "at the same path)")
