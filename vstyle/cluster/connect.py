@@ -50,12 +50,12 @@ def connect(address: str | None) -> Any:
     return ray
 
 
-def size_pool(ray: Any, workers: int | None, threads: int | None) -> Pool:
-    """One worker per GPU by default (each with one GPU); on a CPU-only cluster one worker per node
-    by default, each with ``threads`` CPUs (default: the cluster's CPUs shared out). Refuses a pool
-    that cannot fit, since Ray would wait for it forever."""
+def size_pool(ray: Any, workers: int | None, threads: int | None, use_gpus: bool = True) -> Pool:
+    """One worker per GPU by default (each with one GPU); on a CPU-only cluster (or with
+    ``use_gpus=False``) one worker per node by default, each with ``threads`` CPUs (default: the
+    cluster's CPUs shared out). Refuses a pool that cannot fit, since Ray would wait for it forever."""
     total = ray.cluster_resources()
-    gpus, cpus = int(total.get("GPU", 0)), int(total.get("CPU", 0))
+    gpus, cpus = int(total.get("GPU", 0)) if use_gpus else 0, int(total.get("CPU", 0))
     nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
     if gpus:
         n = workers or gpus
@@ -69,9 +69,10 @@ def size_pool(ray: Any, workers: int | None, threads: int | None) -> Pool:
     return Pool(n, 0, each, nodes)
 
 
-def check_paths_on_every_node(ray: Any, in_dir: Path, out_dir: Path, sample: Path) -> None:
-    """Run a tiny task on every live node: each must see IN (``sample`` in it) and the same OUT (a
-    marker file written here must show up there) and be able to write to OUT."""
+def check_paths_on_every_node(ray: Any, pool: Pool, in_dir: Path, out_dir: Path, sample: Path) -> None:
+    """Run a tiny task on every live node a worker of ``pool`` could be placed on: each must see IN
+    (``sample`` in it) and the same OUT (a marker file written here must show up there) and be able
+    to write to OUT."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from .worker import check_paths
@@ -80,7 +81,7 @@ def check_paths_on_every_node(ray: Any, in_dir: Path, out_dir: Path, sample: Pat
     marker.write_bytes(b"")
     try:
         check = ray.remote(check_paths)
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        nodes = [n for n in ray.nodes() if n.get("Alive") and _fits(n.get("Resources", {}), pool)]
         refs = {check.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
                 .remote(str(in_dir), str(out_dir), str(marker), str(sample)): n for n in nodes}
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=_CHECK_TIMEOUT_S)
@@ -91,3 +92,10 @@ def check_paths_on_every_node(ray: Any, in_dir: Path, out_dir: Path, sample: Pat
     if problems:
         raise VStyleError("; ".join(problems) + " (IN and OUT must be on a filesystem every node mounts "
                           "at the same path)")
+
+
+def _fits(resources: dict[str, float], pool: Pool) -> bool:
+    """Whether a node with ``resources`` could hold a worker of ``pool`` (a CPU-less head node cannot)."""
+    if pool.gpus_each:
+        return resources.get("GPU", 0) >= pool.gpus_each
+    return resources.get("CPU", 0) >= pool.threads

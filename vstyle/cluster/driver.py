@@ -17,12 +17,16 @@ from typing import Any, Sequence
 
 from ..batch_job import BatchObserver, Job, attempt
 from ..errors import VStyleError, exception_line
+from ..interrupts import deferred_interrupts
 from .work import SEGMENTS_DIR, Outcome, Unit, segment_folder
 
 #: Default length of the segments long videos are cut into (seconds; cuts fall on keyframes).
 DEFAULT_SEGMENT_SECONDS = 60.0
 #: A unit whose worker died is run again, up to this many times in all.
 MAX_DEATHS_PER_UNIT = 3
+#: Workers replaced in one batch, per worker of the pool, before the batch gives up (a worker that
+#: cannot even start, e.g. out of memory loading the model, would otherwise be replaced forever).
+MAX_REPLACEMENTS_PER_WORKER = 3
 #: A segment that fails (an error, not a death) is tried this many times in all before its file is failed.
 SEGMENT_TRIES = 2
 #: How often the driver asks busy workers how far they are (seconds).
@@ -41,13 +45,11 @@ class ClusterOptions:
 
 @dataclass
 class _Video:
-    """A segmented video in flight: its source range, its parts, and which are done."""
+    """A segmented video in flight: its source range, its parts, and the frames of finished parts."""
 
     info: Any  # VideoInfo of the whole range
     parts: list[Path]
-    done: set[int] = field(default_factory=set)
-    frames: dict[int, int] = field(default_factory=dict)  # frames written per segment (progress)
-    failed: bool = False
+    frames: dict[int, int] = field(default_factory=dict)  # segment -> frames written (progress)
 
 
 def plan_units(jobs: Sequence[Job], todo: Sequence[int], in_dir: Path, out_dir: Path, opts: Any,
@@ -159,6 +161,8 @@ class _Run:
         self.deaths[unit] += 1
         what = job.src.name if unit.segment is None else f"{job.src.name} segment {unit.segment + 1}"
         self.replaced += 1
+        if self.replaced > MAX_REPLACEMENTS_PER_WORKER * self.pool.workers:
+            raise VStyleError(f"Ray workers keep dying ({self.replaced} so far; the last: {_death_line(exc)})")
         self.idle.append(self.make_worker())
         if self.deaths[unit] >= MAX_DEATHS_PER_UNIT:
             self.notes.append(f"a worker died on {what} ({_death_line(exc)}); replaced it; "
@@ -188,7 +192,6 @@ class _Run:
             n = len(video.parts)
             self._fail(unit, f"segment {unit.segment + 1}/{n}: {outcome.reason}")
             return
-        video.done.add(unit.segment)
         video.frames[unit.segment] = outcome.frames
         self.observer.frames(job, sum(video.frames.values()), self.frames[unit.job])
         self._finish_unit(unit)
@@ -289,11 +292,11 @@ def run_on_ray(jobs: Sequence[Job], in_dir: Path, out_dir: Path, opts: Any, engi
     in_dir, out_dir = in_dir.absolute(), out_dir.absolute()
     engine_args = {**engine_args, "model": _absolute_if_file(engine_args.get("model"))}
     styles = tuple(_absolute_style(s) for s in styles)
+    t0 = time.perf_counter()
     ray = connect(cluster.address)
-    run: _Run | None = None
     try:
-        pool = size_pool(ray, cluster.workers, cluster.threads)
-        check_paths_on_every_node(ray, in_dir, out_dir, jobs[todo[0]].src.absolute())
+        pool = size_pool(ray, cluster.workers, cluster.threads, use_gpus=engine_args.get("device") != "cpu")
+        check_paths_on_every_node(ray, pool, in_dir, out_dir, jobs[todo[0]].src.absolute())
         args = {**engine_args, "threads": engine_args.get("threads") or (pool.threads if not pool.gpus_each else None)}
         code, described = _get(ray, ray.remote(encode_style).options(**pool.actor_options())
                                 .remote(args, styles, style_size))
@@ -303,20 +306,25 @@ def run_on_ray(jobs: Sequence[Job], in_dir: Path, out_dir: Path, opts: Any, engi
             notes.append(f"{jobs[i].src.name}: {len(video.parts)} segments")
         code_ref = ray.put(code)
         actor = ray.remote(StylizeWorker).options(max_concurrency=2, max_restarts=0, **pool.actor_options())
+        t_ready = time.perf_counter()
         with observer_factory(len(todo), sum(frames.values())) as observer:
             run = _Run(ray, pool, lambda: actor.remote(args, code_ref), jobs, units, videos, frames, opts,
                        observer, notes)
             try:
                 run.run()
-            except KeyboardInterrupt:
-                run.stop()
+            except BaseException:  # Ctrl-C, SIGTERM, or workers that cannot be kept alive
+                with deferred_interrupts():  # a second Ctrl-C must not cut the clean-up short
+                    run.stop()
                 raise
         return {**described, "ray": {"workers": pool.workers, "nodes": pool.nodes, "gpus_each": pool.gpus_each,
                                      "threads_each": pool.threads, "workers_replaced": run.replaced,
+                                     "seconds_to_start": round(t_ready - t0, 3),
+                                     "seconds_working": round(time.perf_counter() - t_ready, 3),
                                      "segmented": {str(jobs[i].src): len(v.parts) for i, v in videos.items()}}}
     finally:
-        _remove_segments_folder(out_dir)
-        ray.shutdown()
+        with deferred_interrupts():
+            _remove_segments_folder(out_dir)
+            ray.shutdown()
 
 
 def _get(ray: Any, ref: Any) -> Any:
@@ -326,7 +334,7 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except RayTaskError as exc:
-        cause = exc.cause if hasattr(exc, "cause") else None
+        cause = getattr(exc, "cause", None)
         if isinstance(cause, VStyleError):
             raise VStyleError(str(cause)) from None
         raise VStyleError(f"a Ray worker failed: {exception_line(cause or exc)}") from None
