@@ -463,21 +463,22 @@ def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, 
     import signal
     import sys
 
-    from vstyle.cli import batch, main
+    from vstyle import batch_job
+    from vstyle.cli import main
 
     (tmp_path / "in").mkdir()
     for k in range(3):
         Image.new("RGB", (32, 24), (40 * k, 90, 200)).save(tmp_path / "in" / f"p{k}.png")
-    real = batch._stylize_image
+    real = batch_job.stylize_image_file
     calls: list[str] = []
 
-    def stop_on_second(engine: Any, code: Any, job: Any, opts: Any) -> None:
-        calls.append(job.src.name)
+    def stop_on_second(engine: Any, code: Any, src: Path, dst: Path, opts: Any) -> None:
+        calls.append(src.name)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        real(engine, code, job, opts)
+        real(engine, code, src, dst, opts)
 
-    monkeypatch.setattr(batch, "_stylize_image", stop_on_second)
+    monkeypatch.setattr(batch_job, "stylize_image_file", stop_on_second)
     monkeypatch.setattr(sys, "argv", ["vstyle", "batch", str(tmp_path / "in"), str(tmp_path / "out"),
                                       "--style", str(style_image), "--model", str(tiny_model)])
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
