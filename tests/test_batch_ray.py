@@ -178,3 +178,14 @@ def _cmdline(pid: int) -> bytes:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_keyframe_cuts_fall_on_keyframes_inside_the_range(tmp_path: Path) -> None:
+    from vstyle.io.video_segments import keyframe_cuts
+    from vstyle.io.video_source import probe_video
+
+    clip = make_clip(tmp_path / "k.mp4", width=32, height=32, frames=60, fps=12, gop=12)  # keyframes each 1 s
+    assert keyframe_cuts(probe_video(clip), 1.0) == pytest.approx([1, 2, 3, 4])
+    assert keyframe_cuts(probe_video(clip), 1.5) == pytest.approx([1, 3, 4])  # at or before 1.5, 3, 4.5
+    assert keyframe_cuts(probe_video(clip, 0.5, 2.0), 1.0) == pytest.approx([1])  # range 0.5-2.5 s
+    assert keyframe_cuts(probe_video(clip, 0.0, 30.0), 5.0) == []  # a --duration past the end: the file's 5 s

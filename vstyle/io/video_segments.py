@@ -33,8 +33,9 @@ def keyframe_cuts(info: VideoInfo, every: float) -> list[float]:
     """
     if every <= 0:
         raise VStyleError(f"--segment-seconds must be > 0, got {every}")
-    end = info.end if info.end is not None else info.origin + info.duration
-    if end - info.origin <= every:
+    # The range's real end: a --duration past the end of the file stops at the file's end.
+    end = info.origin + info.duration if info.duration else info.end
+    if end is None or end - info.origin <= every:
         return []
     margin = _MIN_FRAMES_PER_SEGMENT / float(info.fps)
     container = open_video(info.path)
