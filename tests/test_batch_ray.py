@@ -189,3 +189,11 @@ def test_keyframe_cuts_fall_on_keyframes_inside_the_range(tmp_path: Path) -> Non
     assert keyframe_cuts(probe_video(clip), 1.5) == pytest.approx([1, 3, 4])  # at or before 1.5, 3, 4.5
     assert keyframe_cuts(probe_video(clip, 0.5, 2.0), 1.0) == pytest.approx([1])  # range 0.5-2.5 s
     assert keyframe_cuts(probe_video(clip, 0.0, 30.0), 5.0) == []  # a --duration past the end: the file's 5 s
+
+
+@needs_ray
+def test_unreachable_cluster_is_one_line(tmp_path: Path, style_image: Path) -> None:
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "in" / "a.png")
+    r = run_cli("batch", tmp_path / "in", tmp_path / "out", "--style", style_image, "--ray", "127.0.0.1:9")
+    assert "cannot reach the Ray cluster at 127.0.0.1:9" in assert_one_line_error(r)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +15,8 @@ from typing import Any
 from ..errors import VStyleError, exception_line
 from . import require_ray
 
+#: How long a cluster's address may take to accept a connection (seconds).
+_CONNECT_TIMEOUT_S = 5.0
 #: How long the path check waits for every node to answer (seconds).
 _CHECK_TIMEOUT_S = 120.0
 
@@ -34,11 +39,15 @@ def connect(address: str | None) -> Any:
     """Join the cluster at ``address`` (``auto``: the one this machine belongs to) or, with ``None``,
     start a local one; returns the ``ray`` module."""
     ray = require_ray()
+    # Ray's own default for no address is to join the last cluster started on this machine (even
+    # one long gone, where it waits): "local" always starts a fresh one, as `--ray` alone promises.
     # Ray puts its own handlers on SIGINT/SIGTERM (SIGTERM aborts the process); the batch's own
     # handling (stop the workers, clean up, exit 130/143) must stay in charge.
+    if address is not None:
+        _check_reachable(address)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                  configure_logging=True)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
@@ -48,6 +57,28 @@ def connect(address: str | None) -> Any:
             if handler is not None:
                 signal.signal(sig, handler)
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in one line when nothing listens at the cluster's address: Ray itself would retry for
+    minutes. ``auto`` is resolved as Ray resolves it: ``RAY_ADDRESS``, else the last cluster started
+    on this machine; Ray Client addresses (``ray://``) are left to Ray."""
+    target = address
+    if address == "auto":
+        latest = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        target = os.environ.get("RAY_ADDRESS") or (latest.read_text().strip() if latest.is_file() else "")
+        if not target:
+            raise VStyleError("--ray auto: no Ray cluster on this machine (start one with ray start --head, "
+                              "or give its address)")
+    if "://" in target:
+        return
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError):
+        raise VStyleError(f"cannot reach the Ray cluster at {address}" + (f" ({target})" if target != address else "")
+                          + ": nothing answers there; is it started (ray start --head)?") from None
 
 
 def size_pool(ray: Any, workers: int | None, threads: int | None, use_gpus: bool = True) -> Pool:
