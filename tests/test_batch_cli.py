@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from vstyle.batch_job import find_jobs
-from video_helpers import facts, make_mixed_folder, run_cli, style_image, tiny_model  # noqa: F401
+from video_helpers import facts, make_mixed_folder, run_cli
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from PIL import Image
 
 from clitools import assert_one_line_error
 from conftest import ROOT
-from video_helpers import facts, make_clip, make_mixed_folder, run_cli, style_image, tiny_model  # noqa: F401
+from video_helpers import facts, make_clip, make_mixed_folder, run_cli
 
 needs_ray = pytest.mark.skipif(subprocess.run([sys.executable, "-c", "import ray"]).returncode != 0,
                                reason="Ray is not installed (pip install -e '.[cluster]')")

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from clitools import assert_one_line_error, run_vstyle
-from video_helpers import facts, make_clip, style_image, tiny_model  # noqa: F401
+from video_helpers import facts, make_clip
 from vstyle.errors import VStyleError
 from vstyle.io.images import read_image
 
