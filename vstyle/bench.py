@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
@@ -32,6 +32,10 @@ import torch
 from .errors import VStyleError, exception_line
 from .hostinfo import cpu_name
 from .models import SCTNet
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .models.stylecode import StyleCode
 
 #: Benchmarkable variants: the three backends plus two torch settings worth comparing.
 VARIANTS = {
@@ -164,10 +168,10 @@ def _sync(device: torch.device) -> None:
 
 
 def _make_engine(model: SCTNet, device: torch.device, backend: str, precision: str, threads: int | None,
-                 engine_path: str | None):
+                 engine_path: str | None) -> Engine:
     from .engine import Engine
 
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}
     if backend == "torch-nchw":
         kwargs["channels_last"] = False
     if backend == "torch-compile":
@@ -183,8 +187,8 @@ class _Live:
 
     backend: str
     precision: str
-    engine: object
-    code: object
+    engine: Engine
+    code: StyleCode
     static_bytes: int
 
 
@@ -306,7 +310,7 @@ def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, 
     return out
 
 
-def results_json(results: list[Result]) -> list[dict]:
+def results_json(results: list[Result]) -> list[dict[str, Any]]:
     """Results as plain dicts (rounded for reading)."""
     out = []
     for r in results:

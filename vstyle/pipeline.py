@@ -11,6 +11,7 @@ within a fraction of a second (a batch already computing is abandoned, not await
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import queue
 import sys
@@ -77,7 +78,7 @@ class _Control:
                 self.error = exc
         self.stop.set()
 
-    def put(self, q: queue.Queue, item: Any) -> None:
+    def put(self, q: queue.Queue[Any], item: Any) -> None:
         while True:
             if self.stop.is_set():
                 raise _Stopped
@@ -87,7 +88,7 @@ class _Control:
             except queue.Full:
                 continue
 
-    def get(self, q: queue.Queue) -> Any:
+    def get(self, q: queue.Queue[Any]) -> Any:
         while True:
             if self.stop.is_set():
                 raise _Stopped
@@ -103,7 +104,7 @@ def _worker(ctl: _Control, name: str, fn: Callable[[], None]) -> threading.Threa
             fn()
         except _Stopped:
             pass
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the main thread
+        except BaseException as exc:
             ctl.fail(exc)
 
     # Daemon: a batch that is still computing when the user presses Ctrl-C must not keep the process alive.
@@ -127,8 +128,8 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
         raise VStyleError(f"--batch must be ≥ 1, got {batch}")
     ctl = _Control()
     depth = depth or max(2 * batch, 4)
-    q_in: queue.Queue = queue.Queue(maxsize=depth)
-    q_out: queue.Queue = queue.Queue(maxsize=depth)
+    q_in: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    q_out: queue.Queue[Any] = queue.Queue(maxsize=depth)
     written = [0]
 
     def read() -> None:
@@ -212,7 +213,7 @@ def _settle_abandoned() -> None:
         t.join()
 
 
-def _batches(ctl: _Control, q_in: queue.Queue, size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
+def _batches(ctl: _Control, q_in: queue.Queue[Any], size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
     """Group queued frames into lists of up to ``size`` (the last may be shorter)."""
     done = False
     while not done:
@@ -242,7 +243,7 @@ def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engi
         return
     x = engine.upload(cur[0])
     while cur is not None:
-        y = _oom_guard(lambda: engine.stylize_tensor(x, code, alpha=alpha, preserve_color=preserve_color),
+        y = _oom_guard(functools.partial(engine.stylize_tensor, x, code, alpha=alpha, preserve_color=preserve_color),
                        len(cur[0]), x.shape)
         nxt = next(batches, None)
         x_next = engine.upload(nxt[0]) if nxt is not None else None

@@ -10,10 +10,10 @@ import pickle
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .errors import VStyleError, exception_line
 from .io.atomic import set_default_mode
@@ -150,7 +150,7 @@ def load_model(spec: str | Path | None = None) -> SCTNet:
     tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
     _check_finite(tensors, str(path))
     _load_checked(model, tensors, str(path))
-    model.source_path = str(path)  # type: ignore[attr-defined]
+    model.source_path = str(path)
     return model.eval()
 
 
@@ -239,7 +239,7 @@ def load_official(vgg: str | Path, decoder: str | Path, sct: str | Path, mode: s
         raise VStyleError(f"--mode {mode} does not match the SCT file, which is a {found} model")
     model = build("sctnet", {"mode": found})
     # The official encoder file holds the full 53-module VGG; keep only the truncated part.
-    n_enc = len(model.encoder)
+    n_enc = len(cast(nn.Sequential, model.encoder))
     enc = {k: v for k, v in vgg_sd.items() if int(k.split(".")[0]) < n_enc} if _numeric_keys(vgg_sd, "VGG") else {}
     _load_checked(model.encoder, enc, f"VGG {vgg}")
     if found == "photo":
@@ -259,5 +259,6 @@ def load_official(vgg: str | Path, decoder: str | Path, sct: str | Path, mode: s
 def _numeric_keys(sd: Mapping[str, Tensor], what: str) -> bool:
     bad = [k for k in sd if not k.split(".")[0].isdigit()]
     if bad:
-        raise VStyleError(f"{what}: unexpected key {bad[0]!r}; expected the vgg_normalised layout ('0.weight', '2.weight', …)")
+        raise VStyleError(f"{what}: unexpected key {bad[0]!r}; "
+                          "expected the vgg_normalised layout ('0.weight', '2.weight', …)")
     return True

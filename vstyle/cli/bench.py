@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,8 +12,11 @@ from ..errors import VStyleError
 from .common import print_json
 from .progress import make_progress, stderr
 
+if TYPE_CHECKING:
+    from ..models import SCTNet
 
-def _load_model(model: str | None, arch: str | None, mode: str):
+
+def _load_model(model: str | None, arch: str | None, mode: str) -> tuple[SCTNet, str]:
     """--model wins; else --arch (random weights); else the default model, else a random sctnet."""
     import torch
 
@@ -120,7 +124,7 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
     _print_table(summary)
 
 
-def _print_table(summary: dict) -> None:
+def _print_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

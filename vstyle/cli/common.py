@@ -19,7 +19,8 @@ def engine_options(fn: F) -> F:
     """--model, --device, --precision, --backend, --engine, --threads, --compile."""
     opts = [
         click.option("--model", "model", metavar="NAME|PATH", default=None,
-                     help="Model name (in weights/ or $VSTYLE_HOME) or .safetensors path [default: the shipped model]."),
+                     help="Model name (in weights/ or $VSTYLE_HOME) or .safetensors path "
+                          "[default: the shipped model]."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                      help="Where to run."),
         click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,

@@ -49,7 +49,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
     from ..weights import load_model
 
-    specs = list(models) or [None]
+    specs: list[str | None] = [*models] or [None]
     labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
     methods: list[Any] = [Unstylised()]
     for spec, label in zip(specs, labels):
@@ -107,7 +107,8 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
               help="Inference backend for the models.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
-def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
+def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...],
+            alphas: tuple[float, ...],
             ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int | None,
             batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:

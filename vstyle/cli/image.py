@@ -17,7 +17,8 @@ def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Pat
     """-o FILE for one input; -o DIR (or many inputs) → DIR/<content>_<style><ext>."""
     from ..io.images import IMAGE_SUFFIXES
 
-    name = f"{content.stem}_{label}{content.suffix.lower() if content.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
+    suffix = content.suffix.lower()
+    name = f"{content.stem}_{label}{suffix if suffix in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
     if out is None:
         return Path(name)
     if out.is_dir() or many or not out.suffix:

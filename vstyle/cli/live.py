@@ -95,7 +95,7 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     images = [read_image(p) for p in style_paths]
     spec = parse_camera(camera)
     if record is not None:
-        check_target(record, overwrite, inputs=(Path(spec.source),) if spec.is_file else ())
+        check_target(record, overwrite, inputs=(Path(str(spec.source)),) if spec.is_file else ())
     if not no_window:
         from ..live.window import check_display
 

@@ -134,7 +134,7 @@ def _training_options(fn: F) -> F:
 @click.group(invoke_without_command=True, no_args_is_help=True, context_settings={"max_content_width": 100})
 @_training_options
 @click.pass_context
-def command(ctx: click.Context, **kw: Any) -> None:
+def command(ctx: click.Context, /, **kw: Any) -> None:
     """Train an SCTNet-family model with the CCPL recipe (frozen encoder; SCT, decoder, CCPL heads).
 
     \b

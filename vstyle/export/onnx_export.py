@@ -110,6 +110,8 @@ def export_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
         program = torch.onnx.export(graph, example_inputs(model), None, dynamo=True, opset_version=OPSET,
                                     input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
                                     dynamic_shapes=dynamic, verbose=False)
+    if program is None:
+        raise RuntimeError("torch.onnx.export returned no program")
     proto = program.model_proto
     _rename_dims(proto, {"batch": "batch", f"{m}*hcells": "height", f"{m}*wcells": "width"})
     onnx.helper.set_model_props(proto, model_metadata(model, precision))

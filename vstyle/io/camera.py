@@ -82,7 +82,7 @@ def _quiet_opencv() -> Any:
     if logging is not None:
         logging.setLogLevel(logging.LOG_LEVEL_SILENT)
     else:
-        cv2.setLogLevel(0)  # 0 = LOG_LEVEL_SILENT
+        cv2.setLogLevel(0)  # type: ignore[attr-defined]  # 0 = LOG_LEVEL_SILENT; gone from 4.13's stubs
     return cv2
 
 

@@ -160,8 +160,11 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
                     if capture.ended:
                         reason = capture.ended
                         break
-                    if window is not None and (state := _keys(window, state, outputs, last)) is None:
-                        break
+                    if window is not None:
+                        keyed = _keys(window, state, outputs, last)
+                        if keyed is None:
+                            break
+                        state = keyed
                     continue
             image = fit_within(frame.image, options.max_size)
             style = styles[state.style_index]
@@ -177,8 +180,10 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
                 view = compose(out, image if options.side_by_side else None)
                 lines = overlay_lines(stats.current(), state, style.name, str(rec) if rec else None)
                 window.show(draw_overlay(view, lines))
-                if (state := _keys(window, state, outputs, last)) is None:
+                keyed = _keys(window, state, outputs, last)
+                if keyed is None:
                     break
+                state = keyed
             if on_frame is not None:
                 on_frame(stats.current(), state)
             frame = None

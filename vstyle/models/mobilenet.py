@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -157,10 +157,11 @@ class _Taps(nn.Module):
         for i, block in enumerate(self.blocks):
             if i > last[0]:
                 break
-            e, y = block.forward_taps(x)
+            e, y = cast(InvertedResidual, block).forward_taps(x)
             for name, (b, is_e) in wanted.items():
-                if b == i:
-                    found[name] = e if is_e else y  # type: ignore[assignment]
+                tapped = e if is_e else y
+                if b == i and tapped is not None:
+                    found[name] = tapped
             if y is None:
                 break
             x = y

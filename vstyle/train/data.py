@@ -194,7 +194,7 @@ def build_pool(listing: Listing, video_frames: int, aug: Augment) -> ImagePool:
 # ----------------------------------------------------------------------------- batches
 
 
-class PairedBatches(Dataset):
+class PairedBatches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Item ``step`` is (content, style): two B×3×crop×crop uint8 tensors, a pure function of (seed, step).
 
     Each pool is walked through a fresh random permutation per pass, content and style independently;

@@ -34,7 +34,7 @@ def predictor_input(image: Tensor | np.ndarray) -> np.ndarray:
     im = Image.fromarray(_to_uint8_hwc(image))
     side = min(im.size)
     left, top = (im.width - side) // 2, (im.height - side) // 2
-    im = im.crop((left, top, left + side, top + side)).resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS)
+    im = im.crop((left, top, left + side, top + side)).resize((STYLE_SIZE, STYLE_SIZE), Image.Resampling.LANCZOS)
     return (np.asarray(im, dtype=np.float32) / 255.0)[None]
 
 

@@ -360,7 +360,7 @@ class Trainer:
             if self.objective.needs_identity:  # the content as its own style must come back unchanged
                 identity = model.decoder(model.sct.transform(fc, *model.sct.style_stats(fc)))
             ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, identity=identity,
-                              shift=shift, shift_pad=s, generator=gen, given=given)  # type: ignore[arg-type]
+                              shift=shift, shift_pad=s, generator=gen, given=given)
             total, parts = self.objective(ctx)
         return total, parts, output
 

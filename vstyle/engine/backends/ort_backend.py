@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from ...models import SCTNet
 _PRECISION = {torch.float32: "fp32", torch.float16: "fp16"}
 
 
-def _import_ort():
+def _import_ort() -> Any:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -44,7 +45,7 @@ class OrtBackend:
             if "CUDAExecutionProvider" not in ort.get_available_providers():
                 raise VStyleError("--backend ort on CUDA needs onnxruntime-gpu (this onnxruntime only has "
                                   f"{', '.join(ort.get_available_providers())})")
-            providers: list = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
+            providers: list[Any] = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
         else:
             if dtype != torch.float32:
                 raise VStyleError("--backend ort on the CPU runs fp32 only")

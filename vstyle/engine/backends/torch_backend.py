@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -31,6 +32,7 @@ class TorchBackend:
         # video keeps fixed. Graph outputs live in static buffers, hence the clone in run().
         # On the CPU, inductor's "freezing" folds the weights in and pre-packs them for oneDNN.
         self._graphs = compile and device.type == "cuda"
+        self._fn: Callable[..., Tensor]
         if not compile:
             self._fn = model
         elif self._graphs:

@@ -11,6 +11,7 @@ Core/Engine, Core/ExecutionContext, and the 8.x→10.x migration guide's name-ba
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -72,7 +73,7 @@ class TrtBackend:
         self.device_memory_bytes = int(getattr(self.engine, "device_memory_size_v2",
                                                getattr(self.engine, "device_memory_size", 0)) or 0)
 
-    def _check_io(self, trt) -> None:
+    def _check_io(self, trt: Any) -> None:
         """The engine must expose vstyle's four float32 inputs and one float32 output."""
         names = {self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)}
         if names != set(INPUT_NAMES) | {OUTPUT_NAME}:
