@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import VStyleError
-from .io.atomic import atomic_output, check_writable
+from .io.atomic import atomic_output
 from .io.video_sink import VideoWriter, even_size
 from .io.video_source import Frame, VideoInfo, VideoReader, probe_video
 from .pipeline import auto_batch, run_pipeline
@@ -60,19 +60,19 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
     """Stylise ``src`` into ``dst`` and return the ``--json`` summary.
 
     ``on_progress(done, total)`` is called from this thread while frames flow. ``info`` may be
-    passed if the caller already probed ``src`` with the same segment. On any error or Ctrl-C no
-    file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
+    passed if the caller already probed ``src`` with the same segment. The caller has checked ``dst``
+    with :func:`~vstyle.io.atomic.check_writable` (once, before the model loaded). On any error or
+    Ctrl-C no file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
     ``pts_offset`` (source time base) is added to every frame's timestamp: a piece of a longer
     video keeps its place in the whole (see ``io/video_segments.py``).
     """
     src, dst = Path(src), Path(dst)
-    check_writable(dst, opts.overwrite, inputs=(src,))
     info = info or probe_video(src, opts.start, opts.duration)
     proc_w, proc_h = processing_size(info.width, info.height, opts.max_size, opts.size)
     out_w, out_h = (info.width, info.height) if opts.keep_size else (proc_w, proc_h)
     batch = opts.batch or auto_batch(engine.device.type, proc_h, proc_w)
     t0 = time.perf_counter()
-    with atomic_output(dst, overwrite=opts.overwrite, keep_partial=opts.keep_partial, inputs=(src,)) as tmp:
+    with atomic_output(dst, keep_partial=opts.keep_partial, checked=True) as tmp:
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import VStyleError, exception_line
-from .io.atomic import set_default_mode
+from .io.atomic import replace_on_success, set_default_mode
 from .models import SCTNet, build
 from .models.decoder import PHOTO_START
 
@@ -103,14 +103,9 @@ def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | 
         "config": model.config,
         "provenance": dict(provenance or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with replace_on_success(path) as tmp:
         save_file(tensors, str(tmp), metadata={"vstyle": json.dumps(meta, sort_keys=True)})
         set_default_mode(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -10,10 +10,10 @@ exporter needs ``onnxscript``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ..errors import VStyleError
+from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, example_inputs, input_specs
 
@@ -165,11 +166,6 @@ def cached_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
         return path.read_bytes()
     print(f"vstyle: exporting the {precision} ONNX graph once (cached as {path})", file=sys.stderr, flush=True)
     data = export_onnx(model, precision)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        write_bytes_atomic(path, data, shared=True)
     return data

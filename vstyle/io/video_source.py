@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -71,8 +71,8 @@ class VideoInfo:
 
 def av_message(exc: BaseException) -> str:
     """A short one-line description of a PyAV/FFmpeg error."""
-    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
-    return str(text).strip().splitlines()[0][:200]
+    strerror = getattr(exc, "strerror", None)
+    return exception_line(Exception(strerror)) if strerror else exception_line(exc)
 
 
 def open_video(path: Path) -> InputContainer:

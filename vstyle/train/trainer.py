@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..models import SCTNet, build
 from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .ccpl import CCPL
@@ -508,5 +508,5 @@ class Trainer:
             return next(batches)
         except VStyleError as exc:
             # Errors from worker processes arrive with the worker's traceback in the message; keep the cause.
-            lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
-            raise VStyleError(lines[-1].split("VStyleError: ", 1)[-1] if lines else "data loading failed") from None
+            line = exception_line(exc, last=True, limit=10_000, empty="data loading failed")
+            raise VStyleError(line.split("VStyleError: ", 1)[-1]) from None
