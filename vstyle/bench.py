@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import torch
 
+from .engine.options import PRECISIONS, unsupported
 from .errors import VStyleError, exception_line
 from .hostinfo import cpu_name
 from .models import SCTNet
@@ -69,19 +70,18 @@ class Result:
 
 
 def default_precisions(device: torch.device) -> list[str]:
-    """fp32 and bf16 everywhere, plus fp16 on CUDA."""
-    return ["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"]
+    """Every precision the torch backend can run on ``device`` (fp32 and bf16; fp16 on CUDA too)."""
+    return [p for p in PRECISIONS if unsupported(p, device.type) is None]
 
 
 def skip_reason(backend: str, precision: str, device: torch.device) -> str | None:
     """Why a variant cannot run here (``None`` when it may), checked without building anything."""
     if backend not in VARIANTS:
         return f"unknown backend (known: {', '.join(VARIANTS)})"
-    if precision == "fp16" and device.type != "cuda":
-        return "fp16 needs CUDA"
+    reason = unsupported(precision, device.type, backend.split("-")[0])  # torch-nchw: the torch backend
+    if reason is not None:
+        return reason
     if backend == "ort":
-        if precision == "bf16":
-            return "ONNX Runtime path is fp32/fp16"
         try:
             import onnxruntime as ort
         except ImportError:
@@ -89,8 +89,6 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
         if device.type == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
             return "onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if backend == "trt":
-        if precision == "bf16":
-            return "TensorRT engines are built fp32/fp16"
         from .export.trt_build import missing_for_tensorrt
 
         missing = missing_for_tensorrt()

@@ -10,26 +10,55 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from ..engine.options import BACKENDS, PRECISIONS, check_device
 from ..errors import VStyleError
 
 F = Callable[..., Any]
 
 
+def _device_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_device(value)
+    except VStyleError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def device_option(help: str = "Where to run.", default: str = "auto") -> Callable[[F], F]:
+    """--device auto|cpu|cuda|cuda:N (the names of :mod:`vstyle.engine.options`)."""
+    return click.option("--device", default=default, show_default=True, metavar="auto|cpu|cuda[:N]",
+                        callback=_device_name, help=help)
+
+
+def precision_option(help: str = "Compute precision (fp16 needs CUDA).", default: str = "fp32",
+                     choices: Sequence[str] = PRECISIONS) -> Callable[[F], F]:
+    """--precision NAME, one of ``choices`` (by default every engine precision)."""
+    return click.option("--precision", type=click.Choice(list(choices)), default=default, show_default=True,
+                        help=help)
+
+
+def runtime_options(fn: F) -> F:
+    """--device, --precision, --backend, --threads: where and how models run."""
+    opts: list[Callable[[F], F]] = [
+        device_option(),
+        precision_option(),
+        click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+                     help="Inference backend."),
+        click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
 def engine_options(fn: F) -> F:
-    """--model, --device, --precision, --backend, --engine, --threads, --compile."""
-    opts = [
+    """--model, the runtime options, --engine, --compile."""
+    opts: list[Callable[[F], F]] = [
         click.option("--model", "model", metavar="NAME|PATH", default=None,
                      help="Model name (in weights/ or $VSTYLE_HOME) or .safetensors path "
                           "[default: the shipped model]."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                     help="Where to run."),
-        click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
-                     help="Compute precision (fp16 needs CUDA)."),
-        click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto",
-                     show_default=True, help="Inference backend."),
+        runtime_options,
         click.option("--engine", "engine_path", type=click.Path(dir_okay=False), default=None,
                      help="TensorRT engine file (for --backend trt)."),
-        click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads."),
         click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (torch backend)."),
     ]
     for opt in reversed(opts):

@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from ..engine.device import torch_dtype
+from ..engine.options import GRAPH_PRECISIONS
 from ..errors import VStyleError
 from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
@@ -30,7 +32,6 @@ from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, ex
 OPSET = 18
 #: Bump when the exported graph changes, so cached files are rebuilt.
 GRAPH_VERSION = 1
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 
 
 def weights_sha256(model: SCTNet) -> str:
@@ -92,13 +93,13 @@ def export_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
     ``precision`` ``fp16`` stores fp16 weights and computes in fp16 (instance norm stays fp32);
     inputs and output are float32 either way.
     """
-    if precision not in PRECISIONS:
-        raise VStyleError(f"ONNX export precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision not in GRAPH_PRECISIONS:
+        raise VStyleError(f"ONNX export precision must be one of {', '.join(GRAPH_PRECISIONS)}, got {precision!r}")
     _require_exporter()
     import onnx
     from torch.export import Dim
 
-    graph = FrameGraph(model, PRECISIONS[precision])
+    graph = FrameGraph(model, torch_dtype(precision))
     m = model.multiple
     # H and W are declared as multiple·k so the exporter knows every pooling level divides evenly;
     # min 2 cells keeps the deepest map ≥ 2 px (reflection padding needs that).

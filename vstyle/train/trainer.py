@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..engine.device import resolve_device, resolve_precision
 from ..errors import VStyleError, exception_line
 from ..models import SCTNet, build
 from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
@@ -89,15 +90,6 @@ def step_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, 1, step]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def pick_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VStyleError("--device cuda: no CUDA device is available")
-    return torch.device(name)
-
-
 def shipped_architecture() -> tuple[str, dict[str, Any]]:
     """Architecture and config of the shipped default model (what a plain ``vstyle train`` trains);
     ``sctnet-mobile`` with its defaults when no default model file is installed."""
@@ -152,11 +144,10 @@ class Trainer:
             self._check_run_dir(overwrite)
         assert recipe is not None
         self.recipe = recipe.validate()
-        self.device = pick_device(options.device)
+        self.device = resolve_device(options.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick the fastest kernels
-        if self.device.type != "cuda" and options.precision == "fp16":
-            raise VStyleError("--precision fp16 needs CUDA; use bf16 on the CPU")
+        resolve_precision(options.precision, self.device)
         if options.threads:
             torch.set_num_threads(options.threads)
         torch.manual_seed(self.recipe.seed)

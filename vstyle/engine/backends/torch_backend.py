@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ...models import SCTNet
+from ..device import torch_dtype
 
 
 class TorchBackend:
@@ -16,10 +17,11 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model: SCTNet, device: torch.device, dtype: torch.dtype = torch.float32,
+    def __init__(self, model: SCTNet, device: torch.device, precision: str = "fp32",
                  channels_last: bool = False, compile: bool = False) -> None:
         self.device = device
-        self.dtype = dtype
+        self.precision = precision
+        self.dtype = dtype = torch_dtype(precision)
         self.channels_last = channels_last
         if dtype != torch.float32:
             # A private copy: the engine keeps encoding styles with the fp32 model it holds.
