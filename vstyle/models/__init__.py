@@ -4,6 +4,7 @@ from . import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile")
 from .registry import architectures, build, register
 from .sct import SCT
 from .sctnet import SCTNet
+from .settings import InferenceSettings
 from .stylecode import StyleCode
 
-__all__ = ["SCT", "SCTNet", "StyleCode", "architectures", "build", "register"]
+__all__ = ["SCT", "InferenceSettings", "SCTNet", "StyleCode", "architectures", "build", "register"]

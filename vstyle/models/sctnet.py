@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .sct import SCT
+from .settings import InferenceSettings
 from .stylecode import StyleCode
 
 
@@ -52,6 +53,16 @@ class SCTNet(nn.Module):
         self.source_path: str | None = None
         for p in self.encoder.parameters():
             p.requires_grad_(False)
+
+    @property
+    def inference_settings(self) -> InferenceSettings:
+        """Style size, margin, stride multiple and mode: what a model file stores beside the weights."""
+        return InferenceSettings(style_size=self.style_size, margin=self.margin, multiple=self.multiple,
+                                 mode=self.mode)
+
+    def apply_settings(self, settings: InferenceSettings) -> None:
+        """Run with ``settings`` (a model file's) instead of the builder's defaults."""
+        self.style_size, self.margin, self.multiple = settings.style_size, settings.margin, settings.multiple
 
     @torch.no_grad()
     def encode_style(self, style: Tensor) -> StyleCode:

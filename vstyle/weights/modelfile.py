@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..errors import VStyleError
 from ..io.atomic import replace_on_success, set_default_mode
-from ..models import SCTNet, build
+from ..models import InferenceSettings, SCTNet, build
 from .names import resolve
 
 FORMAT_VERSION = 1
@@ -30,7 +30,8 @@ def file_sha256(path: Path) -> str:
 
 def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | None = None,
                dtype: torch.dtype | None = None) -> Path:
-    """Write ``model`` as one safetensors file with JSON metadata (arch, config, mode, provenance).
+    """Write ``model`` as one safetensors file with JSON metadata (arch, config, mode, inference
+    settings, provenance).
 
     ``dtype`` (e.g. ``torch.float16``) shrinks the file; tensors are cast back to fp32 on load.
     Written atomically: a crash leaves no file under ``path``.
@@ -45,6 +46,7 @@ def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | 
         "arch": model.arch,
         "mode": model.mode,
         "config": model.config,
+        "inference": model.inference_settings.to_dict(),
         "provenance": dict(provenance or {}),
     }
     with replace_on_success(path) as tmp:
@@ -84,6 +86,7 @@ def load_model(spec: str | Path | None = None) -> SCTNet:
         raise VStyleError(f"{path} has broken vstyle metadata (needs a string \"arch\" and an object \"config\")")
     try:
         model = build(arch, config)
+        model.apply_settings(stored_settings(model, meta))
     except (ValueError, TypeError) as exc:
         raise VStyleError(f"{path}: {exc}") from None
     tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
@@ -91,6 +94,27 @@ def load_model(spec: str | Path | None = None) -> SCTNet:
     load_checked(model, tensors, str(path))
     model.source_path = str(path)
     return model.eval()
+
+
+def stored_settings(model: SCTNet, meta: Mapping[str, Any]) -> InferenceSettings:
+    """The inference settings a file's metadata gives for ``model`` (built from the same metadata):
+    the file's own, over the architecture's defaults; files saved before the ``inference`` key
+    existed get those defaults (the values the builders have always had)."""
+    stored = meta.get("inference", {})
+    if not isinstance(stored, dict):
+        raise ValueError("broken vstyle metadata (\"inference\" must be an object)")
+    stride = model.multiple  # the builders' multiple is the network's total stride
+    return model.inference_settings.updated(stored, stride)
+
+
+def inference_settings(path: str | Path) -> tuple[InferenceSettings, bool]:
+    """(the settings ``path`` runs with, whether the file stores them) without loading its tensors."""
+    meta = read_metadata(path)
+    try:
+        model = build(str(meta.get("arch")), dict(meta.get("config", {})))
+        return stored_settings(model, meta), "inference" in meta
+    except (ValueError, TypeError) as exc:
+        raise VStyleError(f"{path}: {exc}") from None
 
 
 def _check_finite(tensors: Mapping[str, Tensor], what: str) -> None:
