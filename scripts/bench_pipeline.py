@@ -44,8 +44,6 @@ def load_or_build_model(spec: str | None, arch: str):  # -> SCTNet
         return load_model(None), "default"
     except VStyleError:
         pass
-    if arch == "sctnet-mobile":
-        import vstyle.models.sctnet_mobile  # noqa: F401  (registers the architecture)
     torch.manual_seed(0)
     config = {"mode": "photo"} if arch == "sctnet" else {}
     return build(arch, config).eval(), f"random {arch} {config or ''}".strip()

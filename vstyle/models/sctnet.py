@@ -7,9 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .decoder import VGGDecoder
 from .sct import SCT
 from .settings import InferenceSettings
 from .stylecode import StyleCode
+from .vgg import VGGEncoder
 
 
 class SCTNet(nn.Module):
@@ -86,3 +88,15 @@ class SCTNet(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """SCT + decoder parameters (the encoder is frozen)."""
         return [p for m in (self.sct, self.decoder) for p in m.parameters()]
+
+
+def build_sctnet(config: dict[str, Any]) -> SCTNet:
+    """Architecture "sctnet", the official SCTNet: ``mode`` ``art`` (relu4_1) or ``photo`` (relu3_1)."""
+    mode = config.get("mode", "art")
+    if mode == "art":
+        return SCTNet(VGGEncoder(4), SCT.artistic(), VGGDecoder(photo=False),
+                      arch="sctnet", mode="art", multiple=8, min_style_side=33, config={"mode": "art"})
+    if mode == "photo":
+        return SCTNet(VGGEncoder(3), SCT.photo(), VGGDecoder(photo=True),
+                      arch="sctnet", mode="photo", multiple=4, min_style_side=9, config={"mode": "photo"})
+    raise ValueError(f"mode must be 'art' or 'photo', got {mode!r}")

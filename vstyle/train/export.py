@@ -13,7 +13,6 @@ import torch
 from ..errors import VStyleError
 from ..io.atomic import check_writable
 from ..models import SCTNet, build
-from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

@@ -206,7 +206,8 @@ def _mnv2_order(taps: Sequence[str]) -> list[str]:
 
 
 def _build_mnv2(taps: Sequence[str], file: str | None, random: bool) -> LossNet:
-    from ..models.mobilenet import MagentaMobileNetV2, load_magenta_mobilenet
+    from ..models.mobilenet import MagentaMobileNetV2
+    from ..weights.magenta_onnx import load_magenta_mobilenet
 
     net = MagentaMobileNetV2() if random else load_magenta_mobilenet(file)
     return MobileNetLossNet(net, _mnv2_order(taps))

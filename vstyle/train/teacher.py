@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from ..models.magenta_onnx import PREDICTOR, TRANSFORMER, free_transformer_shape, magenta_model_path
+from ..weights.magenta_onnx import PREDICTOR, TRANSFORMER, free_transformer_shape, magenta_model_path
 
 STYLE_SIZE = 256  # the predictor's input side
 MULTIPLE = 4  # two stride-2 convs and two ×2 resizes: other sizes come back a few pixels larger

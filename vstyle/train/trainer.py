@@ -24,7 +24,6 @@ from torch import Tensor
 from ..engine.device import resolve_device, resolve_precision
 from ..errors import VStyleError, exception_line
 from ..models import SCTNet, build
-from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import Recipe, RunOptions
