@@ -18,14 +18,19 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from .errors import VStyleError
 from .interrupts import Terminated, deferred_interrupts
 
+if TYPE_CHECKING:
+    from .engine.stylizer import Stylizer
+    from .models import StyleCode
+
 M = TypeVar("M")
+T = TypeVar("T")
 #: How often blocked threads look at the stop flag (seconds).
 POLL_S = 0.05
 #: Frames per batch aimed at on CUDA by ``auto_batch`` (pixels per batch ≈ this × 512×512).
@@ -113,7 +118,7 @@ def _worker(ctl: _Control, name: str, fn: Callable[[], None]) -> threading.Threa
     return t
 
 
-def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
+def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Stylizer, code: StyleCode,
                  write: Callable[[np.ndarray, M], None], *, batch: int = 1, alpha: float = 1.0,
                  preserve_color: bool = False, on_progress: Callable[[int], None] | None = None,
                  depth: int | None = None) -> PipelineStats:
@@ -230,8 +235,8 @@ def _batches(ctl: _Control, q_in: queue.Queue[Any], size: int) -> Iterator[tuple
             yield images, metas
 
 
-def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Any, code: Any, alpha: float,
-                     preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
+def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Stylizer, code: StyleCode,
+                     alpha: float, preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
     """Engine work with one batch of look-ahead: batch i+1 is uploaded while batch i computes.
 
     ``stylize_tensor`` only queues kernels on CUDA, so the upload issued after it runs on the
@@ -242,7 +247,7 @@ def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engi
     if cur is None:
         return
     x = engine.upload(cur[0])
-    while cur is not None:
+    while True:
         y = _oom_guard(functools.partial(engine.stylize_tensor, x, code, alpha=alpha, preserve_color=preserve_color),
                        len(cur[0]), x.shape)
         nxt = next(batches, None)
@@ -250,10 +255,12 @@ def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engi
         out = engine.download(y)
         del y
         yield out, cur[1]
+        if nxt is None or x_next is None:
+            return
         cur, x = nxt, x_next
 
 
-def _oom_guard(fn: Callable[[], Any], n: int, shape: Sequence[int]) -> Any:
+def _oom_guard(fn: Callable[[], T], n: int, shape: Sequence[int]) -> T:
     """Turn out-of-memory into a one-line hint."""
     import torch
 

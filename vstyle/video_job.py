@@ -8,13 +8,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
+
+from . import sizes
 from .errors import VStyleError
 from .io.atomic import atomic_output
 from .io.video_sink import VideoWriter, even_size
 from .io.video_source import Frame, VideoInfo, VideoReader, probe_video
 from .pipeline import auto_batch, run_pipeline
+
+if TYPE_CHECKING:
+    from .engine.stylizer import StyleEngine
+    from .models import StyleCode
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def default_output(src: Path, label: str) -> Path:
     return Path(f"{src.stem}_{label}.mp4")
 
 
-def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts: VideoOptions,
+def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: str | Path, opts: VideoOptions,
                   on_progress: Callable[[int, int], None] | None = None,
                   info: VideoInfo | None = None, pts_offset: int = 0) -> dict[str, Any]:
     """Stylise ``src`` into ``dst`` and return the ``--json`` summary.
@@ -82,7 +89,7 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
             with VideoReader(info, (proc_w, proc_h)) as reader:
                 pairs = ((f.image, f) for f in reader.frames())
 
-                def write(image: Any, f: Frame) -> None:
+                def write(image: np.ndarray, f: Frame) -> None:
                     writer.write(image, f.pts + pts_offset, f.duration)
 
                 progress = (lambda done: on_progress(done, info.frames)) if on_progress else None
@@ -105,15 +112,8 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``640x360`` → (640, 360)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise VStyleError(f"--size must look like 640x360, got {text!r}") from None
-    if w < 16 or h < 16 or w > 16384 or h > 16384:
-        raise VStyleError(f"--size sides must be between 16 and 16384, got {text!r}")
-    return w, h
+    """An output size: ``640x360`` → (640, 360), sides 16 to 16384."""
+    return sizes.parse_size(text, square=False, presets=False, sides=(16, 16384))
 
 
 def parse_time(text: str) -> float:

@@ -6,12 +6,19 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import click
 
 from ..engine.options import BACKENDS, PRECISIONS, check_device
 from ..errors import VStyleError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..engine import Engine
+    from ..engine.stylizer import StyleEngine
+    from ..models import StyleCode
 
 F = Callable[..., Any]
 
@@ -107,7 +114,7 @@ def parse_style_spec(text: str) -> StyleSpec:
 
 
 def build_engine(model: str | None, device: str, precision: str, backend: str, engine_path: str | None,
-                 threads: int | None, compile_: bool, mode: str | None = None) -> Any:
+                 threads: int | None, compile_: bool, mode: str | None = None) -> Engine:
     """Load the model and wrap it in an :class:`~vstyle.engine.Engine`."""
     from ..interrupts import deferred_interrupts
 
@@ -126,7 +133,7 @@ def _default_for_mode(mode: str | None) -> str | None:
     return None if mode in (None, "art") else f"default-{mode}"
 
 
-def load_style_code(engine: Any, styles: Sequence[str], style_size: int | None) -> Any:
+def load_style_code(engine: StyleEngine, styles: Sequence[str], style_size: int | None) -> StyleCode:
     """Encode every ``--style`` once and blend them by weight into one StyleCode."""
     from ..io.images import read_image
     from ..models import StyleCode
@@ -145,8 +152,9 @@ def check_max_size(max_size: int) -> int | None:
     return max_size or None
 
 
-def stylize_still(engine: Any, code: Any, image: Any, *, max_size: int | None, keep_size: bool, alpha: float,
-                  preserve_color: bool, size: tuple[int, int] | None = None) -> Any:
+def stylize_still(engine: StyleEngine, code: StyleCode, image: np.ndarray, *, max_size: int | None,
+                  keep_size: bool, alpha: float, preserve_color: bool,
+                  size: tuple[int, int] | None = None) -> np.ndarray:
     """Stylise one H×W×3 uint8 image at ``size`` (W, H) or scaled down to ``max_size``; with
     ``keep_size`` the result is scaled back to the input's size."""
     from ..io.images import fit_within, resize

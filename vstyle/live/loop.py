@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from ..models import StyleCode
 from .overlay import compose, draw_overlay, overlay_lines
 from .state import Action, LiveState, apply_key
 from .stats import LiveStats, Snapshot
+
+if TYPE_CHECKING:
+    from ..engine.stylizer import StyleEngine
+    from .window import Window
 
 #: Why a run stopped, in words for the final line.
 STOP_REASONS = {
@@ -132,8 +136,8 @@ class _Outputs:
         self.notify(f"saved {path}")
 
 
-def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Sequence[LiveStyle],
-             state: LiveState, options: LiveOptions, window: Any | None = None,
+def run_live(capture: LatestFrameCapture, first: Frame, engine: StyleEngine, styles: Sequence[LiveStyle],
+             state: LiveState, options: LiveOptions, window: Window | None = None,
              virtual_cam: FrameSink | None = None, notify: Callable[[str], None] = print,
              on_frame: Callable[[Snapshot, LiveState], None] | None = None) -> LiveResult:
     """Run until a limit, a quit key, the end of the source or Ctrl-C; always finalises outputs.
@@ -205,7 +209,7 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
     return LiveResult(reason, stats.total(), outputs.recordings, outputs.snapshots)
 
 
-def _keys(window: Any, state: LiveState, outputs: _Outputs, last: np.ndarray | None) -> LiveState | None:
+def _keys(window: Window, state: LiveState, outputs: _Outputs, last: np.ndarray | None) -> LiveState | None:
     """Handle one key press from the window; ``None`` means quit."""
     state, actions = apply_key(state, window.poll(1))
     for action in actions:
