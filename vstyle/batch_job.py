@@ -115,7 +115,7 @@ def prepare_output_folder(out_dir: Path) -> None:
 
 def stylize_image_file(engine: Any, code: Any, src: Path, dst: Path, opts: Any) -> None:
     """Read, scale, stylise, (scale back), write atomically."""
-    from .cli.common import stylize_still
+    from .jobs.engine import stylize_still
     from .io.images import read_image, write_image
 
     out = stylize_still(engine, code, read_image(src), max_size=opts.max_size, keep_size=opts.keep_size,
@@ -143,7 +143,7 @@ def attempt(work: Callable[[], None]) -> tuple[str, str]:
 def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
                 on_frames: Callable[[int, int], None] | None = None) -> tuple[str, str]:
     """Stylise one whole file of the batch; returns ``(status, reason)`` as :func:`attempt`."""
-    from .video_job import stylize_video
+    from .jobs.video import stylize_video
 
     def work() -> None:
         job.dst.parent.mkdir(parents=True, exist_ok=True)

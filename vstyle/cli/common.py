@@ -1,24 +1,15 @@
-"""Options and helpers shared by the commands: model/engine options, style specs, JSON output."""
+"""Options and helpers shared by the commands: model/engine options, style options, JSON output."""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import click
 
 from ..engine.options import BACKENDS, PRECISIONS, check_device
 from ..errors import VStyleError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from ..engine import Engine
-    from ..engine.stylizer import StyleEngine
-    from ..models import StyleCode
 
 F = Callable[..., Any]
 
@@ -91,83 +82,11 @@ def style_options(fn: F) -> F:
     return fn
 
 
-@dataclass(frozen=True)
-class StyleSpec:
-    """One ``--style`` argument: a path and its blend weight."""
-
-    path: Path
-    weight: float
-
-
-def parse_style_spec(text: str) -> StyleSpec:
-    """``a.jpg`` or ``a.jpg:0.7`` (a trailing ``:number`` is a weight; other colons belong to the path)."""
-    head, sep, tail = text.rpartition(":")
-    if sep and head:
-        try:
-            weight = float(tail)
-        except ValueError:
-            return StyleSpec(Path(text), 1.0)
-        if weight < 0:
-            raise VStyleError(f"style weight must be non-negative: {text}")
-        return StyleSpec(Path(head), weight)
-    return StyleSpec(Path(text), 1.0)
-
-
-def build_engine(model: str | None, device: str, precision: str, backend: str, engine_path: str | None,
-                 threads: int | None, compile_: bool, mode: str | None = None) -> Engine:
-    """Load the model and wrap it in an :class:`~vstyle.engine.Engine`."""
-    from ..interrupts import deferred_interrupts
-
-    with deferred_interrupts():  # Ctrl-C inside torch's native initialisation aborts the process
-        from ..engine import Engine
-        from ..weights import load_model
-
-    net = load_model(model if model is not None else _default_for_mode(mode))
-    if mode is not None and net.mode != mode:
-        raise VStyleError(f"--mode {mode} does not match the model, which is a {net.mode} model")
-    return Engine(net, device=device, precision=precision, backend=backend, engine_path=engine_path,
-                  threads=threads, compile=compile_)
-
-
-def _default_for_mode(mode: str | None) -> str | None:
-    return None if mode in (None, "art") else f"default-{mode}"
-
-
-def load_style_code(engine: StyleEngine, styles: Sequence[str], style_size: int | None) -> StyleCode:
-    """Encode every ``--style`` once and blend them by weight into one StyleCode."""
-    from ..io.images import read_image
-    from ..models import StyleCode
-
-    specs = [parse_style_spec(s) for s in styles]
-    if sum(s.weight for s in specs) <= 0:
-        raise VStyleError("style weights must not all be zero")
-    codes = [engine.style_code(read_image(s.path), max_size=style_size) for s in specs]
-    return codes[0] if len(codes) == 1 else StyleCode.blend(codes, [s.weight for s in specs])
-
-
 def check_max_size(max_size: int) -> int | None:
     """``--max-size``: 0 means full size (``None``); otherwise at least 16."""
     if 0 < max_size < 16:
         raise VStyleError(f"--max-size must be 0 (full size) or at least 16, got {max_size}")
     return max_size or None
-
-
-def stylize_still(engine: StyleEngine, code: StyleCode, image: np.ndarray, *, max_size: int | None,
-                  keep_size: bool, alpha: float, preserve_color: bool,
-                  size: tuple[int, int] | None = None) -> np.ndarray:
-    """Stylise one H×W×3 uint8 image at ``size`` (W, H) or scaled down to ``max_size``; with
-    ``keep_size`` the result is scaled back to the input's size."""
-    from ..io.images import fit_within, resize
-
-    h, w = image.shape[:2]
-    x = resize(image, *size) if size else fit_within(image, max_size)
-    out = engine.stylize(x[None], code, alpha=alpha, preserve_color=preserve_color)[0]
-    return resize(out, w, h) if keep_size else out
-
-
-def style_label(styles: Sequence[str]) -> str:
-    """A short name for outputs: the style stems joined by '+'."""
-    return "+".join(parse_style_spec(s).path.stem for s in styles)
 
 
 def print_json(obj: Any) -> None:

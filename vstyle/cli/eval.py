@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import VStyleError
-from .common import build_engine, print_json, runtime_options
+from .common import print_json, runtime_options
 from .progress import make_progress, stderr
 
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
@@ -46,12 +46,13 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
              style_size: int | None, batch: int, device: str, precision: str, backend: str,
              threads: int | None) -> list[Any]:
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
+    from ..jobs.engine import EngineSpec
 
     specs: list[str | None] = [*models] or [None]
     labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
     methods: list[Any] = [Unstylised()]
     for spec, label in zip(specs, labels):
-        engine = build_engine(spec, device, precision, backend, None, threads, False)
+        engine = EngineSpec(spec, device, precision, backend, threads=threads).build()
         for a in alphas or (1.0,):
             name = label if len(alphas) <= 1 and a == 1.0 else f"{label} α={a:g}"
             methods.append(ModelMethod(name, engine, spec or "default", alpha=a, style_size=style_size, batch=batch))

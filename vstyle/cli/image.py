@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
-from ..errors import VStyleError
-from .common import (build_engine, check_max_size, engine_options, load_style_code, print_json, style_label,
-                     style_options, stylize_still)
-from .progress import make_progress
-
-
-def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Path:
-    """-o FILE for one input; -o DIR (or many inputs) → DIR/<content>_<style><ext>."""
-    from ..io.images import IMAGE_SUFFIXES
-
-    suffix = content.suffix.lower()
-    name = f"{content.stem}_{label}{suffix if suffix in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
-    if out is None:
-        return Path(name)
-    if out.is_dir() or many or not out.suffix:
-        if out.exists() and not out.is_dir():
-            raise VStyleError(f"{out} is a file; with several inputs -o must be a folder")
-        if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
-            raise VStyleError(f"-o {out} names an image file, but there are several inputs; give a folder")
-        return out / name
-    return out
+from .common import check_max_size, engine_options, print_json, style_options
+from .progress import discard, make_progress
 
 
 @click.command("image", context_settings={"max_content_width": 100})
@@ -58,36 +38,23 @@ def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, pr
       vstyle image photo.jpg --style candy.jpg --alpha 0.5 --preserve-color
       vstyle image big.jpg --style wave.jpg --max-size 1024 --keep-size   # stylise at 1024, save at full size
     """
-    from ..io.atomic import check_writable
-    from ..io.images import read_image, write_image
+    from ..jobs.engine import EngineSpec
+    from ..jobs.image import ImageOptions, run_images
 
-    limit = check_max_size(max_size)
-    many = len(content) > 1
-    label = style_label(styles)
-    targets = [_output_path(c, output, many, label) for c in content]
-    if output is not None and (many or not output.suffix) and not output.exists():
-        output.mkdir(parents=True, exist_ok=True)
-    for src, dst in zip(content, targets):
-        check_writable(dst, overwrite, inputs=(src,))
-    # Read the inputs first so a bad file fails before any model work.
-    images = [read_image(c) for c in content]
-    engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode)
-    code = load_style_code(engine, styles, style_size)
-    results = []
-    with make_progress("img/s", disable=as_json or not many) as progress:
-        task = progress.add_task("stylising", total=len(images))
-        for src, dst, img in zip(content, targets, images):
-            t0 = time.perf_counter()
-            out = stylize_still(engine, code, img, max_size=limit, keep_size=keep_size, alpha=alpha,
-                                preserve_color=preserve_color)
-            seconds = time.perf_counter() - t0
-            write_image(dst, out, overwrite=overwrite)
-            results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),
-                            "height": int(out.shape[0]), "seconds": round(seconds, 4)})
-            progress.advance(task)
+    opts = ImageOptions(max_size=check_max_size(max_size), keep_size=keep_size, alpha=alpha,
+                        preserve_color=preserve_color, overwrite=overwrite)
+    engine = EngineSpec(model, device, precision, backend, engine_path, threads, compile_, mode)
+    with make_progress("img/s", disable=as_json or len(content) < 2) as progress:
+        task = progress.add_task("stylising", total=len(content))
+        try:
+            summary = run_images(content, output, styles, style_size, opts, engine,
+                                 on_image=lambda: progress.advance(task))
+        except BaseException:
+            discard(progress)
+            raise
+    results = summary["images"]
     if as_json:
-        print_json({"images": results, "styles": list(styles), "alpha": alpha, "preserve_color": preserve_color,
-                    **engine.describe(), "model": getattr(engine.model, "source_path", None)})
+        print_json(summary)
     else:
         for r in results:
             click.echo(f"{r['input']} -> {r['output']} ({r['width']}×{r['height']}, {r['seconds']:.2f} s)", err=True)

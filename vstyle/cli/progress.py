@@ -26,6 +26,13 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:5.1f} {unit}" if speed else f"  ?   {unit}", style="cyan")
 
 
+def discard(progress: Progress) -> None:
+    """Erase the bar and print nothing more, so a failed job ends with just its one-line message."""
+    progress.live.transient = True
+    progress.live.stop()
+    progress.disable = True  # Progress.stop would otherwise print a newline on non-terminals
+
+
 def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
     """A progress display: description, bar, n/total, rate, elapsed, ETA."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),

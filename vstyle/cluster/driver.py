@@ -347,7 +347,7 @@ def _absolute_if_file(model: str | None) -> str | None:
 
 def _absolute_style(spec: str) -> str:
     """A ``--style PATH[:WEIGHT]`` with its path made absolute."""
-    from ..cli.common import parse_style_spec
+    from ..jobs.engine import parse_style_spec
 
     parsed = parse_style_spec(spec)
     return f"{parsed.path.absolute()}:{parsed.weight}"

@@ -140,11 +140,12 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: StyleEngine, sty
              state: LiveState, options: LiveOptions, window: Window | None = None,
              virtual_cam: FrameSink | None = None, notify: Callable[[str], None] = print,
              on_frame: Callable[[Snapshot, LiveState], None] | None = None) -> LiveResult:
-    """Run until a limit, a quit key, the end of the source or Ctrl-C; always finalises outputs.
+    """Run until a limit, a quit key, the end of the source or Ctrl-C; always finalises recordings.
 
     ``window`` is a :class:`~vstyle.live.window.Window` (or ``None`` headless); ``on_frame`` is
     called after each output frame (progress display). Recording stops cleanly on every exit
-    path, so the mp4 plays even after Ctrl-C or an unplugged camera.
+    path, so the mp4 plays even after Ctrl-C or an unplugged camera. The camera, the virtual
+    camera and the window stay open: their owner (:class:`vstyle.jobs.live.LiveSession`) closes them.
     """
     stats = LiveStats()
     outputs = _Outputs(options, capture.fps, notify)
@@ -201,11 +202,6 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: StyleEngine, sty
         reason = "interrupted"
     finally:
         outputs.stop_recording()
-        if virtual_cam is not None:
-            virtual_cam.close()
-        if window is not None:
-            window.close()
-        capture.close()
     return LiveResult(reason, stats.total(), outputs.recordings, outputs.snapshots)
 
 

@@ -1,6 +1,6 @@
-"""One video file in, one stylised video file out: probe → reader → pipeline → writer, written atomically.
-
-Shared by ``vstyle run``, ``vstyle batch`` and the pipeline benchmark.
+"""The video job: one file in, one stylised file out (probe → reader → pipeline → writer, written
+atomically), audio kept. :func:`run_video` is ``vstyle run``; :func:`stylize_video` is shared with the
+batch job and the pipeline benchmark.
 """
 
 from __future__ import annotations
@@ -8,20 +8,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from . import sizes
-from .errors import VStyleError
-from .io.atomic import atomic_output
-from .io.video_sink import VideoWriter, even_size
-from .io.video_source import Frame, VideoInfo, VideoReader, probe_video
-from .pipeline import auto_batch, run_pipeline
+from .. import sizes
+from ..errors import VStyleError
+from ..io.atomic import atomic_output, check_writable
+from ..io.video_sink import VideoWriter, even_size
+from ..io.video_source import Frame, VideoInfo, VideoReader, probe_video
+from ..pipeline import auto_batch, run_pipeline
+from .engine import EngineSpec, load_style_code
+from .naming import style_label, video_output
 
 if TYPE_CHECKING:
-    from .engine.stylizer import StyleEngine
-    from .models import StyleCode
+    from ..engine.stylizer import StyleEngine
+    from ..models import StyleCode
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,21 @@ def processing_size(width: int, height: int, max_size: int | None, size: tuple[i
     return even_size(round(width * scale / 2) * 2, round(height * scale / 2) * 2)
 
 
-def default_output(src: Path, label: str) -> Path:
-    """``<input stem>_<style stems>.mp4`` in the current folder (as ``vstyle image`` does): input
-    folders are often shared or read-only media libraries that should not collect outputs."""
-    return Path(f"{src.stem}_{label}.mp4")
+def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size: int | None, opts: VideoOptions,
+              engine: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Stylise ``src`` into ``output`` (see :func:`~vstyle.jobs.naming.video_output`) and return the
+    summary. Bad inputs and outputs fail before the model loads; the output is checked once."""
+    from ..io.video_sink import pick_encoder
+
+    dst = video_output(src, output, style_label(styles))
+    check_writable(dst, opts.overwrite, inputs=(src,))
+    info = probe_video(src, opts.start, opts.duration)
+    pick_encoder(opts.codec)
+    eng = engine.build()
+    code = load_style_code(eng, styles, style_size)
+    summary = stylize_video(eng, code, src, dst, opts, on_progress=on_progress, info=info)
+    summary.update(styles=list(styles), alpha=opts.alpha, preserve_color=opts.preserve_color)
+    return summary
 
 
 def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: str | Path, opts: VideoOptions,
