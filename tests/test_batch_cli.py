@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vstyle.batch_job import find_jobs
+from vstyle.jobs.batch import find_jobs
 from video_helpers import facts, make_mixed_folder, run_cli
 
 

@@ -463,7 +463,7 @@ def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, 
     import signal
     import sys
 
-    from vstyle import batch_job
+    from vstyle.jobs import batch as batch_job  # where the batch job stylises an image
     from vstyle.cli import main
 
     (tmp_path / "in").mkdir()

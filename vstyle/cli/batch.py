@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..batch_job import Job, counts, plan_batch, prepare_output_folder, run_local
+from ..jobs.batch import Job, counts, plan_batch, prepare_output_folder, run_local
 from ..errors import VStyleError
 from ..jobs.engine import EngineSpec, load_style_code, parse_style_spec
 from .common import engine_options, print_json, style_options
@@ -84,7 +84,7 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                          preserve_color=preserve_color, overwrite=overwrite, keep_partial=False)
     jobs = plan_batch(in_dir, out_dir, [parse_style_spec(s).path for s in styles], recursive, overwrite)
     todo = [j for j in jobs if j.status == "pending"]
-    engine_args = {"model": model, "device": device, "precision": precision, "backend": backend,
+    engine_args: dict[str, Any] = {"model": model, "device": device, "precision": precision, "backend": backend,
                    "engine_path": engine_path, "threads": threads, "compile": compile_, "mode": mode}
     described: dict[str, Any] = {}
     notes: list[str] = []

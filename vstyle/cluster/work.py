@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..batch_job import Job, attempt, stylize_job
+from ..jobs.batch import Job, attempt, stylize_job
 
 #: Hidden folder under OUT where segments are written before they are joined (every node sees OUT).
 SEGMENTS_DIR = ".vstyle-segments"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..batch_job import Job
+from ..jobs.batch import Job
 from .work import Outcome, Unit, run_unit
 
 
