@@ -180,3 +180,24 @@ def test_residual_bottleneck_is_opt_in_and_old_configs_keep_their_keys() -> None
     assert out.shape == (1, 3, 32, 48) and torch.isfinite(out).all()
     with pytest.raises(ValueError, match="res_blocks"):
         build("sctnet-mobile", {**TINY, "dec_res_blocks": -1})
+
+
+def test_skip_taps_reach_the_decoder_at_their_stride() -> None:
+    """Skip features change the output once their projections are non-zero, take gradients, and bad
+    skip taps are refused."""
+    torch.manual_seed(3)  # seed 0's tiny random decoder has all its last ReLUs dead: no gradient at all
+    config = {**TINY, "skip_taps": ["b0"]}
+    model = build("sctnet-mobile", config)
+    content, style = torch.rand(2, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    code = model.encode_style(style)
+    fc, skips = model.encode_content(content)
+    assert [s.shape[-1] for s in skips] == [16]  # b0 has stride 2
+    before = model(content, code.sigma, code.mean).detach()
+    model(content, code.sigma, code.mean).square().mean().backward()
+    proj = model.decoder.skips[0].proj
+    assert proj.weight.grad is not None and proj.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        proj.weight.fill_(0.1)
+    assert not torch.allclose(model(content, code.sigma, code.mean), before)
+    with pytest.raises(ValueError, match="shallower"):
+        build("sctnet-mobile", {**TINY, "skip_taps": [TINY["tap"]]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -56,6 +57,24 @@ class SeparableResidual(nn.Module):
         return x + self.body(x)
 
 
+class SkipProjection(nn.Module):
+    """Unstylised encoder detail → a decoder level: instance norm (no affine) → 1×1 conv, zero-initialised.
+
+    The norm strips the content's own channel statistics (its colours and contrast), so what reaches
+    the decoder is where edges and fine structure are, not how the photo looks; the style still comes
+    only through the SCT. Zero weights make a grown model start as the model it grew from.
+    """
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(cin, cout, 1, bias=False)
+        nn.init.zeros_(self.proj.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``cout`` channels at the resolution of ``x``."""
+        return self.proj(F.instance_norm(x))
+
+
 class MobileDecoder(nn.Module):
     """Features (``channels`` at stride 2^(len(widths)−1)) → RGB at full resolution, unbounded.
 
@@ -66,10 +85,12 @@ class MobileDecoder(nn.Module):
     ``"bilinear"`` (no parameters either way, so weights move between the two). ``res_blocks`` > 0
     puts a 1×1 conv to ``res_width`` channels and that many :class:`SeparableResidual` blocks before
     level 0 (0: the original layout, and the parameter names of files saved before it existed).
+    ``skips`` lists (channels, stride) of unstylised encoder features that :meth:`forward` takes beside
+    ``x``; each is added (through a :class:`SkipProjection`) to the output of the level at its stride.
     """
 
     def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest",
-                 res_blocks: int = 0, res_width: int = 128) -> None:
+                 res_blocks: int = 0, res_width: int = 128, skips: Sequence[tuple[int, int]] = ()) -> None:
         super().__init__()
         if not widths:
             raise ValueError("the decoder needs at least one width")
@@ -90,11 +111,27 @@ class MobileDecoder(nn.Module):
             layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable, mode=upsample))
             cin = width
         self.body = nn.Sequential(*layers)
+        top = len(widths) - 1
+        # Level i's output has stride 2^(top − i).
+        self.skip_levels = [top - (stride.bit_length() - 1) for _, stride in skips]
+        for (_, stride), lvl in zip(skips, self.skip_levels):
+            if stride < 2 or stride & (stride - 1) or lvl < 1:
+                raise ValueError(f"skip stride must be a power of two from 2 to {2 ** (top - 1)}, got {stride}")
+        self.skips = nn.ModuleList(SkipProjection(cin_skip, widths[lvl])
+                                   for (cin_skip, _), lvl in zip(skips, self.skip_levels))
         # 1×1: the last level already mixes space; a 3×3 conv with 3 outputs (plus its padded copy)
         # was the costliest layer of the whole net at full resolution on CPU.
         self.out = nn.Conv2d(cin, 3, 1)
         self.stride = 2 ** (len(widths) - 1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """RGB of size stride·h × stride·w for features of size h × w."""
-        return self.out(self.body(self.bottleneck(x)))
+    def forward(self, x: Tensor, skips: Sequence[Tensor] = ()) -> Tensor:
+        """RGB of size stride·h × stride·w for features of size h × w (``skips``: one per ``skips`` entry)."""
+        if len(skips) != len(self.skips):
+            raise ValueError(f"the decoder takes {len(self.skips)} skip features, got {len(skips)}")
+        x = self.bottleneck(x)
+        for i, lvl in enumerate(self.body):
+            x = lvl(x)
+            for feat, level_index, proj in zip(skips, self.skip_levels, self.skips):
+                if level_index == i:
+                    x = x + proj(feat)
+        return self.out(x)

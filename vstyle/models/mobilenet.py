@@ -216,13 +216,16 @@ class MobileNetTrunk(_Taps):
     :class:`MagentaMobileNetV2`, so :meth:`copy_from` is a plain subset copy.
     """
 
-    def __init__(self, tap: str = "e6x", taps: Sequence[str] | None = None) -> None:
+    def __init__(self, tap: str = "e6x", taps: Sequence[str] | None = None, skip_taps: Sequence[str] = ()) -> None:
         super().__init__()
         block, expand = parse_tap(tap)
         self.tap = tap
         self.tap_names = tuple(taps) if taps is not None else (tap,)
         if any(_tap_order(t) > _tap_order(tap) for t in self.tap_names):
             raise ValueError(f"loss taps {list(self.tap_names)} go deeper than the encoder tap {tap!r}")
+        self.skip_taps = tuple(skip_taps)
+        if any(_tap_order(t) >= _tap_order(tap) for t in self.skip_taps):
+            raise ValueError(f"skip taps {list(self.skip_taps)} must be shallower than the encoder tap {tap!r}")
         self.channels = tap_channels(tap)
         self.stride = tap_stride(tap)
         self.tap_channels = tuple(tap_channels(t) for t in self.tap_names)
@@ -239,6 +242,11 @@ class MobileNetTrunk(_Taps):
     def features(self, x: Tensor) -> list[Tensor]:
         """The loss taps (``taps`` given at construction), in that order."""
         return self._walk(x, self.tap_names)
+
+    def forward_skips(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """(encoder tap, the ``skip_taps`` in order) in one pass through the trunk."""
+        tap, *skips = self._walk(x, (self.tap, *self.skip_taps))
+        return tap, skips
 
     @torch.no_grad()
     def copy_from(self, full: MagentaMobileNetV2) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from .decoder import VGGDecoder
+from .mobilenet import MobileNetTrunk
 from .sct import SCT
 from .settings import InferenceSettings
 from .stylecode import StyleCode
@@ -81,9 +82,26 @@ class SCTNet(nn.Module):
             return t
         return alpha * t + (1 - alpha) * fc
 
+    @property
+    def uses_skips(self) -> bool:
+        """Whether the decoder also takes unstylised shallow encoder features (see :meth:`encode_content`)."""
+        return bool(getattr(self.encoder, "skip_taps", ()))
+
+    def encode_content(self, content: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """(features at the SCT level, the skip features the decoder takes; empty for most models)."""
+        if self.uses_skips:
+            fc, skips = cast(MobileNetTrunk, self.encoder).forward_skips(content)
+            return fc, skips
+        return self.encoder(content), []
+
+    def decode(self, features: Tensor, skips: list[Tensor]) -> Tensor:
+        """Decoder output for (stylised) SCT-level features and :meth:`encode_content`'s skips."""
+        return self.decoder(features, skips) if skips else self.decoder(features)
+
     def forward(self, content: Tensor, sigma: Tensor, mean: Tensor, alpha: Tensor | float = 1.0) -> Tensor:
         """Stylise a batch; output is unclamped RGB of size ``multiple``·⌈H/multiple⌉ × …"""
-        return self.decoder(self.stylize_features(self.encoder(content), sigma, mean, alpha))
+        fc, skips = self.encode_content(content)
+        return self.decode(self.stylize_features(fc, sigma, mean, alpha), skips)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """SCT + decoder parameters (the encoder is frozen)."""

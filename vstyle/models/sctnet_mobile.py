@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .mobile_decoder import MobileDecoder
-from .mobilenet import MobileNetTrunk
+from .mobilenet import MobileNetTrunk, tap_channels, tap_stride
 from .sct import SCT
 from .sctnet import SCTNet
 
@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     # Residual blocks at the bottleneck (0 in files saved before these keys existed).
     "dec_res_blocks": 0,
     "dec_res_width": 128,
+    # Shallow trunk taps whose unstylised detail the decoder adds at their stride (none in older files).
+    "skip_taps": [],
 }
 
 
@@ -54,7 +56,7 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
 def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     """A randomly initialised sctnet-mobile; see :data:`DEFAULTS` for the config keys."""
     cfg = resolve_config(config)
-    encoder = MobileNetTrunk(cfg["tap"], cfg["loss_taps"])
+    encoder = MobileNetTrunk(cfg["tap"], cfg["loss_taps"], cfg["skip_taps"])
     widths = list(cfg["dec_widths"])
     if 2 ** (len(widths) - 1) != encoder.stride:
         raise ValueError(
@@ -63,7 +65,8 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     sct = SCT.sized(encoder.channels, rank=int(cfg["rank"]))
     decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]),
                             upsample=str(cfg["dec_upsample"]), res_blocks=int(cfg["dec_res_blocks"]),
-                            res_width=int(cfg["dec_res_width"]))
+                            res_width=int(cfg["dec_res_width"]),
+                            skips=[(tap_channels(t), tap_stride(t)) for t in cfg["skip_taps"]])
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
     # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs

@@ -11,6 +11,7 @@ import contextlib
 import json
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -102,20 +103,26 @@ def shipped_architecture() -> tuple[str, dict[str, Any]]:
 
 
 def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
-    """``model`` rebuilt with ``changes`` to its config, keeping its weights.
+    """``model`` rebuilt with ``changes`` to its config, keeping all its weights.
 
-    Only changes that leave every parameter's name and shape alone are allowed (e.g. sctnet-mobile's
-    ``dec_upsample``); anything else would silently drop trained weights, so it is a VStyleError.
+    Allowed: changes that keep every parameter's name and shape (e.g. sctnet-mobile's
+    ``dec_upsample``) and changes that only add parameters (e.g. its ``skip_taps``, whose projections
+    start at zero so the grown model starts as the old one); the added ones are named on stderr.
+    Anything that would drop or reshape a trained weight is a VStyleError.
     """
     try:
         rebuilt = build(model.arch, {**model.config, **changes})
     except ValueError as exc:
         raise VStyleError(str(exc)) from None
     old, new = model.state_dict(), rebuilt.state_dict()
-    if old.keys() != new.keys() or any(old[k].shape != new[k].shape for k in old):
+    if any(k not in new or old[k].shape != new[k].shape for k in old):
         raise VStyleError(f"--init model has config {model.config}; --arch-config/--mode {changes} would change "
                           "its weights' shapes (only weight-compatible changes can fine-tune from it)")
-    rebuilt.load_state_dict(old)
+    added = sorted(new.keys() - old.keys())
+    if added:
+        print(f"vstyle: {len(added)} new parameter tensors start from their initialisation: {', '.join(added)}",
+              file=sys.stderr)
+    rebuilt.load_state_dict(old, strict=False)
     return rebuilt
 
 
@@ -342,13 +349,15 @@ class Trainer:
                 if self.shared is not None:
                     given = {"content": self.loss_net.features(content), "style": self.loss_net.features(style)}
                     fc, fs = given["content"][self.shared], given["style"][self.shared]
+                    # Skip features come from the model's own trunk (the loss net does not tap them).
+                    skips = model.encode_content(content)[1] if model.uses_skips else []
                 else:
-                    fc, fs = model.encoder(content), model.encoder(style)
+                    (fc, skips), fs = model.encode_content(content), model.encoder(style)
             sigma, mean = model.sct.style_stats(fs)
-            output = model.decoder(model.sct.transform(fc, sigma, mean))
+            output = model.decode(model.sct.transform(fc, sigma, mean), skips)
             identity = None
             if self.objective.needs_identity:  # the content as its own style must come back unchanged
-                identity = model.decoder(model.sct.transform(fc, *model.sct.style_stats(fc)))
+                identity = model.decode(model.sct.transform(fc, *model.sct.style_stats(fc)), skips)
             ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, identity=identity,
                               shift=shift, shift_pad=s, generator=gen, given=given)
             total, parts = self.objective(ctx)
