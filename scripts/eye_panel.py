@@ -7,6 +7,11 @@ The panel's files are listed in scripts/eye_panel.json (paths under ../shared/da
 
     python scripts/eye_panel.py --cell 192 -o docs/eye_panel.png            # the shipped model
     python scripts/eye_panel.py --model runs/v2/stageB.safetensors --model default -o /tmp/panel.png
+    python scripts/eye_panel.py --size 384 --cell 128 --optimize 150 --colors 256 -o docs/eye_panel_optimize.png
+
+``--optimize STEPS`` adds a column of ``vstyle image --optimize`` (the slow quality ceiling, as
+``vstyle eval --optimize`` runs it); ``--colors`` stores the panel with an adaptive palette to keep
+the committed file small.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ def main() -> int:
     ap.add_argument("--cell", type=int, default=None,
                     help="displayed tile side (default: --size); 192 keeps a committed panel near 5 MB")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--optimize", type=int, default=0, metavar="STEPS",
+                    help="add a `vstyle image --optimize` column with this many steps (default: none)")
+    ap.add_argument("--colors", type=int, default=0, help="save with an adaptive palette of this many colours")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "eye_panel.png")
     args = ap.parse_args()
 
@@ -59,6 +67,13 @@ def main() -> int:
     methods = [ModelMethod(Path(s).stem if s and s.endswith(".safetensors") else (s or "default"),
                            Engine(load_model(s), device="cpu", threads=args.threads), s or "default") for s in specs]
     methods.append(StyletransferLite(threads=args.threads))
+    if args.optimize:
+        from vstyle.evaluation.methods import OptimizeMethod
+        from vstyle.optimize.job import LossNetwork
+        from vstyle.optimize.objective import build_still_loss_net
+        from vstyle.optimize.still import OptimizeSettings
+
+        methods.append(OptimizeMethod(OptimizeSettings(steps=args.optimize), LossNetwork(*build_still_loss_net())))
     photos = [(Path(p).stem, fit_within(read_image(SHARED / p), args.size)) for p in PANEL["photos"]]
     styles = [(Path(p).stem, read_image(SHARED / p)) for p in PANEL["styles"]]
     n = len(methods)
@@ -85,6 +100,8 @@ def main() -> int:
         print(f"{name}: done", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.output, overwrite=True) as tmp:
+        if args.colors:
+            sheet = sheet.quantize(args.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
         sheet.save(tmp, format="PNG", optimize=True)
     print(args.output)
     return 0
