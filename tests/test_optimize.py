@@ -198,7 +198,7 @@ def test_eval_optimize_is_a_reference_on_stills_only(tmp_path: Path, files: dict
     out = tmp_path / "eval"
     proc = run_vstyle("eval", EXAMPLE_CLIP, files["photo"], "--style", EXAMPLE_STYLE, "--model", files["model"],
                       "--optimize", "--optimize-steps", "2", "--no-peer", "--ema-weight", "0", "--max-frames", "3",
-                      "--size", "96", "--long-delta", "2", "-o", out, "--json")
+                      "--size", "96", "--long-delta", "2", "-o", out, "--json", "--save-frames")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     rows = [r for r in data["results"] if r["method"] == "optimize"]
@@ -207,6 +207,10 @@ def test_eval_optimize_is_a_reference_on_stills_only(tmp_path: Path, files: dict
     summary = {r["method"]: r for r in data["summary"]}
     assert summary["optimize"]["pairs"] == 1 and summary["tiny"]["pairs"] == 2
     assert data["settings"]["optimize_steps"] == 2
+    saved = np.asarray(Image.open(out / "frames" / "photo" / "starry_night" / "optimize.png"))
+    assert saved.shape == read_image(files["photo"]).shape
+    assert (out / "frames" / "bunny" / "starry_night" / "tiny.png").is_file()
+    assert not (out / "frames" / "bunny" / "starry_night" / "optimize.png").exists()
     # the floor of the warping error is still the unstylised content, not the other reference
     assert all(r["warp_short_x_floor"] == pytest.approx(1.0) for r in data["results"]
                if r["method"] == "content (unstylised)" and r["clip"] != "photo")

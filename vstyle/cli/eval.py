@@ -14,6 +14,7 @@ from .progress import make_progress, stderr
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
            "tradeoff_plot": "tradeoff.png", "judge_plot": "judge.png", "contact_sheet": "contact_sheet.png"}
 VIDEO_OUTPUT = "side_by_side.mp4"
+FRAMES_OUTPUT = "frames"
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -26,9 +27,12 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
+def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -> dict[str, Path]:
     """Output paths, checked before any work so a clash fails in a second, not after minutes."""
     from ..io.atomic import check_writable
+
+    if frames and (output / FRAMES_OUTPUT).exists() and not overwrite:
+        raise VStyleError(f"{output / FRAMES_OUTPUT} exists; pass --overwrite to replace its images")
 
     if output.exists() and not output.is_dir():
         raise VStyleError(f"-o {output} is a file; give a folder")
@@ -112,6 +116,9 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("vstyle-eval"), show_default=True,
               help="Folder for results.json, results.md, plots and the contact sheet.")
 @click.option("--video", is_flag=True, help=f"Also write {VIDEO_OUTPUT} (content | each method).")
+@click.option("--save-frames", is_flag=True,
+              help=f"Also write each method's output (a clip's middle frame, a still) as "
+                   f"{FRAMES_OUTPUT}/<content>/<style>/<method>.png.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object instead of a summary.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -123,7 +130,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
 def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
             ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int, long_delta: int, style_size: int | None,
-            batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
+            batch: int, output: Path, video: bool, save_frames: bool, overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
     """Measure temporal stability, style, recognisability and content, several methods side by side.
 
@@ -144,7 +151,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     from ..evaluation.runner import evaluate
     from ..io.images import read_image
 
-    targets = _targets(output, video, overwrite)
+    targets = _targets(output, video, overwrite, save_frames)
     style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
     if not clips and not photo_dirs:
         raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
@@ -164,6 +171,8 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
                         "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None}
     data["outputs"] = {k: str(v) for k, v in targets.items()}
+    if save_frames:
+        data["outputs"]["frames"] = str(output / FRAMES_OUTPUT)
     output.mkdir(parents=True, exist_ok=True)
     report.write_json(targets["json"], data, overwrite)
     report.write_text(targets["markdown"], report.markdown(data), overwrite)
@@ -173,6 +182,8 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     sheets.write_contact_sheet(result.samples, targets["contact_sheet"], overwrite)
     if video:
         sheets.write_side_by_side(result.samples, targets["video"], overwrite)
+    if save_frames:
+        sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
     if as_json:
         print_json(data)
     else:
