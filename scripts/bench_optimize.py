@@ -8,7 +8,7 @@ the 9 shifts of ±1 px, not the noisy jittered loss the optimiser sees), next to
 and styles default to ones outside the eye panel (the panel judges the result). On a shared CPU
 compare times only within one invocation, as ratios.
 
-    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--json]
+    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--config NAME] [--pairs N] [--json]
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=384, help="longer side of the photos (default 384)")
     ap.add_argument("--budget", type=int, default=60, help="full-size loss evaluations' worth of work (default 60)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--config", action="append", choices=list(CONFIGS), help="only these (repeat; default all)")
+    ap.add_argument("--pairs", type=int, default=len(PAIRS), help="only the first N (photo, style) pairs")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -48,11 +50,13 @@ def main() -> int:
     net, layers = build_still_loss_net()
     cpu = torch.device("cpu")
     rows = []
-    for photo, style in PAIRS:
+    configs = {k: v for k, v in CONFIGS.items() if not args.config or k in args.config}
+    pairs = PAIRS[:args.pairs]
+    for photo, style in pairs:
         content = image_tensor(fit_within(read_image(SHARED / photo), args.size), cpu)
         style_t = image_tensor(fit_within(read_image(SHARED / style), args.size), cpu)
         scorer = StillObjective(net, layers, content, [style_t], [1.0], jitter=1)
-        for name, (optimizer, scales, shares, per_budget) in CONFIGS.items():
+        for name, (optimizer, scales, shares, per_budget) in configs.items():
             settings = OptimizeSettings(steps=round(args.budget * per_budget), optimizer=optimizer, scales=scales,
                                         shares=shares)
             opt = StillOptimizer(net, layers, content, [style_t], [1.0], settings)
@@ -67,9 +71,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"| config | {' | '.join(f'{p} × {s}: loss, s' for p, s in [(Path(a).stem, Path(b).stem) for a, b in PAIRS])} |")
-    print("|---|" + "---|" * len(PAIRS))
-    for name in CONFIGS:
+    print(f"| config | {' | '.join(f'{p} × {s}: loss, s' for p, s in [(Path(a).stem, Path(b).stem) for a, b in pairs])} |")
+    print("|---|" + "---|" * len(pairs))
+    for name in configs:
         cells = [f"{r['loss']:.3f}, {r['seconds']:.0f}" for r in rows if r["config"] == name]
         print(f"| {name} | {' | '.join(cells)} |")
     return 0

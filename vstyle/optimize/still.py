@@ -24,8 +24,7 @@ from .objective import StillObjective
 OPTIMIZERS = ("adam", "lbfgs")
 #: Smallest working side: the content tap (stride 8) still has a few positions.
 MIN_SIDE = 32
-#: L-BFGS loss evaluations per outer step; the jitter shift changes between outer steps only,
-#: because its line search needs one fixed function.
+#: L-BFGS loss evaluations per outer step; the jitter shift changes between outer steps only.
 LBFGS_INNER = 10
 
 StepCallback = Callable[[int, float], None]  # (evaluations done in total, loss of the last one)
@@ -40,7 +39,7 @@ class OptimizeSettings:
     lr: float = 0.02
     #: Fractions of the final size, coarse to fine, and each one's share of ``steps``.
     scales: tuple[float, ...] = (0.5, 1.0)
-    shares: tuple[float, ...] = (0.5, 0.5)
+    shares: tuple[float, ...] = (0.8, 0.2)
     style_weight: float = 300.0
     content_weight: float = 1.0
     jitter: int = 2
@@ -136,7 +135,7 @@ class StillOptimizer:
     def _stage(self, scale: float, steps: int, gen: torch.Generator, on_step: StepCallback) -> None:
         size = _scaled(self.size, scale)
         objective = self._objective(size, scale)
-        x = resize_tensor(self._best, size).clone().requires_grad_(True)
+        x = resize_tensor(self._best, size).clone(memory_format=torch.contiguous_format).requires_grad_(True)
         self._best_loss = float("inf")  # losses of another size do not compare
         if self.settings.optimizer == "adam":
             opt = torch.optim.Adam([x], lr=self.settings.lr)
@@ -149,28 +148,22 @@ class StillOptimizer:
                 with torch.no_grad():
                     x.clamp_(0, 1)
             return
-        lbfgs = torch.optim.LBFGS([x], lr=1.0, max_iter=LBFGS_INNER, history_size=20,
-                                  line_search_fn="strong_wolfe")
+        # No line search, so every iteration is exactly one loss evaluation and the budget is exact;
+        # the shift stays fixed within an outer step, whose iterations build on one function.
+        lbfgs = torch.optim.LBFGS([x], lr=1.0, history_size=20, tolerance_grad=0.0, tolerance_change=0.0)
         left = steps
         while left > 0:
-            shift = objective.random_shift(gen)
-            budget = min(LBFGS_INNER, left)
+            shift, inner = objective.random_shift(gen), min(LBFGS_INNER, left)
+            lbfgs.param_groups[0].update(max_iter=inner, max_eval=inner)
 
             def closure() -> Tensor:
-                nonlocal budget, left
                 lbfgs.zero_grad(set_to_none=True)
                 loss, _ = objective(x, shift)
                 loss.backward()
-                if budget > 0:  # the line search may ask for a few more than the budget
-                    self._keep(x, float(loss.detach()), on_step)
-                    budget -= 1
-                    left -= 1
+                self._keep(x, float(loss.detach()), on_step)
                 return loss
 
-            lbfgs.param_groups[0]["max_eval"] = budget
-            lbfgs.param_groups[0]["max_iter"] = budget
             lbfgs.step(closure)
+            left -= inner
             with torch.no_grad():
                 x.clamp_(0, 1)
-            if budget > 0:  # converged early on this shift
-                left -= budget
