@@ -8,7 +8,7 @@ the 9 shifts of ±1 px, not the noisy jittered loss the optimiser sees), next to
 and styles default to ones outside the eye panel (the panel judges the result). On a shared CPU
 compare times only within one invocation, as ratios.
 
-    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--config NAME] [--pairs N] [--json]
+    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--style-weight 300] [--config NAME] [--pairs 0,1] [--json]
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=384, help="longer side of the photos (default 384)")
     ap.add_argument("--budget", type=int, default=60, help="full-size loss evaluations' worth of work (default 60)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--style-weight", type=float, default=300.0, help="for every configuration (default 300)")
     ap.add_argument("--config", action="append", choices=list(CONFIGS), help="only these (repeat; default all)")
-    ap.add_argument("--pairs", type=int, default=len(PAIRS), help="only the first N (photo, style) pairs")
+    ap.add_argument("--pairs", default=None, help="only these (photo, style) pairs: indices, e.g. 0,1 (default all)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -51,14 +52,14 @@ def main() -> int:
     cpu = torch.device("cpu")
     rows = []
     configs = {k: v for k, v in CONFIGS.items() if not args.config or k in args.config}
-    pairs = PAIRS[:args.pairs]
+    pairs = [PAIRS[int(i)] for i in args.pairs.split(",")] if args.pairs else PAIRS
     for photo, style in pairs:
         content = image_tensor(fit_within(read_image(SHARED / photo), args.size), cpu)
         style_t = image_tensor(fit_within(read_image(SHARED / style), args.size), cpu)
-        scorer = StillObjective(net, layers, content, [style_t], [1.0], jitter=1)
+        scorer = StillObjective(net, layers, content, [style_t], [1.0], jitter=1, style_weight=args.style_weight)
         for name, (optimizer, scales, shares, per_budget) in configs.items():
             settings = OptimizeSettings(steps=round(args.budget * per_budget), optimizer=optimizer, scales=scales,
-                                        shares=shares)
+                                        shares=shares, style_weight=args.style_weight)
             opt = StillOptimizer(net, layers, content, [style_t], [1.0], settings)
             t0 = time.perf_counter()
             out = opt.run()

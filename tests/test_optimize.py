@@ -65,7 +65,8 @@ def files(tmp_path_factory: pytest.TempPathFactory, photo: np.ndarray) -> dict[s
 
 def _loss(opt: StillOptimizer, image: torch.Tensor) -> float:
     """The full-size objective without jitter (what the optimiser's noisy steps aim at)."""
-    scorer = StillObjective(opt.net, opt.layers, opt.content, opt.styles, opt.weights, alpha=opt.alpha, jitter=0)
+    scorer = StillObjective(opt.net, opt.layers, opt.content, opt.styles, opt.weights, alpha=opt.alpha, jitter=0,
+                            style_weight=opt.settings.style_weight)
     with torch.no_grad():
         return float(scorer(image)[0])
 
@@ -89,7 +90,8 @@ def test_alpha_0_keeps_the_photo_and_blends_move_the_target(loss: LossNetwork, p
     other = read_image(EXAMPLES / "the_scream.jpg")
     one = prepare(photo, [(style, 1.0)], OptimizeSettings(steps=0), loss)
     mixed = prepare(photo, [(style, 1.0), (other, 1.0)], OptimizeSettings(steps=0), loss)
-    a, b = (StillObjective(o.net, o.layers, o.content, o.styles, o.weights).target for o in (one, mixed))
+    a, b = (StillObjective(o.net, o.layers, o.content, o.styles, o.weights, style_weight=1.0).target
+            for o in (one, mixed))
     assert not torch.allclose(a.means[0], b.means[0])
 
 
@@ -181,7 +183,8 @@ def test_the_judge_is_never_the_loss_network(loss: LossNetwork, photo: np.ndarra
 
     fake = JudgeAsLossNet(torch.nn.Identity(), ["e6x"], [3])
     with pytest.raises(VStyleError, match="independent judge"):
-        StillObjective(fake, loss.layers, torch.zeros(1, 3, 64, 64), [torch.zeros(1, 3, 64, 64)], [1.0])
+        StillObjective(fake, loss.layers, torch.zeros(1, 3, 64, 64), [torch.zeros(1, 3, 64, 64)], [1.0],
+                       style_weight=1.0)
     code = ("import sys, numpy as np; from vstyle.optimize.job import LossNetwork, prepare; "
             "from vstyle.optimize.objective import build_still_loss_net; from vstyle.optimize.still import "
             "OptimizeSettings; from vstyle.io.images import read_image; "

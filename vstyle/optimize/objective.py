@@ -64,7 +64,7 @@ class StillObjective:
     """
 
     def __init__(self, loss_net: LossNet, layers: LossLayers, content: Tensor, styles: Sequence[Tensor],
-                 weights: Sequence[float], *, alpha: float = 1.0, style_weight: float = 300.0,
+                 weights: Sequence[float], *, style_weight: float, alpha: float = 1.0,
                  content_weight: float = 1.0, jitter: int = 2) -> None:
         if loss_net.kind not in LOSS_NETS:  # e.g. the evaluation's judge wrapped as a LossNet
             raise unknown_loss_net(loss_net.kind)
