@@ -19,7 +19,8 @@ def optimize_options(fn: F) -> F:
     opts = [
         click.option("--optimize", is_flag=True,
                      help="Quality mode for stills: optimise the output's pixels against the loss network "
-                          "(Gatys et al.; slow, see docs/optimize.md)."),
+                          "(Gatys et al.; slow, see docs/optimize.md). --style-size then defaults to the "
+                          "output's longer side."),
         click.option("--steps", type=click.IntRange(1, 100000), default=None,
                      help="--optimize: loss evaluations (forward + backward passes) [default: 200]."),
         click.option("--init", type=click.Choice(["content", "model"]), default=None,
