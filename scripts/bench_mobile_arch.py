@@ -40,10 +40,9 @@ def contenders(size: int, threads: int, config: dict, with_ort: bool, spin: bool
     import numpy as np
     import torch
 
-    import vstyle.models.sctnet_mobile  # noqa: F401  (registers the architecture)
     from vstyle.engine import pad_to_multiple
     from vstyle.models import build
-    from vstyle.models.magenta_onnx import TRANSFORMER, free_transformer_shape, magenta_model_path
+    from vstyle.weights.magenta_onnx import TRANSFORMER, free_transformer_shape, magenta_model_path
 
     rng = np.random.default_rng(0)
     frame = rng.random((1, 3, size, size), dtype=np.float32)

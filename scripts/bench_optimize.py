@@ -8,7 +8,8 @@ the 9 shifts of ±1 px, not the noisy jittered loss the optimiser sees), next to
 and styles default to ones outside the eye panel (the panel judges the result). On a shared CPU
 compare times only within one invocation, as ratios.
 
-    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--style-weight 300] [--config NAME] [--pairs 0,1] [--json]
+    python scripts/bench_optimize.py [--size 384] [--budget 60] [--threads 2] [--style-weight 300]
+        [--config NAME] [--pairs 0,1] [--json]
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"| config | {' | '.join(f'{p} × {s}: loss, s' for p, s in [(Path(a).stem, Path(b).stem) for a, b in pairs])} |")
+    heads = [f"{Path(a).stem} × {Path(b).stem}: loss, s" for a, b in pairs]
+    print(f"| config | {' | '.join(heads)} |")
     print("|---|" + "---|" * len(pairs))
     for name in configs:
         cells = [f"{r['loss']:.3f}, {r['seconds']:.0f}" for r in rows if r["config"] == name]

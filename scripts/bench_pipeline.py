@@ -1,7 +1,7 @@
 """Pipeline overhead: model-only FPS (frames already in memory) vs end-to-end ``vstyle run`` FPS.
 
 Both on the same clip segment, the same engine and style, in one process; the end-to-end side
-calls :func:`vstyle.video_job.stylize_video` (probe, decode thread, engine, encode thread with
+calls :func:`vstyle.jobs.video.stylize_video` (probe, decode thread, engine, encode thread with
 H.264 + audio copy, atomic rename), exactly what ``vstyle run`` does after parsing. The two are
 measured in alternating rounds so load changes on a shared machine hit both alike; the ratio of
 the medians is reported (1.0 = the pipeline hides all decode/encode work behind the model),
@@ -44,8 +44,6 @@ def load_or_build_model(spec: str | None, arch: str):  # -> SCTNet
         return load_model(None), "default"
     except VStyleError:
         pass
-    if arch == "sctnet-mobile":
-        import vstyle.models.sctnet_mobile  # noqa: F401  (registers the architecture)
     torch.manual_seed(0)
     config = {"mode": "photo"} if arch == "sctnet" else {}
     return build(arch, config).eval(), f"random {arch} {config or ''}".strip()
@@ -95,7 +93,7 @@ def main() -> None:
     from vstyle.io.images import read_image
     from vstyle.io.video_source import VideoReader, probe_video
     from vstyle.pipeline import auto_batch
-    from vstyle.video_job import VideoOptions, processing_size, stylize_video
+    from vstyle.jobs.video import VideoOptions, processing_size, stylize_video
 
     net, model_name = load_or_build_model(args.model, args.arch)
     engine = Engine(net, device=args.device, threads=args.threads)

@@ -63,7 +63,8 @@ class SavedFrames:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", action="append", default=[], help="model name or file (repeat; default: the shipped one)")
+    ap.add_argument("--model", action="append", default=[],
+                    help="model name or file (repeat; default: the shipped one)")
     ap.add_argument("--size", type=int, default=256, help="longer side of the stylised photos (default 256)")
     ap.add_argument("--cell", type=int, default=None,
                     help="displayed tile side (default: --size); 192 keeps a committed panel near 5 MB")

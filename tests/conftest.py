@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,3 +39,28 @@ def example_clip() -> Path:
 def example_style() -> Path:
     """The bundled sample painting (examples/starry_night.jpg)."""
     return EXAMPLE_STYLE
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded random photo-mode SCTNet saved in the project format (a test fixture, never shipped)."""
+    import torch
+
+    from vstyle.models import build
+    from vstyle.weights import save_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    return save_model(build("sctnet", {"mode": "photo"}), path, provenance={"test": True})
+
+
+@pytest.fixture(scope="session")
+def style_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small colourful style image."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
+    path = tmp_path_factory.mktemp("style") / "blocks.png"
+    Image.fromarray(img).save(path)
+    return path

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vstyle.batch_job import find_jobs
-from video_helpers import facts, make_mixed_folder, run_cli, style_image, tiny_model  # noqa: F401
+from vstyle.jobs.batch import find_jobs
+from video_helpers import facts, make_mixed_folder, run_cli
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from PIL import Image
 
 from clitools import assert_one_line_error
 from conftest import ROOT
-from video_helpers import facts, make_clip, make_mixed_folder, run_cli, style_image, tiny_model  # noqa: F401
+from video_helpers import facts, make_clip, make_mixed_folder, run_cli
 
 needs_ray = pytest.mark.skipif(subprocess.run([sys.executable, "-c", "import ray"]).returncode != 0,
                                reason="Ray is not installed (pip install -e '.[cluster]')")
@@ -155,7 +155,8 @@ def test_node_path_check_says_what_a_node_cannot_see(tmp_path: Path) -> None:
     (tmp_path / "in" / "a.png").write_bytes(b"x")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / ".marker").write_bytes(b"")
-    ok = (str(tmp_path / "in"), str(tmp_path / "out"), str(tmp_path / "out" / ".marker"), str(tmp_path / "in" / "a.png"))
+    ok = (str(tmp_path / "in"), str(tmp_path / "out"), str(tmp_path / "out" / ".marker"),
+          str(tmp_path / "in" / "a.png"))
     assert check_paths(*ok) is None
     assert "cannot see IN" in check_paths(str(tmp_path / "elsewhere"), *ok[1:])
     assert "cannot see OUT" in check_paths(ok[0], ok[1], str(tmp_path / "out" / ".other"), ok[3])

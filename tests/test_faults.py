@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from clitools import assert_one_line_error, run_vstyle
-from video_helpers import facts, make_clip, style_image, tiny_model  # noqa: F401
+from video_helpers import facts, make_clip
 from vstyle.errors import VStyleError
 from vstyle.io.images import read_image
 
@@ -463,7 +463,7 @@ def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, 
     import signal
     import sys
 
-    from vstyle import batch_job
+    from vstyle.jobs import batch as batch_job  # where the batch job stylises an image
     from vstyle.cli import main
 
     (tmp_path / "in").mkdir()

@@ -98,7 +98,7 @@ def test_existing_output_not_overwritten(tmp_path: Path, model_file: Path, image
 def test_no_model_prints_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import vstyle.weights as w
 
-    monkeypatch.setattr(w, "PROJECT_WEIGHTS", tmp_path / "no-weights")
+    monkeypatch.setattr(w.names, "PROJECT_WEIGHTS", tmp_path / "no-weights")  # the name lookup reads it
     monkeypatch.setenv("VSTYLE_HOME", str(tmp_path / "empty"))
     with pytest.raises(VStyleError) as err:
         w.load_model(None)

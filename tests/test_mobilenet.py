@@ -14,17 +14,17 @@ from vstyle.models.mobilenet import (
     MagentaMobileNetV2,
     MobileNetTrunk,
     SameConv2d,
-    load_magenta_mobilenet,
     tap_channels,
     tap_stride,
 )
+from vstyle.weights.magenta_onnx import load_magenta_mobilenet
 
 TAPS = {"c0": (32, 2), "e1x": (96, 2), "e3x": (144, 4), "e6x": (192, 8), "b9": (64, 16)}
 
 
 def _predictor_path() -> Path:
     pytest.importorskip("onnxruntime")
-    from vstyle.models.magenta_onnx import PREDICTOR, magenta_model_path
+    from vstyle.weights.magenta_onnx import PREDICTOR, magenta_model_path
 
     try:
         return magenta_model_path(PREDICTOR)
@@ -62,7 +62,7 @@ def test_port_matches_onnxruntime(shared_data: Path, name: str) -> None:
 
 def test_graph_geometry_matches_module() -> None:
     """Every conv of the graph has the module's stride and groups; stride-2 ones pad 0 before, 1 after."""
-    from vstyle.models.magenta_onnx import read_convs
+    from vstyle.weights.magenta_onnx import read_convs
 
     convs = read_convs(_predictor_path())
     model = MagentaMobileNetV2()

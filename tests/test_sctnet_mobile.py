@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from vstyle.errors import VStyleError
 from vstyle.models import build
-from vstyle.models.sctnet_mobile import DEFAULTS, load_pretrained_encoder
+from vstyle.models.sctnet_mobile import DEFAULTS
+from vstyle.weights.magenta_onnx import load_pretrained_encoder
 
 TINY = {"tap": "e3x", "loss_taps": ["c0", "e3x"], "rank": 8, "dec_widths": [16, 8, 4], "dec_separable": 1}
 
@@ -83,7 +84,7 @@ def test_separable_levels_change_the_layout() -> None:
 
 
 def test_pretrained_encoder_is_magentas_trunk() -> None:
-    from vstyle.models.mobilenet import load_magenta_mobilenet
+    from vstyle.weights.magenta_onnx import load_magenta_mobilenet
 
     try:
         full = load_magenta_mobilenet()

@@ -45,7 +45,7 @@ def test_runs_at_256_on_a_real_pair(teacher, shared_data: Path) -> None:
 
 
 def test_matches_fixed_graph_at_384(teacher, shared_data: Path) -> None:
-    from vstyle.models.magenta_onnx import TRANSFORMER, magenta_model_path
+    from vstyle.weights.magenta_onnx import TRANSFORMER, magenta_model_path
 
     content = _load(shared_data / "content" / "golden_gate.jpg", 384).float() / 255
     vec = teacher.style_vector(_load(shared_data / "styles" / "the_scream.jpg", 300))

@@ -26,8 +26,8 @@ from vstyle.train.trainer import Trainer
 
 # The smallest useful setting: photo SCTNet (relu3_1) with a VGG loss net, 32 px crops, batch 2, random weights.
 # One thread: on a shared 2-core machine two OpenMP threads mostly wait on each other (~5× slower).
-TINY = ["--arch", "sctnet", "--loss-net", "vgg19", "--mode", "photo", "--random-weights", "--batch", "2", "--resize", "48", "--crop", "32",
-        "--sample-every", "10", "--checkpoint-every", "10", "--threads", "1"]
+TINY = ["--arch", "sctnet", "--loss-net", "vgg19", "--mode", "photo", "--random-weights", "--batch", "2",
+        "--resize", "48", "--crop", "32", "--sample-every", "10", "--checkpoint-every", "10", "--threads", "1"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -203,8 +203,8 @@ def test_config_file_is_used_and_the_command_line_wins(shared_data: Path, tmp_pa
     cfg = tmp_path / "recipe.json"
     cfg.write_text(json.dumps({"content": [str(shared_data / "content")], "style": [str(shared_data / "styles")],
                                "arch": "sctnet", "loss_net": "vgg19", "arch_config": {"mode": "photo"},
-                               "random_weights": True, "batch": 1, "resize": 40, "crop": 32, "lambda_style": 3.0, "tau": 0.2, "steps": 1,
-                               "sample_every": 0}))
+                               "random_weights": True, "batch": 1, "resize": 40, "crop": 32, "lambda_style": 3.0,
+                               "tau": 0.2, "steps": 1, "sample_every": 0}))
     run = tmp_path / "r"
     result = _invoke(["train", "--config", str(cfg), "--tau", "0.5", "--workers", "0", "--out", str(run), "--json"])
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import pytest
 from vstyle.errors import VStyleError
 from vstyle.io.video_sink import VideoWriter, even_size, parse_bitrate, pick_encoder
 from vstyle.io.video_source import VideoReader, probe_video
-from vstyle.video_job import parse_size, parse_time, processing_size
+from vstyle.jobs.video import parse_size, parse_time, processing_size
 from video_helpers import facts, make_bad_videos, make_clip, pattern
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the video tests: a tiny seeded model file, generated clips, stream facts, CLI runs."""
+"""Helpers for the video tests: generated clips, stream facts, CLI runs."""
 
 from __future__ import annotations
 
@@ -9,34 +9,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from conftest import ROOT, SHORT  # noqa: F401 - re-exported for the video tests
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded random photo-mode SCTNet saved in the project format (a test fixture, never shipped)."""
-    import torch
-
-    from vstyle.models import build
-    from vstyle.weights import save_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    return save_model(build("sctnet", {"mode": "photo"}), path, provenance={"test": True})
-
-
-@pytest.fixture(scope="session")
-def style_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small colourful style image."""
-    from PIL import Image
-
-    rng = np.random.default_rng(1)
-    img = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8).repeat(8, 0).repeat(8, 1)
-    path = tmp_path_factory.mktemp("style") / "blocks.png"
-    Image.fromarray(img).save(path)
-    return path
+from conftest import ROOT
 
 
 def pattern(i: int, width: int, height: int) -> np.ndarray:

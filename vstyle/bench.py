@@ -24,14 +24,19 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
+from .engine.options import PRECISIONS, unsupported
 from .errors import VStyleError, exception_line
 from .hostinfo import cpu_name
 from .models import SCTNet
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .models.stylecode import StyleCode
 
 #: Benchmarkable variants: the three backends plus two torch settings worth comparing.
 VARIANTS = {
@@ -65,19 +70,18 @@ class Result:
 
 
 def default_precisions(device: torch.device) -> list[str]:
-    """fp32 and bf16 everywhere, plus fp16 on CUDA."""
-    return ["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"]
+    """Every precision the torch backend can run on ``device`` (fp32 and bf16; fp16 on CUDA too)."""
+    return [p for p in PRECISIONS if unsupported(p, device.type) is None]
 
 
 def skip_reason(backend: str, precision: str, device: torch.device) -> str | None:
     """Why a variant cannot run here (``None`` when it may), checked without building anything."""
     if backend not in VARIANTS:
         return f"unknown backend (known: {', '.join(VARIANTS)})"
-    if precision == "fp16" and device.type != "cuda":
-        return "fp16 needs CUDA"
+    reason = unsupported(precision, device.type, backend.split("-")[0])  # torch-nchw: the torch backend
+    if reason is not None:
+        return reason
     if backend == "ort":
-        if precision == "bf16":
-            return "ONNX Runtime path is fp32/fp16"
         try:
             import onnxruntime as ort
         except ImportError:
@@ -85,8 +89,6 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
         if device.type == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
             return "onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if backend == "trt":
-        if precision == "bf16":
-            return "TensorRT engines are built fp32/fp16"
         from .export.trt_build import missing_for_tensorrt
 
         missing = missing_for_tensorrt()
@@ -164,10 +166,10 @@ def _sync(device: torch.device) -> None:
 
 
 def _make_engine(model: SCTNet, device: torch.device, backend: str, precision: str, threads: int | None,
-                 engine_path: str | None):
+                 engine_path: str | None) -> Engine:
     from .engine import Engine
 
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}
     if backend == "torch-nchw":
         kwargs["channels_last"] = False
     if backend == "torch-compile":
@@ -183,8 +185,8 @@ class _Live:
 
     backend: str
     precision: str
-    engine: object
-    code: object
+    engine: Engine
+    code: StyleCode
     static_bytes: int
 
 
@@ -306,7 +308,7 @@ def _measure_shape(live: list[_Live], device: torch.device, meter: MemoryMeter, 
     return out
 
 
-def results_json(results: list[Result]) -> list[dict]:
+def results_json(results: list[Result]) -> list[dict[str, Any]]:
     """Results as plain dicts (rounded for reading)."""
     out = []
     for r in results:

@@ -7,12 +7,13 @@ class VStyleError(Exception):
     exit_code = 2
 
 
-def exception_line(exc: BaseException, last: bool = False, limit: int = 200) -> str:
-    """One line of ``exc``'s message (the first, or the ``last``: OpenCV puts its reason there), at most
-    ``limit`` characters; the exception's class name when the message is empty."""
+def exception_line(exc: BaseException, last: bool = False, limit: int = 200, empty: str | None = None) -> str:
+    """One line of ``exc``'s message (the first, or the ``last``: OpenCV and worker tracebacks put the
+    reason there), at most ``limit`` characters; ``empty`` (default: the exception's class name) when
+    the message is empty. The one place that turns an exception into a line for the user."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if not lines:
-        return exc.__class__.__name__
+        return exc.__class__.__name__ if empty is None else empty
     return (lines[-1] if last else lines[0])[:limit]
 
 

@@ -11,20 +11,26 @@ within a fraction of a second (a batch already computing is abandoned, not await
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import queue
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from .errors import VStyleError
 from .interrupts import Terminated, deferred_interrupts
 
+if TYPE_CHECKING:
+    from .engine.stylizer import Stylizer
+    from .models import StyleCode
+
 M = TypeVar("M")
+T = TypeVar("T")
 #: How often blocked threads look at the stop flag (seconds).
 POLL_S = 0.05
 #: Frames per batch aimed at on CUDA by ``auto_batch`` (pixels per batch ≈ this × 512×512).
@@ -77,7 +83,7 @@ class _Control:
                 self.error = exc
         self.stop.set()
 
-    def put(self, q: queue.Queue, item: Any) -> None:
+    def put(self, q: queue.Queue[Any], item: Any) -> None:
         while True:
             if self.stop.is_set():
                 raise _Stopped
@@ -87,7 +93,7 @@ class _Control:
             except queue.Full:
                 continue
 
-    def get(self, q: queue.Queue) -> Any:
+    def get(self, q: queue.Queue[Any]) -> Any:
         while True:
             if self.stop.is_set():
                 raise _Stopped
@@ -103,7 +109,7 @@ def _worker(ctl: _Control, name: str, fn: Callable[[], None]) -> threading.Threa
             fn()
         except _Stopped:
             pass
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the main thread
+        except BaseException as exc:
             ctl.fail(exc)
 
     # Daemon: a batch that is still computing when the user presses Ctrl-C must not keep the process alive.
@@ -112,7 +118,7 @@ def _worker(ctl: _Control, name: str, fn: Callable[[], None]) -> threading.Threa
     return t
 
 
-def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
+def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Stylizer, code: StyleCode,
                  write: Callable[[np.ndarray, M], None], *, batch: int = 1, alpha: float = 1.0,
                  preserve_color: bool = False, on_progress: Callable[[int], None] | None = None,
                  depth: int | None = None) -> PipelineStats:
@@ -127,8 +133,8 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Any, code: Any,
         raise VStyleError(f"--batch must be ≥ 1, got {batch}")
     ctl = _Control()
     depth = depth or max(2 * batch, 4)
-    q_in: queue.Queue = queue.Queue(maxsize=depth)
-    q_out: queue.Queue = queue.Queue(maxsize=depth)
+    q_in: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    q_out: queue.Queue[Any] = queue.Queue(maxsize=depth)
     written = [0]
 
     def read() -> None:
@@ -212,7 +218,7 @@ def _settle_abandoned() -> None:
         t.join()
 
 
-def _batches(ctl: _Control, q_in: queue.Queue, size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
+def _batches(ctl: _Control, q_in: queue.Queue[Any], size: int) -> Iterator[tuple[list[np.ndarray], list[Any]]]:
     """Group queued frames into lists of up to ``size`` (the last may be shorter)."""
     done = False
     while not done:
@@ -229,8 +235,8 @@ def _batches(ctl: _Control, q_in: queue.Queue, size: int) -> Iterator[tuple[list
             yield images, metas
 
 
-def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Any, code: Any, alpha: float,
-                     preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
+def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Stylizer, code: StyleCode,
+                     alpha: float, preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
     """Engine work with one batch of look-ahead: batch i+1 is uploaded while batch i computes.
 
     ``stylize_tensor`` only queues kernels on CUDA, so the upload issued after it runs on the
@@ -241,18 +247,20 @@ def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engi
     if cur is None:
         return
     x = engine.upload(cur[0])
-    while cur is not None:
-        y = _oom_guard(lambda: engine.stylize_tensor(x, code, alpha=alpha, preserve_color=preserve_color),
+    while True:
+        y = _oom_guard(functools.partial(engine.stylize_tensor, x, code, alpha=alpha, preserve_color=preserve_color),
                        len(cur[0]), x.shape)
         nxt = next(batches, None)
         x_next = engine.upload(nxt[0]) if nxt is not None else None
         out = engine.download(y)
         del y
         yield out, cur[1]
+        if nxt is None or x_next is None:
+            return
         cur, x = nxt, x_next
 
 
-def _oom_guard(fn: Callable[[], Any], n: int, shape: Sequence[int]) -> Any:
+def _oom_guard(fn: Callable[[], T], n: int, shape: Sequence[int]) -> T:
     """Turn out-of-memory into a one-line hint."""
     import torch
 

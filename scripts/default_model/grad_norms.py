@@ -54,7 +54,8 @@ def main() -> int:
                 rows.setdefault(name, []).append((value.item(), norm))
     print(f"{'term':<14} {'value':>10} {'grad norm':>10}   (medians over {args.batches} batches)")
     for name, vals in rows.items():
-        print(f"{name:<14} {statistics.median(v for v, _ in vals):>10.4g} {statistics.median(g for _, g in vals):>10.4g}")
+        value, grad = statistics.median(v for v, _ in vals), statistics.median(g for _, g in vals)
+        print(f"{name:<14} {value:>10.4g} {grad:>10.4g}")
     return 0
 
 

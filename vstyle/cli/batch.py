@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from ..batch_job import Job, counts, plan_batch, prepare_output_folder, run_local
+from ..jobs.batch import Job, counts, plan_batch, prepare_output_folder, run_local
 from ..errors import VStyleError
-from .common import build_engine, engine_options, load_style_code, parse_style_spec, print_json, style_options
+from ..jobs.engine import EngineSpec, load_style_code, parse_style_spec
+from .common import engine_options, print_json, style_options
 from .progress import BatchProgress, stderr
 from .video_options import encode_options, size_options, video_options
 
@@ -83,8 +84,8 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                          preserve_color=preserve_color, overwrite=overwrite, keep_partial=False)
     jobs = plan_batch(in_dir, out_dir, [parse_style_spec(s).path for s in styles], recursive, overwrite)
     todo = [j for j in jobs if j.status == "pending"]
-    engine_args = {"model": model, "device": device, "precision": precision, "backend": backend,
-                   "engine_path": engine_path, "threads": threads, "compile_": compile_, "mode": mode}
+    engine_args: dict[str, Any] = {"model": model, "device": device, "precision": precision, "backend": backend,
+                   "engine_path": engine_path, "threads": threads, "compile": compile_, "mode": mode}
     described: dict[str, Any] = {}
     notes: list[str] = []
     try:
@@ -94,7 +95,7 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                 described = _run_on_ray(jobs, in_dir, out_dir, opts, engine_args, styles, style_size, ray_address,
                                         workers, threads, segment_seconds, as_json, notes)
             else:
-                engine = build_engine(**engine_args)
+                engine = EngineSpec(**engine_args).build()
                 described = engine.describe()
                 code = load_style_code(engine, styles, style_size)
                 with BatchProgress(len(todo), disable=as_json) as view:

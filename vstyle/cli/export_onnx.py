@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..engine.options import GRAPH_PRECISIONS
 from .common import print_json
 
 
@@ -16,7 +17,7 @@ from .common import print_json
               help="Model name or .safetensors path [default: the shipped model].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ONNX file to write.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
+@click.option("--precision", type=click.Choice(GRAPH_PRECISIONS), default="fp32", show_default=True,
               help="Weights and compute precision inside the graph (inputs/outputs stay float32).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")

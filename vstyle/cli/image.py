@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import VStyleError
-from .common import (build_engine, check_max_size, engine_options, load_style_code, print_json, style_label,
-                     style_options, stylize_still)
-from .optimize import OPTIMIZE_MAX_SIZE, optimize_options, run_optimize
-from .progress import make_progress
+from ..jobs.optimize import OPTIMIZE_MAX_SIZE
+from .common import check_max_size, engine_options, print_json, style_options
+from .optimize import optimize_options
+from .progress import discard, make_loss_progress, make_progress, stderr
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from ..jobs.engine import EngineSpec
+    from ..jobs.image import ImageOptions
 
 FAST_MAX_SIZE = 1024
-
-
-def _output_path(content: Path, out: Path | None, many: bool, label: str) -> Path:
-    """-o FILE for one input; -o DIR (or many inputs) → DIR/<content>_<style><ext>."""
-    from ..io.images import IMAGE_SUFFIXES
-
-    name = f"{content.stem}_{label}{content.suffix.lower() if content.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp') else '.png'}"
-    if out is None:
-        return Path(name)
-    if out.is_dir() or many or not out.suffix:
-        if out.exists() and not out.is_dir():
-            raise VStyleError(f"{out} is a file; with several inputs -o must be a folder")
-        if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
-            raise VStyleError(f"-o {out} names an image file, but there are several inputs; give a folder")
-        return out / name
-    return out
 
 
 @click.command("image", context_settings={"max_content_width": 100})
@@ -66,58 +55,59 @@ def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, pr
       vstyle image big.jpg --style wave.jpg --max-size 1024 --keep-size   # stylise at 1024, save at full size
       vstyle image photo.jpg --style udnie.jpg --optimize -o best.png      # slow quality mode (docs/optimize.md)
     """
-    from ..io.atomic import check_writable
-    from ..io.images import read_image, write_image
+    from ..jobs.engine import EngineSpec
+    from ..jobs.image import ImageOptions, run_images
 
     if not optimize:
         given = [f"--{n.replace('_', '-')}" for n, v in (("steps", steps), ("init", init),
                  ("style_weight", style_weight), ("loss_net_file", loss_net_file)) if v is not None]
         if given:
             raise VStyleError(f"{given[0]} needs --optimize")
-    limit = check_max_size(max_size if max_size is not None else OPTIMIZE_MAX_SIZE if optimize else FAST_MAX_SIZE)
-    many = len(content) > 1
-    label = style_label(styles)
-    targets = [_output_path(c, output, many, label) for c in content]
-    if output is not None and (many or not output.suffix) and not output.exists():
-        output.mkdir(parents=True, exist_ok=True)
-    for src, dst in zip(content, targets):
-        check_writable(dst, overwrite, inputs=(src,))
-    # Read the inputs first so a bad file fails before any model work.
-    images = [read_image(c) for c in content]
+    limit = max_size if max_size is not None else OPTIMIZE_MAX_SIZE if optimize else FAST_MAX_SIZE
+    opts = ImageOptions(max_size=check_max_size(limit), keep_size=keep_size, alpha=alpha,
+                        preserve_color=preserve_color, overwrite=overwrite)
+    engine = EngineSpec(model, device, precision, backend, engine_path, threads, compile_, mode)
     if optimize:
-        from ..optimize.job import Still
-
-        stills = [Still(src, dst, img) for src, dst, img in zip(content, targets, images)]
-        engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode) \
-            if init == "model" else None
-        results, info = run_optimize(stills, styles, engine, steps=steps, init=init, style_weight=style_weight,
-                               loss_net_file=loss_net_file, max_size=limit, keep_size=keep_size, alpha=alpha,
-                               preserve_color=preserve_color, style_size=style_size, device=device,
-                               threads=threads, overwrite=overwrite, quiet=as_json)
-        _report(results, {"styles": list(styles), "alpha": alpha, "preserve_color": preserve_color, **info,
-                          **({"model": getattr(engine.model, "source_path", None)} if engine else {})}, as_json)
+        _optimize(content, output, styles, style_size, opts, engine, steps, init, style_weight, loss_net_file,
+                  as_json)
         return
-    engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode)
-    code = load_style_code(engine, styles, style_size)
-    results = []
-    with make_progress("img/s", disable=as_json or not many) as progress:
-        task = progress.add_task("stylising", total=len(images))
-        for src, dst, img in zip(content, targets, images):
-            t0 = time.perf_counter()
-            out = stylize_still(engine, code, img, max_size=limit, keep_size=keep_size, alpha=alpha,
-                                preserve_color=preserve_color)
-            seconds = time.perf_counter() - t0
-            write_image(dst, out, overwrite=overwrite)
-            results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),
-                            "height": int(out.shape[0]), "seconds": round(seconds, 4)})
-            progress.advance(task)
-    _report(results, {"styles": list(styles), "alpha": alpha, "preserve_color": preserve_color,
-                      **engine.describe(), "model": getattr(engine.model, "source_path", None)}, as_json)
+    with make_progress("img/s", disable=as_json or len(content) < 2) as progress:
+        task = progress.add_task("stylising", total=len(content))
+        try:
+            summary = run_images(content, output, styles, style_size, opts, engine,
+                                 on_image=lambda: progress.advance(task))
+        except BaseException:
+            discard(progress)
+            raise
+    _report(summary, as_json)
 
 
-def _report(results: list[dict[str, Any]], info: dict[str, Any], as_json: bool) -> None:
+def _optimize(content: tuple[Path, ...], output: Path | None, styles: tuple[str, ...], style_size: int | None,
+              opts: ImageOptions, engine: EngineSpec, steps: int | None, init: str | None,
+              style_weight: float | None, loss_net_file: str | None, as_json: bool) -> None:
+    """``--optimize``: the optimisation job with a loss bar per photo."""
+    from ..jobs.optimize import OptimizeOptions, run_optimize_images
+
+    settings = OptimizeOptions(steps=steps, init=init or "content", style_weight=style_weight,
+                               loss_net_file=loss_net_file)
+    with make_loss_progress(disable=as_json) as progress:
+        task: list[TaskID] = []
+        try:
+            summary = run_optimize_images(
+                content, output, styles, style_size, opts, settings, engine,
+                on_start=lambda source, total: task.append(progress.add_task(source.name[:16], total=total,
+                                                                             loss="?")),
+                on_step=lambda n, value: progress.update(task[-1], completed=n, loss=f"{value:.4g}"),
+                say=lambda text: stderr.print(text, markup=False, highlight=False, soft_wrap=True))
+        except BaseException:
+            discard(progress)
+            raise
+    _report(summary, as_json)
+
+
+def _report(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print_json({"images": results, **info})
+        print_json(summary)
     else:
-        for r in results:
+        for r in summary["images"]:
             click.echo(f"{r['input']} -> {r['output']} ({r['width']}×{r['height']}, {r['seconds']:.2f} s)", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+from typing import Any
 
 import click
 
@@ -48,7 +49,8 @@ def _models() -> tuple[list[dict[str, object]], list[dict[str, str]]]:
 
     found, skipped = [], []
     for path in available_models():
-        entry: dict[str, object] = {"name": path.stem, "path": str(path), "size_mb": round(path.stat().st_size / 2**20, 2)}
+        entry: dict[str, object] = {"name": path.stem, "path": str(path),
+                                    "size_mb": round(path.stat().st_size / 2**20, 2)}
         try:
             meta = read_metadata(path)
         except VStyleError as exc:
@@ -73,7 +75,7 @@ def command(as_json: bool) -> None:
     from ..models.registry import architectures
 
     models, skipped = _models()
-    data = {"versions": _versions(), "devices": _devices(), "architectures": architectures(),
+    data: dict[str, Any] = {"versions": _versions(), "devices": _devices(), "architectures": architectures(),
             "model_dirs": [str(d) for d in search_dirs()], "models": models, "skipped_models": skipped}
     for s in skipped:
         click.echo(f"vstyle: note: skipped {s['error']}", err=True)
@@ -86,12 +88,13 @@ def command(as_json: bool) -> None:
     console = Console()
     console.print("[bold]versions[/bold]: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v))
     dev = data["devices"]
-    gpus = ", ".join(g["name"] for g in dev["cuda"]) or "none"  # type: ignore[index]
+    gpus = ", ".join(g["name"] for g in dev["cuda"]) or "none"
     console.print(f"[bold]devices[/bold]: CPU {dev['cpu']} ({dev['cpu_count']} cores), CUDA GPUs: {gpus}")
     console.print("[bold]architectures[/bold] (vstyle train --arch): " + ", ".join(data["architectures"]))
     table = Table("name", "arch", "mode", "MB", "path", title="models")
     for m in data["models"]:
-        table.add_row(str(m["name"]), str(m.get("arch", "?")), str(m.get("mode", "?")), str(m["size_mb"]), str(m["path"]))
+        table.add_row(str(m["name"]), str(m.get("arch", "?")), str(m.get("mode", "?")), str(m["size_mb"]),
+                      str(m["path"]))
     if not data["models"]:
         console.print("models: none found in " + ", ".join(data["model_dirs"]))
     else:

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import VStyleError
-from .common import build_engine, engine_options, print_json
-from .progress import make_progress, stderr
-
-
-def expand_styles(specs: tuple[str, ...]) -> list[Path]:
-    """Each ``--style`` is an image, or a folder whose images are all added (sorted by name)."""
-    from ..io.images import IMAGE_SUFFIXES
-
-    paths: list[Path] = []
-    for spec in specs:
-        path = Path(spec).expanduser()
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if not found:
-                raise VStyleError(f"--style {spec}: the folder has no images")
-            paths.extend(found)
-        else:
-            paths.append(path)
-    return paths
+from .common import engine_options, print_json
+from .progress import discard, make_progress, stderr
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -85,80 +68,46 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
       vstyle live --style styles/ --no-window --virtual-cam          # for video calls
       vstyle live --style wave.jpg --camera clip.mp4 --no-window --record out.mp4 --frames 300
     """
-    from ..io.camera import open_camera, parse_camera
-    from ..io.images import fit_within, read_image
-    from ..io.recorder import check_target
+    from ..jobs.engine import EngineSpec
+    from ..jobs.live import LiveRequest, LiveSession, expand_styles
+    from ..live.loop import STOP_REASONS, LiveOptions
     from ..live.state import LiveState
-
-    # Everything the user can get wrong fails here, before the camera and the model are touched.
-    style_paths = expand_styles(styles)
-    images = [read_image(p) for p in style_paths]
-    spec = parse_camera(camera)
-    if record is not None:
-        check_target(record, overwrite, inputs=(Path(spec.source),) if spec.is_file else ())
-    if not no_window:
-        from ..live.window import check_display
-
-        check_display()
-    if virtual_cam:
-        from ..live.virtualcam import require_pyvirtualcam
-
-        require_pyvirtualcam()
-    if not out_dir.is_dir():
-        raise VStyleError(f"--out-dir {out_dir} does not exist")
-
-    capture, first = open_camera(spec, lossless=spec.is_file and frames is not None)
-    window = vcam = None
-    try:
-        if virtual_cam:
-            from ..live.virtualcam import VirtualCamera
-
-            h, w = fit_within(first.image, max_size or None).shape[:2]
-            vcam = VirtualCamera(w, h, capture.fps, device=virtual_cam_device)
-            stderr.print(f"virtual camera: {vcam.device} ({w}×{h})")
-        # Imported only now (torch is slow to import) so a missing camera is reported at once.
-        from ..live.loop import STOP_REASONS, LiveOptions, LiveStyle, run_live
-
-        engine = build_engine(model, device, precision, backend, engine_path, threads, compile_)
-        with make_progress("styles/s", disable=as_json or len(images) < 2) as progress:
-            task = progress.add_task("encoding styles", total=len(images))
-            live_styles = []
-            for path, image in zip(style_paths, images):
-                live_styles.append(LiveStyle(path.stem, engine.style_code(image, max_size=style_size)))
-                progress.advance(task)
-        if not no_window:
-            from ..live.window import Window
-
-            window = Window(f"vstyle live - {spec.label}")
-    except BaseException:
-        if vcam is not None:
-            vcam.close()
-        capture.close()
-        raise
 
     options = LiveOptions(max_size=max_size or None, side_by_side=side_by_side, frames=frames, seconds=seconds,
                           record=record, out_dir=out_dir, overwrite=overwrite)
-    state = LiveState(n_styles=len(live_styles), alpha=alpha, preserve_color=preserve_color)
-    if no_window and record is None and not virtual_cam:
-        click.echo("vstyle: note: --no-window without --record or --virtual-cam: frames are stylised but "
-                   "neither shown nor saved (only the stats are printed)", err=True)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    show_progress = window is None and not as_json
-    try:
-        with make_progress("fps", disable=not show_progress) as progress:
-            task = progress.add_task("live", total=frames)
+    style_paths = expand_styles(styles)
+    request = LiveRequest(tuple(style_paths), camera, options, style_size=style_size, window=not no_window,
+                          virtual_cam=virtual_cam, virtual_cam_device=virtual_cam_device)
+    engine = EngineSpec(model, device, precision, backend, engine_path, threads, compile_)
+    with contextlib.ExitStack() as owned:
+        with make_progress("styles/s", disable=as_json or len(style_paths) < 2) as progress:
+            task = progress.add_task("encoding styles", total=len(style_paths))
+            try:
+                session = owned.enter_context(LiveSession(request, engine, on_style=lambda *_: progress.advance(task),
+                                                          notify=lambda msg: stderr.print(msg)))
+            except BaseException:
+                discard(progress)
+                raise
+        state = LiveState(n_styles=len(session.styles), alpha=alpha, preserve_color=preserve_color)
+        if no_window and record is None and not virtual_cam:
+            click.echo("vstyle: note: --no-window without --record or --virtual-cam: frames are stylised but "
+                       "neither shown nor saved (only the stats are printed)", err=True)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        show_progress = session.window is None and not as_json
+        try:
+            with make_progress("fps", disable=not show_progress) as progress:
+                task = progress.add_task("live", total=frames)
 
-            def on_frame(snap: Any, st: LiveState) -> None:
-                progress.update(task, completed=snap.frames,
-                                description=f"{live_styles[st.style_index].name} · {snap.latency_ms:.0f} ms · "
-                                            f"{snap.dropped} dropped")
+                def on_frame(snap: Any, st: LiveState) -> None:
+                    progress.update(task, completed=snap.frames,
+                                    description=f"{session.styles[st.style_index].name} · {snap.latency_ms:.0f} ms"
+                                                f" · {snap.dropped} dropped")
 
-            notify = progress.console.print if show_progress else (lambda msg: click.echo(msg, err=True))
-            result = run_live(capture, first, engine, live_styles, state, options, window=window,
-                              virtual_cam=vcam, notify=notify, on_frame=on_frame if show_progress else None)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
+                session.notify = progress.console.print if show_progress else (lambda msg: click.echo(msg, err=True))
+                result = session.run(state, on_frame=on_frame if show_progress else None)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    spec, live_styles = session.spec, session.styles
     why = STOP_REASONS[result.reason]
     who = spec.label if result.reason in ("lost", "end") else "live"
     click.echo(f"{who}: {why}; {result.stats.line()}", err=True)
@@ -166,4 +115,4 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
         print_json({"camera": spec.label, "stopped": result.reason, **result.stats.as_dict(),
                     "max_size": max_size, "styles": [s.name for s in live_styles],
                     "recordings": [str(p) for p in result.recordings],
-                    "snapshots": [str(p) for p in result.snapshots], **engine.describe()})
+                    "snapshots": [str(p) for p in result.snapshots], **session.engine.describe()})

@@ -3,6 +3,7 @@ so ``vstyle --help`` does not import torch."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -81,7 +82,7 @@ def main() -> None:
     except click.ClickException as exc:
         status, report = 2 if exc.exit_code == 2 or isinstance(exc, click.UsageError) else exc.exit_code, exc.show
     except VStyleError as exc:
-        status, report = exc.exit_code, lambda e=exc: click.echo(f"vstyle: error: {e}", err=True)
+        status, report = exc.exit_code, functools.partial(click.echo, f"vstyle: error: {exc}", err=True)
     except KeyboardInterrupt as exc:
         status, report = _interrupted(exc)
     except SystemExit as exc:  # e.g. batch's status 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +28,13 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:5.1f} {unit}" if speed else f"  ?   {unit}", style="cyan")
 
 
+def discard(progress: Progress) -> None:
+    """Erase the bar and print nothing more, so a failed job ends with just its one-line message."""
+    progress.live.transient = True
+    progress.live.stop()
+    progress.disable = True  # Progress.stop would otherwise print a newline on non-terminals
+
+
 def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
     """A progress display: description, bar, n/total, rate, elapsed, ETA."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
@@ -34,7 +43,7 @@ def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
 
 
 class BatchProgress:
-    """The batch's progress view (a :class:`~vstyle.batch_job.BatchObserver`): a files bar, a bar for
+    """The batch's progress view (a :class:`~vstyle.jobs.batch.BatchObserver`): a files bar, a bar for
     each video in progress, and, when the frame total is known up front (``vstyle batch --ray``), one
     frames bar over all files and workers with the cluster's FPS and ETA."""
 
@@ -49,8 +58,9 @@ class BatchProgress:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.progress.__exit__(exc_type, exc, tb)
 
     def file_started(self, job: Any) -> None:
         if job.kind == "video":

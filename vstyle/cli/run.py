@@ -5,32 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.progress import Progress
 
-from ..errors import VStyleError, counted
-from .common import build_engine, engine_options, load_style_code, print_json, style_label, style_options
-from .progress import make_progress
+from ..errors import counted
+from .common import engine_options, print_json, style_options
+from .progress import discard, make_progress
 from .video_options import encode_options, size_options, video_options
-
-
-def _output_path(src: Path, out: Path | None, label: str) -> Path:
-    """-o FILE, -o DIR (→ DIR/<stem>_<style>.mp4) or ./<stem>_<style>.mp4."""
-    from ..video_job import default_output
-
-    if out is None:
-        return default_output(src, label)
-    if out.is_dir():
-        return out / default_output(src, label).name
-    if not out.suffix:
-        raise VStyleError(f"-o {out}: give a video file name (.mp4, .mkv, .mov) or an existing folder")
-    return out
-
-
-def _discard(progress: Progress) -> None:
-    """Erase the bar and print nothing more, so a failed run ends with just its one-line message."""
-    progress.live.transient = True
-    progress.live.stop()
-    progress.disable = True  # Progress.stop would otherwise print a newline on non-terminals
 
 
 @click.command("run", context_settings={"max_content_width": 100})
@@ -62,33 +41,24 @@ def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_co
       vstyle run clip.mov --style scream.jpg --max-size 512 --keep-size --crf 20
       vstyle run long.mkv --style starry.jpg --start 1:30 --duration 10 -o cut.mp4
     """
-    from ..io.atomic import check_writable
-    from ..io.video_sink import pick_encoder
-    from ..io.video_source import probe_video
-    from ..video_job import stylize_video
+    from ..jobs.engine import EngineSpec
+    from ..jobs.video import run_video
 
     opts = video_options(max_size=max_size, size=size, keep_size=keep_size, start=start, duration=duration,
                          codec=codec, crf=crf, bitrate=bitrate, no_audio=no_audio, batch=batch, alpha=alpha,
                          preserve_color=preserve_color, overwrite=overwrite, keep_partial=keep_partial)
-    dst = _output_path(input_path, output, style_label(styles))
-    # Fail on bad inputs and outputs before any model work.
-    check_writable(dst, overwrite, inputs=(input_path,))
-    info = probe_video(input_path, opts.start, opts.duration)
-    pick_encoder(opts.codec)
-    engine = build_engine(model, device, precision, backend, engine_path, threads, compile_, mode)
-    code = load_style_code(engine, styles, style_size)
+    engine = EngineSpec(model, device, precision, backend, engine_path, threads, compile_, mode)
     with make_progress("fps", disable=as_json) as progress:
-        task = progress.add_task(input_path.name, total=info.frames)
+        task = progress.add_task(input_path.name, total=None)
 
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=max(total, done))
 
         try:
-            summary = stylize_video(engine, code, input_path, dst, opts, on_progress=on_progress, info=info)
+            summary = run_video(input_path, output, styles, style_size, opts, engine, on_progress=on_progress)
         except BaseException:
-            _discard(progress)
+            discard(progress)
             raise
-    summary.update(styles=list(styles), alpha=alpha, preserve_color=preserve_color)
     for note in summary.get("notes", []):
         click.echo(f"vstyle: note: {note}", err=True)
     if as_json:

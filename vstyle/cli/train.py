@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import VStyleError
-from .common import print_json
+from .common import device_option, precision_option, print_json
 
 F = Callable[..., Any]
 
@@ -29,10 +29,10 @@ def _csv(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tup
 
 
 def _training_options(fn: F) -> F:
-    from ..train.config import PRECISIONS, RESIZE_MODES, Recipe, RunOptions
+    from ..train.config import RESIZE_MODES, Recipe, RunOptions
 
     r, o = Recipe(), RunOptions()
-    opts = [
+    opts: list[Callable[[F], F]] = [
         # data
         click.option("--content", multiple=True, metavar="PATH",
                      help="Folder (or file) of content images and/or videos; repeatable. Video frames are sampled."),
@@ -107,9 +107,9 @@ def _training_options(fn: F) -> F:
         # run options
         click.option("--steps", type=click.IntRange(1), default=o.steps, show_default=True,
                      help="Total steps (when resuming: the new total)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=o.device, show_default=True),
-        click.option("--precision", type=click.Choice(PRECISIONS), default=o.precision, show_default=True,
-                     help="bf16: autocast (CPU or CUDA); fp16: CUDA AMP with a grad scaler."),
+        device_option(help="Where to train.", default=o.device),
+        precision_option(help="bf16: autocast (CPU or CUDA); fp16: CUDA AMP with a grad scaler.",
+                         default=o.precision),
         click.option("--workers", type=click.IntRange(0), default=o.workers, show_default=True,
                      help="Data-loading processes (0 = in the training process)."),
         click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch."),
@@ -134,7 +134,7 @@ def _training_options(fn: F) -> F:
 @click.group(invoke_without_command=True, no_args_is_help=True, context_settings={"max_content_width": 100})
 @_training_options
 @click.pass_context
-def command(ctx: click.Context, **kw: Any) -> None:
+def command(ctx: click.Context, /, **kw: Any) -> None:
     """Train an SCTNet-family model with the CCPL recipe (frozen encoder; SCT, decoder, CCPL heads).
 
     \b

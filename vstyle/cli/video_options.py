@@ -46,10 +46,10 @@ def encode_options(fn: F) -> F:
 def video_options(*, max_size: int, size: str | None, keep_size: bool, start: str | None, duration: str | None,
                   codec: str | None, crf: int | None, bitrate: str | None, no_audio: bool, batch: int, alpha: float,
                   preserve_color: bool, overwrite: bool, keep_partial: bool) -> Any:
-    """Validate the flags and build a :class:`~vstyle.video_job.VideoOptions`."""
+    """Validate the flags and build a :class:`~vstyle.jobs.video.VideoOptions`."""
     from ..errors import VStyleError
     from ..io.video_sink import check_crf, parse_bitrate, pick_encoder
-    from ..video_job import VideoOptions, parse_size, parse_time
+    from ..jobs.video import VideoOptions, parse_size, parse_time
     from .common import check_max_size
 
     limit = check_max_size(max_size)

@@ -89,8 +89,14 @@ def list_(as_json: bool) -> None:
 @command.command("show")
 @click.argument("model")
 def show(model: str) -> None:
-    """Print a model file's metadata (architecture, mode, provenance) as JSON."""
-    from ..weights import file_sha256, read_metadata, resolve
+    """Print a model file's metadata (architecture, mode, inference settings, provenance) as JSON.
+
+    ``inference`` is what the engine runs the model with (style size, margin, stride multiple, mode);
+    ``inference_stored`` says whether the file holds them or, being older, gets the architecture's defaults.
+    """
+    from ..weights import file_sha256, inference_settings, read_metadata, resolve
 
     path = resolve(model)
-    print_json({"path": str(path), "sha256": file_sha256(path), **read_metadata(path)})
+    settings, stored = inference_settings(path)
+    print_json({"path": str(path), "sha256": file_sha256(path), **read_metadata(path),
+                "inference": settings.to_dict(), "inference_stored": stored})

@@ -49,7 +49,7 @@ def connect(address: str | None) -> Any:
     try:
         ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                  configure_logging=True)
-    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+    except Exception as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise VStyleError(f"cannot reach {where}: {exception_line(exc)}") from None
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..batch_job import BatchObserver, Job, attempt
+from ..jobs.batch import BatchObserver, Job, attempt
 from ..errors import VStyleError, exception_line
 from ..interrupts import deferred_interrupts
 from .work import SEGMENTS_DIR, Outcome, Unit, segment_folder
@@ -235,7 +235,7 @@ class _Run:
         for ref in ready:
             try:
                 self.live_frames[asks[ref]] = self.ray.get(ref)
-            except Exception:  # noqa: BLE001 - a dying worker: its unit's result says so
+            except Exception:
                 continue
         per_job: dict[int, int] = collections.defaultdict(int)
         for worker, unit in self.busy.values():
@@ -258,7 +258,7 @@ class _Run:
         for worker in [w for w, _ in self.busy.values()] + self.idle:
             try:
                 self.ray.kill(worker, no_restart=True)
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
         for _, unit in self.busy.values():
             if unit.segment is None:
@@ -347,7 +347,7 @@ def _absolute_if_file(model: str | None) -> str | None:
 
 def _absolute_style(spec: str) -> str:
     """A ``--style PATH[:WEIGHT]`` with its path made absolute."""
-    from ..cli.common import parse_style_spec
+    from ..jobs.engine import parse_style_spec
 
     parsed = parse_style_spec(spec)
     return f"{parsed.path.absolute()}:{parsed.weight}"

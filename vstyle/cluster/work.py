@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..batch_job import Job, attempt, stylize_job
+from ..jobs.batch import Job, attempt, stylize_job
 
 #: Hidden folder under OUT where segments are written before they are joined (every node sees OUT).
 SEGMENTS_DIR = ".vstyle-segments"
@@ -54,7 +54,7 @@ def run_unit(engine: Any, code: Any, job: Job, unit: Unit, opts: Any,
              on_frames: Callable[[int], None]) -> Outcome:
     """Stylise ``unit`` of ``job`` with a loaded engine: the whole file exactly as the local batch does,
     or one segment (video only, no audio: the join adds it) into ``unit.part``."""
-    from ..video_job import stylize_video
+    from ..jobs.video import stylize_video
 
     t0 = time.perf_counter()
     frames = [0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..batch_job import Job
+from ..jobs.batch import Job
 from .work import Outcome, Unit, run_unit
 
 
@@ -16,9 +16,9 @@ class StylizeWorker:
     """
 
     def __init__(self, engine_args: dict[str, Any], code: Any) -> None:
-        from ..cli.common import build_engine
+        from ..jobs.engine import EngineSpec
 
-        self.engine = build_engine(**engine_args)
+        self.engine = EngineSpec(**engine_args).build()
         self.code = code.to(self.engine.device)
         self._frames = 0
 
@@ -40,9 +40,9 @@ def encode_style(engine_args: dict[str, Any], styles: tuple[str, ...],
                  style_size: int | None) -> tuple[Any, dict[str, str]]:
     """Encode and blend the ``--style`` images once (on a worker node); the code comes back on CPU so
     every worker takes the same one, with the engine's description for the summary."""
-    from ..cli.common import build_engine, load_style_code
+    from ..jobs.engine import EngineSpec, load_style_code
 
-    engine = build_engine(**engine_args)
+    engine = EngineSpec(**engine_args).build()
     return load_style_code(engine, styles, style_size).to("cpu"), engine.describe()
 
 

@@ -9,7 +9,6 @@ for every frame).
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 _KR, _KB = 0.299, 0.114

@@ -1,32 +1,40 @@
-"""Device and precision choice, with one-line errors for impossible combinations."""
+"""Device and precision resolution for torch; the names and rules live in :mod:`.options`."""
 
 from __future__ import annotations
 
 import torch
 
 from ..errors import VStyleError
+from .options import check_device, check_precision, unsupported
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` → CUDA when available, else CPU; ``cuda[:N]`` must really be available."""
+    name = check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise VStyleError("--device cuda requested but no CUDA GPU is visible to torch "
-                              f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'})")
-        return torch.device(name)
-    raise VStyleError(f"unknown device {name!r}; use auto, cpu or cuda")
+    if not torch.cuda.is_available():
+        raise VStyleError(f"--device {name} requested but no CUDA GPU is visible to torch "
+                          f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'})")
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise VStyleError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
 
 
-def resolve_precision(name: str, device: torch.device) -> torch.dtype:
-    """fp32 everywhere, fp16 on CUDA only, bf16 on CPU and CUDA."""
-    if name not in PRECISIONS:
-        raise VStyleError(f"unknown precision {name!r}; use {', '.join(PRECISIONS)}")
-    if name == "fp16" and device.type != "cuda":
-        raise VStyleError("fp16 needs a CUDA device; on the CPU use bf16 or fp32")
-    return PRECISIONS[name]
+def torch_dtype(precision: str) -> torch.dtype:
+    """The torch dtype of a precision name (for the backends that compute in torch)."""
+    return _DTYPES[check_precision(precision)]
+
+
+def resolve_precision(name: str, device: torch.device, backend: str = "torch") -> str:
+    """``name`` if it can run on ``device`` with ``backend``, else a one-line error."""
+    reason = unsupported(check_precision(name), device.type, backend)
+    if reason is not None:
+        hint = "; on the CPU use bf16 or fp32" if name == "fp16" and device.type != "cuda" else ""
+        raise VStyleError(f"--precision {name} --backend {backend} on {device}: {reason}{hint}")
+    return name

@@ -13,9 +13,10 @@ from ..errors import VStyleError
 from ..models import SCTNet, StyleCode
 from .backends import Backend
 from .color import preserve_color as _preserve_color
+from .auto import pick_backend
 from .device import resolve_device, resolve_precision
+from .options import BACKENDS
 
-BACKENDS = ("torch", "ort", "trt", "auto")
 
 
 def pad_to_multiple(x: Tensor, multiple: int, margin: int = 0) -> tuple[Tensor, int, int]:
@@ -52,17 +53,20 @@ class Engine:
                  channels_last: bool | None = None, compile: bool = False, threads: int | None = None,
                  engine_path: str | None = None) -> None:
         self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, self.device)
-        self.precision = precision
+        if backend not in BACKENDS:
+            raise VStyleError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
+        if backend == "auto":
+            backend = pick_backend(self.device, engine_path)
+        resolve_precision(precision, self.device, backend)  # before any model work
         if threads:
             torch.set_num_threads(threads)
         self.model = model.eval().to(self.device)
-        self.backend: Backend = _make_backend(backend, model, self.device, self.dtype,
+        self.backend: Backend = _make_backend(backend, model, self.device, precision,
                                               channels_last=channels_last, compile=compile, threads=threads,
                                               engine_path=engine_path)
         self.backend_name = self.backend.name
         # A TensorRT engine's precision is fixed when it is built; report what really runs.
-        self.precision = getattr(self.backend, "precision", precision)
+        self.precision = self.backend.precision
         self._copy_stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
 
     # ------------------------------------------------------------------ style side
@@ -129,26 +133,20 @@ class Engine:
                 "arch": self.model.arch, "mode": self.model.mode}
 
 
-def _make_backend(name: str, model: SCTNet, device: torch.device, dtype: torch.dtype, *,
+def _make_backend(name: str, model: SCTNet, device: torch.device, precision: str, *,
                   channels_last: bool | None, compile: bool, threads: int | None,
                   engine_path: str | None) -> Backend:
     """Instantiate a backend by name (imports optional runtimes only when asked for)."""
-    if name not in BACKENDS:
-        raise VStyleError(f"unknown backend {name!r}; use {', '.join(BACKENDS)}")
-    if name == "auto":
-        from .auto import pick_backend
-
-        name = pick_backend(device, engine_path)
     if name == "torch":
         from .backends.torch_backend import TorchBackend
 
         # channels-last is the faster layout on CUDA and on the CPU (oneDNN; see README "Backends").
         cl = True if channels_last is None else channels_last
-        return TorchBackend(model, device, dtype, channels_last=cl, compile=compile)
+        return TorchBackend(model, device, precision, channels_last=cl, compile=compile)
     if name == "ort":
         from .backends.ort_backend import OrtBackend
 
-        return OrtBackend(model, device, dtype, threads=threads)
+        return OrtBackend(model, device, precision, threads=threads)
     from .backends.trt_backend import TrtBackend
 
-    return TrtBackend(model, device, dtype, engine_path=engine_path)
+    return TrtBackend(model, device, precision, engine_path=engine_path)

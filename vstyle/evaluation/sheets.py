@@ -47,14 +47,18 @@ def _row(images: Sequence[np.ndarray], labels: Sequence[str], box: tuple[int, in
     return row
 
 
+def _middle(frames: np.ndarray) -> np.ndarray:
+    """The middle frame of an N×H×W×3 clip; a single H×W×3 image as it is."""
+    return frames[len(frames) // 2] if frames.ndim == 4 else frames
+
+
 def contact_sheet(samples: Sequence[Sample]) -> Image.Image:
     """One row per (clip, style): content | style | every method's middle frame."""
     box = _box(samples)
     rows = []
     for s in samples:
-        mid = (lambda a: a[len(a) // 2]) if s.content.ndim == 4 else (lambda a: a)
         labels = [f"{s.clip} (content)", f"style: {s.style}", *s.outputs]
-        rows.append(_row([mid(s.content), s.style_image, *(mid(v) for v in s.outputs.values())], labels, box))
+        rows.append(_row([_middle(s.content), s.style_image, *(_middle(v) for v in s.outputs.values())], labels, box))
     sheet = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows) + PAD), WHITE)
     y = 0
     for r in rows:

@@ -10,10 +10,10 @@ exporter needs ``onnxscript``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -21,7 +21,10 @@ from typing import Any
 
 import torch
 
+from ..engine.device import torch_dtype
+from ..engine.options import GRAPH_PRECISIONS
 from ..errors import VStyleError
+from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, example_inputs, input_specs
 
@@ -29,7 +32,6 @@ from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, ex
 OPSET = 18
 #: Bump when the exported graph changes, so cached files are rebuilt.
 GRAPH_VERSION = 1
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 
 
 def weights_sha256(model: SCTNet) -> str:
@@ -91,13 +93,13 @@ def export_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
     ``precision`` ``fp16`` stores fp16 weights and computes in fp16 (instance norm stays fp32);
     inputs and output are float32 either way.
     """
-    if precision not in PRECISIONS:
-        raise VStyleError(f"ONNX export precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision not in GRAPH_PRECISIONS:
+        raise VStyleError(f"ONNX export precision must be one of {', '.join(GRAPH_PRECISIONS)}, got {precision!r}")
     _require_exporter()
     import onnx
     from torch.export import Dim
 
-    graph = FrameGraph(model, PRECISIONS[precision])
+    graph = FrameGraph(model, torch_dtype(precision))
     m = model.multiple
     # H and W are declared as multiple·k so the exporter knows every pooling level divides evenly;
     # min 2 cells keeps the deepest map ≥ 2 px (reflection padding needs that).
@@ -110,6 +112,8 @@ def export_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
         program = torch.onnx.export(graph, example_inputs(model), None, dynamo=True, opset_version=OPSET,
                                     input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
                                     dynamic_shapes=dynamic, verbose=False)
+    if program is None:
+        raise RuntimeError("torch.onnx.export returned no program")
     proto = program.model_proto
     _rename_dims(proto, {"batch": "batch", f"{m}*hcells": "height", f"{m}*wcells": "width"})
     onnx.helper.set_model_props(proto, model_metadata(model, precision))
@@ -163,11 +167,6 @@ def cached_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
         return path.read_bytes()
     print(f"vstyle: exporting the {precision} ONNX graph once (cached as {path})", file=sys.stderr, flush=True)
     data = export_onnx(model, precision)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        write_bytes_atomic(path, data, shared=True)
     return data

@@ -8,13 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import sizes
 from ..errors import VStyleError
 
 _SHAPE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
-_SIZE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
-#: Named video sizes (width, height).
-PRESETS = {"360p": (640, 360), "480p": (854, 480), "540p": (960, 540), "720p": (1280, 720),
-           "1080p": (1920, 1080), "1440p": (2560, 1440), "2160p": (3840, 2160), "4k": (3840, 2160)}
 
 
 @dataclass(frozen=True, order=True)
@@ -142,15 +139,7 @@ def check_in_profile(shape: FrameShape, profile: Profile, engine: str) -> None:
 
 def parse_size(text: str) -> tuple[int, int]:
     """A benchmark frame size: ``512`` (square), ``WxH``, or a preset like ``720p`` → (width, height)."""
-    t = str(text).strip().lower()
-    if t in PRESETS:
-        return PRESETS[t]
-    if t.isdigit() and int(t) > 0:
-        return int(t), int(t)
-    m = _SIZE.match(t)
-    if m and min(int(m.group(1)), int(m.group(2))) > 0:
-        return int(m.group(1)), int(m.group(2))
-    raise VStyleError(f"size must be a number (square), WxH or one of {', '.join(PRESETS)}; got {text!r}")
+    return sizes.parse_size(text)
 
 
 def parse_list(text: str, what: str) -> list[str]:

@@ -22,7 +22,6 @@ ignored in 10.0 (NVIDIA/TensorRT#3941); strong typing behaves the same on 10.x a
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +30,7 @@ from typing import Any
 import torch
 
 from ..errors import VStyleError
+from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, OUTPUT_NAME, style_dims
 from .shapes import Profile
@@ -114,7 +114,7 @@ def build_serialized(trt: ModuleType, onnx_bytes: bytes, profile: Profile, style
         raise VStyleError("TensorRT failed to build the engine (see its messages above); "
                           "a larger --workspace or a smaller --max-shape may help")
     if timing_cache is not None:
-        _write_atomic(timing_cache, bytes(config.get_timing_cache().serialize()))
+        write_bytes_atomic(timing_cache, bytes(config.get_timing_cache().serialize()), shared=True)
     return bytes(serialized)
 
 
@@ -130,16 +130,6 @@ def _check_network_io(network: Any, style: tuple[int, int]) -> None:
         want = expected[t.name]
         if want is not None and tuple(t.shape) != want:
             raise VStyleError(f"ONNX input {t.name} has shape {tuple(t.shape)}, expected {want}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def default_timing_cache(runtime: dict[str, str]) -> Path:

@@ -1,4 +1,9 @@
-"""Write outputs under a temporary name beside the target and rename on success."""
+"""Write outputs under a temporary name beside the target and rename on success.
+
+The one home for atomic writes: user outputs (:func:`atomic_output`, which also refuses to clobber),
+files the program owns (checkpoints, caches, plots, model files: :func:`replace_on_success`) and
+plain bytes (:func:`write_bytes_atomic`). All name their partial file with :func:`partial_path`.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,15 @@ from typing import Iterator
 from ..errors import VStyleError
 
 
-def partial_path(final: Path) -> Path:
-    """The temporary name used while ``final`` is being written (same folder, same extension)."""
-    return final.with_name(f".{final.stem}.partial{final.suffix}")
+def partial_path(final: Path, shared: bool = False) -> Path:
+    """The temporary name used while ``final`` is being written: ``.<stem>.partial<ext>`` in the same
+    folder (the extension kept, so libraries that pick a format by it still do).
+
+    ``shared``: other processes may write the same file at the same time (a cache), so the process id
+    keeps their partial files apart: ``.<stem>.<pid>.partial<ext>``.
+    """
+    tag = f".{os.getpid()}" if shared else ""
+    return final.with_name(f".{final.stem}{tag}.partial{final.suffix}")
 
 
 def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
@@ -50,15 +61,40 @@ def set_default_mode(path: Path) -> None:
 
 
 @contextlib.contextmanager
+def replace_on_success(final: Path, shared: bool = False) -> Iterator[Path]:
+    """Yield the partial path for a writer (a library that writes its own file); on success rename it
+    to ``final`` (replacing it), on any failure delete it. No checks: for files the program owns or
+    targets already checked with :func:`check_writable`. The folder is created if missing."""
+    final = Path(final)
+    tmp = partial_path(final, shared)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_bytes_atomic(final: Path, data: bytes, shared: bool = False) -> None:
+    """Write ``data`` to ``final`` through a partial file (see :func:`replace_on_success`)."""
+    with replace_on_success(final, shared) as tmp:
+        tmp.write_bytes(data)
+
+
+@contextlib.contextmanager
 def atomic_output(final: Path, overwrite: bool = False, keep_partial: bool = False,
-                  inputs: tuple[Path, ...] = ()) -> Iterator[Path]:
+                  inputs: tuple[Path, ...] = (), checked: bool = False) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``final``, on failure delete it.
 
-    With ``keep_partial`` a failed write is left under ``<stem>.partial<ext>`` for inspection
-    (the writer is responsible for finalising it so it plays).
+    ``final`` is checked with :func:`check_writable` first, unless the caller already did
+    (``checked``: a job checks its outputs once, before the model loads). With ``keep_partial`` a
+    failed write is left under ``<stem>.partial<ext>`` for inspection (the writer is responsible
+    for finalising it so it plays).
     """
     final = Path(final)
-    check_writable(final, overwrite, inputs)
+    if not checked:
+        check_writable(final, overwrite, inputs)
     tmp = partial_path(final)
     try:
         yield tmp

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 
 #: How long a camera may take to open, and to deliver its first frame, before we give up.
 OPEN_TIMEOUT_S = 4.0
@@ -82,7 +82,7 @@ def _quiet_opencv() -> Any:
     if logging is not None:
         logging.setLogLevel(logging.LOG_LEVEL_SILENT)
     else:
-        cv2.setLogLevel(0)  # 0 = LOG_LEVEL_SILENT
+        cv2.setLogLevel(0)  # type: ignore[attr-defined]  # 0 = LOG_LEVEL_SILENT; gone from 4.13's stubs
     return cv2
 
 
@@ -101,7 +101,7 @@ def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> Any:
         try:
             box["cap"] = cv2.VideoCapture(spec.source, cv2.CAP_ANY, params)
         except cv2.error as exc:  # some backends raise instead of returning a closed capture
-            box["error"] = str(exc).strip().splitlines()[-1] if str(exc).strip() else "OpenCV error"
+            box["error"] = exception_line(exc, last=True, empty="OpenCV error")
 
     opener = threading.Thread(target=_open, name="vstyle-camera-open", daemon=True)
     opener.start()

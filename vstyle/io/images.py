@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from .atomic import atomic_output
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -38,7 +38,7 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
     except UnidentifiedImageError:
         raise VStyleError(f"{path} is not an image this tool can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise VStyleError(f"cannot decode {path}: {str(exc).splitlines()[0] if str(exc) else 'corrupt file'}") from None
+        raise VStyleError(f"cannot decode {path}: {exception_line(exc, empty='corrupt file')}") from None
     h, w = arr.shape[:2]
     if min(h, w) < min_side:
         raise VStyleError(f"{path} is {w}×{h}; images need at least {min_side} px per side")

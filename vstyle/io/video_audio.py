@@ -10,9 +10,10 @@ Segments (``--start``/``--duration``) are trimmed to match the video: whole pack
 
 from __future__ import annotations
 
+import functools
 import io
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -46,6 +47,11 @@ def container_accepts(format_name: str, add_stream: Callable[[Any], Any]) -> boo
             probe.close()
         except (ValueError, av.error.FFmpegError):
             pass
+
+
+def _add_template(out: Any, template: Any) -> Any:
+    """Add a stream copying ``template``'s codec parameters to container ``out``."""
+    return out.add_stream_from_template(template)
 
 
 def holds_audio(out: Any) -> bool:
@@ -196,13 +202,13 @@ class AudioTrack:
         try:
             for a in self._src.streams.audio:
                 handler: _Copy | _Reencode
-                if container_accepts(out.format.name, lambda c, a=a: c.add_stream_from_template(a)):
+                if container_accepts(out.format.name, functools.partial(_add_template, template=a)):
                     handler = _Copy(out, a, trim_start, info.origin, info.end)
                 else:  # the container cannot hold this codec
                     handler = _Reencode(out, a, trim_start, info.origin, info.end)
                 self._streams[a.index] = handler
             if not self._streams:
-                self._packets = iter(())
+                self._packets: Iterator[Any] = iter(())
                 return
             if trim_start:
                 self._src.seek(int(info.origin * 1e6), backward=True, any_frame=False)

@@ -53,7 +53,7 @@ def keyframe_cuts(info: VideoInfo, every: float) -> list[float]:
                         cuts.add(t)
                     break
             target += every
-    except Exception as exc:  # noqa: BLE001 - PyAV raises several kinds; the file is then done in one piece
+    except Exception as exc:
         raise VStyleError(f"cannot find keyframes in {info.path}: {av_message(exc)}") from None
     finally:
         container.close()

@@ -52,7 +52,8 @@ def pick_encoder(codec: str | None) -> str:
     aliases = {"h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libaom-av1"}
     name = aliases.get(codec, codec)
     if not _encoder_exists(name):
-        raise VStyleError(f"unknown video encoder {codec!r} in this FFmpeg build (try libx264, libx265, libvpx-vp9, mpeg4)")
+        raise VStyleError(f"unknown video encoder {codec!r} in this FFmpeg build "
+                          "(try libx264, libx265, libvpx-vp9, mpeg4)")
     return name
 
 
@@ -152,6 +153,8 @@ class VideoWriter:
         self._last_pts = -1
 
     def _add_video(self, fps: Fraction, crf: int | None, bitrate: int | None, sar: Fraction | None) -> Any:
+        from av.video.codeccontext import VideoCodecContext
+
         if not container_accepts(self._out.format.name, lambda c: _probe_video_stream(c, self.encoder)):
             if not self._default_codec:
                 raise VStyleError(f"{self.name.suffix} files cannot hold {self.encoder} video; pass another "
@@ -160,6 +163,7 @@ class VideoWriter:
             self.encoder = pick_encoder(self._out.default_video_codec)
         stream = self._out.add_stream(self.encoder, rate=fps)
         cc = stream.codec_context
+        assert isinstance(cc, VideoCodecContext)
         formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
         self.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
         cc.width, cc.height, cc.pix_fmt = self.width, self.height, self.pix_fmt
@@ -201,7 +205,7 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int, duration: int = 0) -> None:
         """Encode one H×W×3 uint8 RGB frame shown at ``pts`` for ``duration`` (source time base)."""
         import av
-        from av.video.reformatter import Interpolation
+        from av.video.reformatter import Colorspace, Interpolation
 
         h, w = image.shape[:2]
         image = image[: h - h % 2 or h, : w - w % 2 or w]
@@ -213,7 +217,7 @@ class VideoWriter:
         self._last_pts = pts
         grow = self.width * self.height > frame.width * frame.height
         frame = self._scaler.reformat(frame, width=self.width, height=self.height, format=self.pix_fmt,
-                                      dst_colorspace="ITU709" if self.pix_fmt.startswith("yuv") else None,
+                                      dst_colorspace=Colorspace.ITU709 if self.pix_fmt.startswith("yuv") else None,
                                       dst_color_range=1 if self.pix_fmt.startswith("yuv") else None,
                                       interpolation=Interpolation.BICUBIC if grow else Interpolation.AREA,
                                       threads=1)

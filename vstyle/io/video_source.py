@@ -11,11 +11,16 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".3gp", ".ogv", ".gif")
@@ -66,11 +71,11 @@ class VideoInfo:
 
 def av_message(exc: BaseException) -> str:
     """A short one-line description of a PyAV/FFmpeg error."""
-    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
-    return str(text).strip().splitlines()[0][:200]
+    strerror = getattr(exc, "strerror", None)
+    return exception_line(Exception(strerror)) if strerror else exception_line(exc)
 
 
-def open_video(path: Path):  # -> av.container.InputContainer
+def open_video(path: Path) -> InputContainer:
     """Open a media file for reading; missing, empty or unreadable files are one-line errors."""
     import av
 
@@ -86,7 +91,7 @@ def open_video(path: Path):  # -> av.container.InputContainer
         raise VStyleError(f"{path} is not a video this tool can read ({av_message(exc)})") from None
 
 
-def _rotation(frame) -> int:  # frame: av.VideoFrame
+def _rotation(frame: VideoFrame) -> int:
     """Counter-clockwise degrees (multiple of 90) the display matrix asks for."""
     angle = frame.rotation or 0
     return int(round(angle / 90.0)) % 4 * 90
@@ -99,7 +104,7 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
 
 
-def _fps(stream) -> Fraction:
+def _fps(stream: VideoStream) -> Fraction:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate or rate <= 0:
         return Fraction(25, 1)
@@ -166,7 +171,8 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
         container.close()
 
 
-def _first_frame(container, vs, path: Path, origin: float, end: float | None, segment: bool):
+def _first_frame(container: InputContainer, vs: VideoStream, path: Path, origin: float, end: float | None,
+                 segment: bool) -> VideoFrame:
     """The first frame of the segment (proves the file decodes and gives size and rotation)."""
     tol = 0.01 / float(_fps(vs))
     if origin > 0:
@@ -181,7 +187,7 @@ def _first_frame(container, vs, path: Path, origin: float, end: float | None, se
     raise VStyleError(f"{path} has no video frames" + (" in the selected segment" if segment else ""))
 
 
-def _decode(container, vs, path: Path) -> Iterator:
+def _decode(container: InputContainer, vs: VideoStream, path: Path) -> Iterator[VideoFrame]:
     """Decoded frames of ``vs``; a damaged packet (e.g. a truncated file) is an error, not silently
     skipped (threaded decoders would otherwise drop it without a word)."""
     for packet in container.demux(vs):
@@ -192,7 +198,7 @@ def _decode(container, vs, path: Path) -> Iterator:
         yield from packet.decode()
 
 
-def _seek(container, vs, seconds: float) -> None:
+def _seek(container: InputContainer, vs: VideoStream, seconds: float) -> None:
     """Seek to the keyframe at or before ``seconds`` (absolute)."""
     tb = vs.time_base or Fraction(1, 90000)
     container.seek(int(math.floor(seconds / tb)), stream=vs, backward=True, any_frame=False)
@@ -208,7 +214,7 @@ class VideoReader:
     def __init__(self, info: VideoInfo, size: tuple[int, int] | None = None) -> None:
         self.info = info
         self.size = size or (info.width, info.height)
-        self._container = None
+        self._container: InputContainer | None = None
 
     def __enter__(self) -> "VideoReader":
         self._container = open_video(self.info.path)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from ..models import StyleCode
 from .overlay import compose, draw_overlay, overlay_lines
 from .state import Action, LiveState, apply_key
 from .stats import LiveStats, Snapshot
+
+if TYPE_CHECKING:
+    from ..engine.stylizer import StyleEngine
+    from .window import Window
 
 #: Why a run stopped, in words for the final line.
 STOP_REASONS = {
@@ -132,15 +136,16 @@ class _Outputs:
         self.notify(f"saved {path}")
 
 
-def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Sequence[LiveStyle],
-             state: LiveState, options: LiveOptions, window: Any | None = None,
+def run_live(capture: LatestFrameCapture, first: Frame, engine: StyleEngine, styles: Sequence[LiveStyle],
+             state: LiveState, options: LiveOptions, window: Window | None = None,
              virtual_cam: FrameSink | None = None, notify: Callable[[str], None] = print,
              on_frame: Callable[[Snapshot, LiveState], None] | None = None) -> LiveResult:
-    """Run until a limit, a quit key, the end of the source or Ctrl-C; always finalises outputs.
+    """Run until a limit, a quit key, the end of the source or Ctrl-C; always finalises recordings.
 
     ``window`` is a :class:`~vstyle.live.window.Window` (or ``None`` headless); ``on_frame`` is
     called after each output frame (progress display). Recording stops cleanly on every exit
-    path, so the mp4 plays even after Ctrl-C or an unplugged camera.
+    path, so the mp4 plays even after Ctrl-C or an unplugged camera. The camera, the virtual
+    camera and the window stay open: their owner (:class:`vstyle.jobs.live.LiveSession`) closes them.
     """
     stats = LiveStats()
     outputs = _Outputs(options, capture.fps, notify)
@@ -160,8 +165,11 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
                     if capture.ended:
                         reason = capture.ended
                         break
-                    if window is not None and (state := _keys(window, state, outputs, last)) is None:
-                        break
+                    if window is not None:
+                        keyed = _keys(window, state, outputs, last)
+                        if keyed is None:
+                            break
+                        state = keyed
                     continue
             image = fit_within(frame.image, options.max_size)
             style = styles[state.style_index]
@@ -177,8 +185,10 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
                 view = compose(out, image if options.side_by_side else None)
                 lines = overlay_lines(stats.current(), state, style.name, str(rec) if rec else None)
                 window.show(draw_overlay(view, lines))
-                if (state := _keys(window, state, outputs, last)) is None:
+                keyed = _keys(window, state, outputs, last)
+                if keyed is None:
                     break
+                state = keyed
             if on_frame is not None:
                 on_frame(stats.current(), state)
             frame = None
@@ -192,15 +202,10 @@ def run_live(capture: LatestFrameCapture, first: Frame, engine: Any, styles: Seq
         reason = "interrupted"
     finally:
         outputs.stop_recording()
-        if virtual_cam is not None:
-            virtual_cam.close()
-        if window is not None:
-            window.close()
-        capture.close()
     return LiveResult(reason, stats.total(), outputs.recordings, outputs.snapshots)
 
 
-def _keys(window: Any, state: LiveState, outputs: _Outputs, last: np.ndarray | None) -> LiveState | None:
+def _keys(window: Window, state: LiveState, outputs: _Outputs, last: np.ndarray | None) -> LiveState | None:
     """Handle one key press from the window; ``None`` means quit."""
     state, actions = apply_key(state, window.poll(1))
     for action in actions:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 
 MISSING = "--virtual-cam needs the pyvirtualcam package: pip install 'vstyle[live]'"
 
@@ -34,8 +34,7 @@ class VirtualCamera:
             self._cam: Any = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
                                                  device=device)
         except (RuntimeError, ValueError, OSError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            raise VStyleError(f"cannot start the virtual camera: {reason}") from None
+            raise VStyleError(f"cannot start the virtual camera: {exception_line(exc)}") from None
         self.width, self.height = width, height
         self.device: str = str(getattr(self._cam, "device", device or "virtual camera"))
 

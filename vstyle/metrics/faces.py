@@ -24,7 +24,7 @@ Box = tuple[int, int, int, int]  # x, y, w, h
 
 @lru_cache(maxsize=1)
 def _detector() -> Any:
-    path = Path(cv2.data.haarcascades) / CASCADE
+    path = Path(cv2.data.haarcascades) / CASCADE  # type: ignore[attr-defined]  # missing from OpenCV's stubs
     detector = cv2.CascadeClassifier(str(path))
     if detector.empty():
         raise RuntimeError(f"cannot load the face cascade {path}")

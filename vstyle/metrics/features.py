@@ -27,7 +27,7 @@ class MobileNetFeatures:
                    "arbitrary_predict.onnx), ReLU6 taps c0, e1x, e3x, e6x; input RGB [0,1], no normalisation")
 
     def __init__(self, batch: int = 8) -> None:
-        from ..models.mobilenet import load_magenta_mobilenet
+        from ..weights.magenta_onnx import load_magenta_mobilenet
 
         # channels-last runs the depthwise convs about 3× faster on the CPU
         self._net = load_magenta_mobilenet().to(memory_format=torch.channels_last)

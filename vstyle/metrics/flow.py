@@ -24,7 +24,7 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
 def estimate_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Flow from RGB frame ``a`` to RGB frame ``b`` with OpenCV's DIS (medium preset)."""
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    return dis.calc(to_grey(a), to_grey(b), None).astype(np.float32)
+    return np.asarray(dis.calc(to_grey(a), to_grey(b), None), dtype=np.float32)  # type: ignore[call-overload]
 
 
 def read_flo(path: str | Path) -> np.ndarray:

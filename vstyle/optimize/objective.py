@@ -38,6 +38,14 @@ def build_still_loss_net(file: str | None = None) -> tuple[LossNet, LossLayers]:
     return build_loss_net(kind, (*layers.style, layers.content), file), layers
 
 
+def _weighted(tensors: Sequence[Tensor], weights: Sequence[float]) -> Tensor:
+    """Σ wᵢ·tᵢ."""
+    out = weights[0] * tensors[0]
+    for w, t in zip(weights[1:], tensors[1:]):
+        out = out + w * t
+    return out
+
+
 @dataclass(frozen=True)
 class StyleStats:
     """Target per-channel means and stds at each style tap (1×C each)."""
@@ -52,8 +60,8 @@ class StyleStats:
         total = float(sum(weights))
         ws = [float(w) / total for w in weights]
         n = len(stats[0].means)
-        return StyleStats(tuple(sum(w * s.means[i] for w, s in zip(ws, stats)) for i in range(n)),
-                          tuple(sum(w * s.stds[i] for w, s in zip(ws, stats)) for i in range(n)))
+        return StyleStats(tuple(_weighted([s.means[i] for s in stats], ws) for i in range(n)),
+                          tuple(_weighted([s.stds[i] for s in stats], ws) for i in range(n)))
 
 
 class StillObjective:

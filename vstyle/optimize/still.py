@@ -119,7 +119,7 @@ class StillOptimizer:
 
     def _objective(self, size: tuple[int, int], scale: float) -> StillObjective:
         content = resize_tensor(self.content, size)
-        styles = [resize_tensor(s, _scaled(tuple(s.shape[-2:]), scale)) if scale < 1 else s for s in self.styles]
+        styles = [resize_tensor(s, _scaled((s.shape[-2], s.shape[-1]), scale)) if scale < 1 else s for s in self.styles]
         st = self.settings
         return StillObjective(self.net, self.layers, content, styles, self.weights, alpha=self.alpha,
                               style_weight=st.style_weight, content_weight=st.content_weight, jitter=st.jitter)
@@ -156,7 +156,7 @@ class StillOptimizer:
             shift, inner = objective.random_shift(gen), min(LBFGS_INNER, left)
             lbfgs.param_groups[0].update(max_iter=inner, max_eval=inner)
 
-            def closure() -> Tensor:
+            def closure(shift: tuple[int, int] = shift) -> Tensor:
                 lbfgs.zero_grad(set_to_none=True)
                 loss, _ = objective(x, shift)
                 loss.backward()

@@ -5,17 +5,17 @@ RNG states are stored as tensors and plain Python values so no pickled objects a
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
+from ..io.atomic import replace_on_success
 
 FORMAT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -23,7 +23,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def capture_rng() -> dict[str, Any]:
     """Python, NumPy (global), torch CPU and CUDA generator states."""
-    name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)  # type: ignore[misc]
+    name, key, pos, has_gauss, gauss = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {"name": name, "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
@@ -50,12 +50,8 @@ def restore_rng(state: dict[str, Any]) -> None:
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """``torch.save`` to a temporary name beside ``path``, then rename (a crash keeps the old file)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with replace_on_success(path) as tmp:
         torch.save({"format": FORMAT_VERSION, **state}, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -66,8 +62,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        raise VStyleError(f"cannot read checkpoint {path}: {first[:160]}") from None
+        raise VStyleError(f"cannot read checkpoint {path}: {exception_line(exc, limit=160)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise VStyleError(f"{path} is not a vstyle training checkpoint (format {FORMAT_VERSION})")
     return state

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..engine.options import check_device, check_precision
 from ..errors import VStyleError
 
 RESIZE_MODES = ("square", "short")
-PRECISIONS = ("fp32", "bf16", "fp16")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
@@ -129,10 +128,8 @@ class RunOptions:
         """Raise VStyleError for impossible values."""
         if self.steps < 1:
             raise VStyleError("--steps must be at least 1")
-        if self.device not in DEVICES:
-            raise VStyleError(f"--device must be one of {', '.join(DEVICES)}")
-        if self.precision not in PRECISIONS:
-            raise VStyleError(f"--precision must be one of {', '.join(PRECISIONS)}")
+        check_device(self.device)
+        check_precision(self.precision)
         if self.workers < 0 or self.checkpoint_every < 1 or self.sample_every < 0:
             raise VStyleError("--workers and --sample-every must be >= 0, --checkpoint-every >= 1")
         return self

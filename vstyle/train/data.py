@@ -20,7 +20,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..io.images import IMAGE_SUFFIXES, resize
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -84,7 +84,7 @@ def load_image(path: Path, min_side: int = 0) -> np.ndarray:
             im = ImageOps.exif_transpose(im)
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise VStyleError(f"cannot decode training image {path}: {(str(exc).splitlines() or ['corrupt'])[0]}") from None
+        raise VStyleError(f"cannot decode training image {path}: {exception_line(exc, empty='corrupt')}") from None
 
 
 def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[np.ndarray]:
@@ -194,7 +194,7 @@ def build_pool(listing: Listing, video_frames: int, aug: Augment) -> ImagePool:
 # ----------------------------------------------------------------------------- batches
 
 
-class PairedBatches(Dataset):
+class PairedBatches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Item ``step`` is (content, style): two B×3×crop×crop uint8 tensors, a pure function of (seed, step).
 
     Each pool is walked through a fresh random permutation per pass, content and style independently;

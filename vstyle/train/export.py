@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,14 @@ import torch
 from ..errors import VStyleError
 from ..io.atomic import check_writable
 from ..models import SCTNet, build
-from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 #: Recipe keys copied into a model's provenance (what shaped the weights).
 RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lambda_teacher_pix",
-               "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat", "tau", "ccpl_centres", "shift_px", "lr", "lr_decay", "batch", "resize",
-               "resize_mode", "crop", "flip", "scale_min", "scale_max", "video_frames", "seed", "init",
+               "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat", "tau", "ccpl_centres", "shift_px",
+               "lr", "lr_decay", "batch", "resize", "resize_mode", "crop", "flip", "scale_min", "scale_max",
+               "style_resize", "style_scale_min", "style_scale_max", "video_frames", "seed", "init",
                "random_weights")
 
 
@@ -84,6 +85,9 @@ def export_run(run_dir: str | Path, name: str, output: str | Path | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
     check_writable(path, overwrite)
     model = model_from_checkpoint(state)
+    style_resize = int(state["recipe"].get("style_resize") or 0)
+    if style_resize:  # trained on styles at this scale: inference reads them at the same one
+        model.apply_settings(replace(model.inference_settings, style_size=style_resize))
     meta = provenance(state, name, run)
     save_model(model, path, meta, dtype=torch.float16 if half else None)
     return path, meta

@@ -7,7 +7,7 @@ distillation loss) only need to read what they use from :class:`StepContext`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -69,7 +69,8 @@ class StepContext:
     """
 
     def __init__(self, loss_net: LossNet, content: Tensor, style: Tensor, output: Tensor, *,
-                 teacher: Tensor | None = None, identity: Tensor | None = None, shift: tuple[int, int] = (0, 0), shift_pad: int = 0,
+                 teacher: Tensor | None = None, identity: Tensor | None = None, shift: tuple[int, int] = (0, 0),
+                 shift_pad: int = 0,
                  generator: torch.Generator | None = None, given: dict[str, list[Tensor]] | None = None) -> None:
         self.loss_net = loss_net
         self.images = {"content": content, "style": style, "output": output}
@@ -219,23 +220,27 @@ class Objective(nn.Module):
             raise ValueError("the objective needs at least one loss term with a non-zero weight")
         self.terms = nn.ModuleList(terms)
 
+    def _terms(self) -> list[LossTerm]:
+        """The terms, typed (a ModuleList yields plain Modules)."""
+        return cast("list[LossTerm]", list(self.terms))
+
     @property
     def names(self) -> list[str]:
         """Term names, in order."""
-        return [t.name for t in self.terms]
+        return [t.name for t in self._terms()]
 
     @property
     def needs_teacher(self) -> bool:
         """Whether any term reads the teacher's output."""
-        return any(isinstance(t, (TeacherPixelTerm, TeacherFeatureTerm)) for t in self.terms)
+        return any(isinstance(t, (TeacherPixelTerm, TeacherFeatureTerm)) for t in self._terms())
 
     @property
     def needs_identity(self) -> bool:
         """Whether any term reads the identity rendering."""
-        return any(isinstance(t, (IdentityPixelTerm, IdentityFeatureTerm)) for t in self.terms)
+        return any(isinstance(t, (IdentityPixelTerm, IdentityFeatureTerm)) for t in self._terms())
 
     def forward(self, ctx: StepContext) -> tuple[Tensor, dict[str, Tensor]]:
         """(total, {name: weighted value}) for one step."""
-        parts = {t.name: t.weight * t(ctx) for t in self.terms}
+        parts = {t.name: t.weight * t(ctx) for t in self._terms()}
         total = torch.stack(list(parts.values())).sum()
         return total, parts

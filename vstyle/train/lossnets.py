@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, cast
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,9 @@ from torch import Tensor, nn
 from ..errors import VStyleError
 from ..models.vgg import TAP_NAMES as VGG_TAPS
 from ..models.vgg import VGGEncoder
+
+if TYPE_CHECKING:
+    from ..models.mobilenet import MagentaMobileNetV2
 from ..weights import load_torch_state_dict
 
 #: torchvision ``vgg19().features`` conv index → vgg_normalised module index (conv1_1 … conv4_1).
@@ -96,7 +99,7 @@ class VGGLossNet(LossNet):
         super().__init__(encoder, encoder.tap_names, encoder.tap_channels)
 
     def features(self, x: Tensor) -> list[Tensor]:
-        return self.backbone.features(x)
+        return cast(VGGEncoder, self.backbone).features(x)
 
 
 class MobileNetLossNet(LossNet):
@@ -111,7 +114,7 @@ class MobileNetLossNet(LossNet):
         super().__init__(net, taps, [tap_channels(t) for t in taps])
 
     def features(self, x: Tensor) -> list[Tensor]:
-        return self.backbone.features(x, self.tap_names)
+        return cast("MagentaMobileNetV2", self.backbone).features(x, self.tap_names)
 
 
 # ----------------------------------------------------------------------------- defaults
@@ -203,7 +206,8 @@ def _mnv2_order(taps: Sequence[str]) -> list[str]:
 
 
 def _build_mnv2(taps: Sequence[str], file: str | None, random: bool) -> LossNet:
-    from ..models.mobilenet import MagentaMobileNetV2, load_magenta_mobilenet
+    from ..models.mobilenet import MagentaMobileNetV2
+    from ..weights.magenta_onnx import load_magenta_mobilenet
 
     net = MagentaMobileNetV2() if random else load_magenta_mobilenet(file)
     return MobileNetLossNet(net, _mnv2_order(taps))
@@ -238,7 +242,8 @@ def _variance_preserving_init(module: nn.Module) -> None:
     # them at a useful scale so smoke tests exercise all the losses.
     if isinstance(module, nn.Conv2d):
         nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-        nn.init.zeros_(module.bias)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
 
 
 # ----------------------------------------------------------------------------- model encoders
@@ -257,7 +262,7 @@ def encoder_kind(encoder: nn.Module) -> str | None:
 
 def encoder_output_tap(encoder: nn.Module) -> str:
     """Name of the tap a model encoder outputs (its deepest VGG tap, or a MobileNet trunk's ``tap``)."""
-    return getattr(encoder, "tap", None) or encoder.tap_names[-1]
+    return getattr(encoder, "tap", None) or str(cast(VGGEncoder, encoder).tap_names[-1])
 
 
 @torch.no_grad()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..io.atomic import replace_on_success
 from .log import read_log
 
 GRID_ROWS = 4
@@ -39,13 +39,11 @@ def plot_losses(csv_path: Path, png_path: Path, smooth: float = 0.9) -> bool:
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
-    tmp = png_path.with_name(f".{png_path.name}.partial")
     try:
-        fig.savefig(tmp, dpi=90, format="png")
-        os.replace(tmp, png_path)
+        with replace_on_success(png_path) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return True
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from ..models.magenta_onnx import PREDICTOR, TRANSFORMER, free_transformer_shape, magenta_model_path
+from ..weights.magenta_onnx import PREDICTOR, TRANSFORMER, free_transformer_shape, magenta_model_path
 
 STYLE_SIZE = 256  # the predictor's input side
 MULTIPLE = 4  # two stride-2 convs and two ×2 resizes: other sizes come back a few pixels larger
@@ -34,7 +34,7 @@ def predictor_input(image: Tensor | np.ndarray) -> np.ndarray:
     im = Image.fromarray(_to_uint8_hwc(image))
     side = min(im.size)
     left, top = (im.width - side) // 2, (im.height - side) // 2
-    im = im.crop((left, top, left + side, top + side)).resize((STYLE_SIZE, STYLE_SIZE), Image.LANCZOS)
+    im = im.crop((left, top, left + side, top + side)).resize((STYLE_SIZE, STYLE_SIZE), Image.Resampling.LANCZOS)
     return (np.asarray(im, dtype=np.float32) / 255.0)[None]
 
 

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import VStyleError
+from ..engine.device import resolve_device, resolve_precision
+from ..errors import VStyleError, exception_line
 from ..models import SCTNet, build
-from ..models import sctnet_mobile  # noqa: F401  (registers "sctnet-mobile" with build())
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import Recipe, RunOptions
@@ -89,15 +89,6 @@ def step_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, 1, step]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def pick_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VStyleError("--device cuda: no CUDA device is available")
-    return torch.device(name)
-
-
 def shipped_architecture() -> tuple[str, dict[str, Any]]:
     """Architecture and config of the shipped default model (what a plain ``vstyle train`` trains);
     ``sctnet-mobile`` with its defaults when no default model file is installed."""
@@ -152,11 +143,10 @@ class Trainer:
             self._check_run_dir(overwrite)
         assert recipe is not None
         self.recipe = recipe.validate()
-        self.device = pick_device(options.device)
+        self.device = resolve_device(options.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick the fastest kernels
-        if self.device.type != "cuda" and options.precision == "fp16":
-            raise VStyleError("--precision fp16 needs CUDA; use bf16 on the CPU")
+        resolve_precision(options.precision, self.device)
         if options.threads:
             torch.set_num_threads(options.threads)
         torch.manual_seed(self.recipe.seed)
@@ -360,7 +350,7 @@ class Trainer:
             if self.objective.needs_identity:  # the content as its own style must come back unchanged
                 identity = model.decoder(model.sct.transform(fc, *model.sct.style_stats(fc)))
             ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, identity=identity,
-                              shift=shift, shift_pad=s, generator=gen, given=given)  # type: ignore[arg-type]
+                              shift=shift, shift_pad=s, generator=gen, given=given)
             total, parts = self.objective(ctx)
         return total, parts, output
 
@@ -508,5 +498,5 @@ class Trainer:
             return next(batches)
         except VStyleError as exc:
             # Errors from worker processes arrive with the worker's traceback in the message; keep the cause.
-            lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
-            raise VStyleError(lines[-1].split("VStyleError: ", 1)[-1] if lines else "data loading failed") from None
+            line = exception_line(exc, last=True, limit=10_000, empty="data loading failed")
+            raise VStyleError(line.split("VStyleError: ", 1)[-1]) from None

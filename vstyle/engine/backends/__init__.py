@@ -13,7 +13,8 @@ class Backend(Protocol):
 
     name: str
     device: torch.device
-    dtype: torch.dtype
+    #: What really runs (a TensorRT engine's own, fixed when it was built).
+    precision: str
 
     def run(self, x: Tensor, sigma: Tensor, mean: Tensor, alpha: float) -> Tensor:
         """``x``: N×3×H×W in [0, 1] on ``device``, H and W multiples of the model stride."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,11 +12,9 @@ from torch import Tensor
 from ...errors import VStyleError
 from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...models import SCTNet
+from ..device import resolve_precision
 
-_PRECISION = {torch.float32: "fp32", torch.float16: "fp16"}
-
-
-def _import_ort():
+def _import_ort() -> Any:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -33,24 +32,21 @@ class OrtBackend:
 
     name = "ort"
 
-    def __init__(self, model: SCTNet, device: torch.device, dtype: torch.dtype = torch.float32,
+    def __init__(self, model: SCTNet, device: torch.device, precision: str = "fp32",
                  threads: int | None = None) -> None:
         ort = _import_ort()
         from ...export.onnx_export import cached_onnx
 
-        if dtype not in _PRECISION:
-            raise VStyleError("--backend ort runs fp32 (and fp16 on CUDA); bf16 needs --backend torch")
+        resolve_precision(precision, device, self.name)
         if device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
                 raise VStyleError("--backend ort on CUDA needs onnxruntime-gpu (this onnxruntime only has "
                                   f"{', '.join(ort.get_available_providers())})")
-            providers: list = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
+            providers: list[Any] = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
         else:
-            if dtype != torch.float32:
-                raise VStyleError("--backend ort on the CPU runs fp32 only")
             providers = ["CPUExecutionProvider"]
         self.device = device
-        self.dtype = dtype
+        self.precision = precision
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -60,7 +56,7 @@ class OrtBackend:
             # The same request torch's OpenMP honours: idle workers sleep instead of spinning, which
             # on a shared CPU leaves the cores to the threads doing work.
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(cached_onnx(model, _PRECISION[dtype]), opts, providers=providers)
+        self.session = ort.InferenceSession(cached_onnx(model, precision), opts, providers=providers)
         self.providers = self.session.get_providers()
 
     def run(self, x: Tensor, sigma: Tensor, mean: Tensor, alpha: float) -> Tensor:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import torch
 from torch import Tensor
 
 from ...models import SCTNet
+from ..device import torch_dtype
 
 
 class TorchBackend:
@@ -15,10 +17,11 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model: SCTNet, device: torch.device, dtype: torch.dtype = torch.float32,
+    def __init__(self, model: SCTNet, device: torch.device, precision: str = "fp32",
                  channels_last: bool = False, compile: bool = False) -> None:
         self.device = device
-        self.dtype = dtype
+        self.precision = precision
+        self.dtype = dtype = torch_dtype(precision)
         self.channels_last = channels_last
         if dtype != torch.float32:
             # A private copy: the engine keeps encoding styles with the fp32 model it holds.
@@ -31,6 +34,7 @@ class TorchBackend:
         # video keeps fixed. Graph outputs live in static buffers, hence the clone in run().
         # On the CPU, inductor's "freezing" folds the weights in and pre-packs them for oneDNN.
         self._graphs = compile and device.type == "cuda"
+        self._fn: Callable[..., Tensor]
         if not compile:
             self._fn = model
         elif self._graphs:

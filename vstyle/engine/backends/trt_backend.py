@@ -11,6 +11,7 @@ Core/Engine, Core/ExecutionContext, and the 8.x→10.x migration guide's name-ba
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -19,8 +20,8 @@ from ...errors import VStyleError
 from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...export.shapes import FrameShape, check_in_profile, default_profile
 from ...models import SCTNet
+from ..device import resolve_precision
 
-_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 
 class TrtBackend:
@@ -29,25 +30,23 @@ class TrtBackend:
 
     Before loading, the engine's JSON sidecar is checked against this GPU and TensorRT version and
     the model's weights; each mismatch is one clear error line. The engine's own precision (fp16 or
-    fp32, fixed at build time) is what runs, whatever ``dtype`` asked for.
+    fp32, fixed at build time) is what runs, whatever ``precision`` asked for.
     """
 
     name = "trt"
 
-    def __init__(self, model: SCTNet, device: torch.device, dtype: torch.dtype = torch.float16,
+    def __init__(self, model: SCTNet, device: torch.device, precision: str = "fp16",
                  engine_path: str | None = None) -> None:
         from ...export.onnx_export import weights_sha256
         from ...export.sidecar import check_model, check_runtime, engine_profile, read_sidecar
         from ...export.trt_build import cached_engine, import_tensorrt, make_logger, runtime_info
 
         trt = import_tensorrt()
-        if device.type != "cuda":
-            raise VStyleError("--backend trt runs on CUDA only; pass --device cuda (or auto)")
+        resolve_precision(precision, device, self.name)
         digest = weights_sha256(model)
         if engine_path is None:
-            wanted = "fp32" if dtype == torch.float32 else "fp16"
             profile = default_profile(model.multiple, model.margin)
-            path = cached_engine(model, wanted, profile, device, weights_sha256=digest)
+            path = cached_engine(model, precision, profile, device, weights_sha256=digest)
         else:
             path = Path(engine_path)
         meta = read_sidecar(path)
@@ -56,7 +55,6 @@ class TrtBackend:
         #: The precision was fixed when the engine was built; it overrides --precision.
         self.precision = str(meta["precision"])
         self.device = device
-        self.dtype = _DTYPES[self.precision]
         self.engine_path = path
         self.profile = engine_profile(meta)
         self._logger = make_logger(trt)
@@ -72,7 +70,7 @@ class TrtBackend:
         self.device_memory_bytes = int(getattr(self.engine, "device_memory_size_v2",
                                                getattr(self.engine, "device_memory_size", 0)) or 0)
 
-    def _check_io(self, trt) -> None:
+    def _check_io(self, trt: Any) -> None:
         """The engine must expose vstyle's four float32 inputs and one float32 output."""
         names = {self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)}
         if names != set(INPUT_NAMES) | {OUTPUT_NAME}:

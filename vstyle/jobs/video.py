@@ -1,6 +1,6 @@
-"""One video file in, one stylised video file out: probe → reader → pipeline → writer, written atomically.
-
-Shared by ``vstyle run``, ``vstyle batch`` and the pipeline benchmark.
+"""The video job: one file in, one stylised file out (probe → reader → pipeline → writer, written
+atomically), audio kept. :func:`run_video` is ``vstyle run``; :func:`stylize_video` is shared with the
+batch job and the pipeline benchmark.
 """
 
 from __future__ import annotations
@@ -8,13 +8,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .errors import VStyleError
-from .io.atomic import atomic_output, check_writable
-from .io.video_sink import VideoWriter, even_size
-from .io.video_source import Frame, VideoInfo, VideoReader, probe_video
-from .pipeline import auto_batch, run_pipeline
+import numpy as np
+
+from .. import sizes
+from ..errors import VStyleError
+from ..io.atomic import atomic_output, check_writable
+from ..io.video_sink import VideoWriter, even_size
+from ..io.video_source import Frame, VideoInfo, VideoReader, probe_video
+from ..pipeline import auto_batch, run_pipeline
+from .engine import EngineSpec, load_style_code
+from .naming import style_label, video_output
+
+if TYPE_CHECKING:
+    from ..engine.stylizer import StyleEngine
+    from ..models import StyleCode
 
 
 @dataclass(frozen=True)
@@ -48,31 +57,42 @@ def processing_size(width: int, height: int, max_size: int | None, size: tuple[i
     return even_size(round(width * scale / 2) * 2, round(height * scale / 2) * 2)
 
 
-def default_output(src: Path, label: str) -> Path:
-    """``<input stem>_<style stems>.mp4`` in the current folder (as ``vstyle image`` does): input
-    folders are often shared or read-only media libraries that should not collect outputs."""
-    return Path(f"{src.stem}_{label}.mp4")
+def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size: int | None, opts: VideoOptions,
+              engine: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Stylise ``src`` into ``output`` (see :func:`~vstyle.jobs.naming.video_output`) and return the
+    summary. Bad inputs and outputs fail before the model loads; the output is checked once."""
+    from ..io.video_sink import pick_encoder
+
+    dst = video_output(src, output, style_label(styles))
+    check_writable(dst, opts.overwrite, inputs=(src,))
+    info = probe_video(src, opts.start, opts.duration)
+    pick_encoder(opts.codec)
+    eng = engine.build()
+    code = load_style_code(eng, styles, style_size)
+    summary = stylize_video(eng, code, src, dst, opts, on_progress=on_progress, info=info)
+    summary.update(styles=list(styles), alpha=opts.alpha, preserve_color=opts.preserve_color)
+    return summary
 
 
-def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts: VideoOptions,
+def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: str | Path, opts: VideoOptions,
                   on_progress: Callable[[int, int], None] | None = None,
                   info: VideoInfo | None = None, pts_offset: int = 0) -> dict[str, Any]:
     """Stylise ``src`` into ``dst`` and return the ``--json`` summary.
 
     ``on_progress(done, total)`` is called from this thread while frames flow. ``info`` may be
-    passed if the caller already probed ``src`` with the same segment. On any error or Ctrl-C no
-    file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
+    passed if the caller already probed ``src`` with the same segment. The caller has checked ``dst``
+    with :func:`~vstyle.io.atomic.check_writable` (once, before the model loaded). On any error or
+    Ctrl-C no file is left under ``dst`` (with ``keep_partial`` a playable ``<stem>.partial<ext>`` is kept).
     ``pts_offset`` (source time base) is added to every frame's timestamp: a piece of a longer
     video keeps its place in the whole (see ``io/video_segments.py``).
     """
     src, dst = Path(src), Path(dst)
-    check_writable(dst, opts.overwrite, inputs=(src,))
     info = info or probe_video(src, opts.start, opts.duration)
     proc_w, proc_h = processing_size(info.width, info.height, opts.max_size, opts.size)
     out_w, out_h = (info.width, info.height) if opts.keep_size else (proc_w, proc_h)
     batch = opts.batch or auto_batch(engine.device.type, proc_h, proc_w)
     t0 = time.perf_counter()
-    with atomic_output(dst, overwrite=opts.overwrite, keep_partial=opts.keep_partial, inputs=(src,)) as tmp:
+    with atomic_output(dst, keep_partial=opts.keep_partial, checked=True) as tmp:
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,
@@ -82,7 +102,7 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
             with VideoReader(info, (proc_w, proc_h)) as reader:
                 pairs = ((f.image, f) for f in reader.frames())
 
-                def write(image: Any, f: Frame) -> None:
+                def write(image: np.ndarray, f: Frame) -> None:
                     writer.write(image, f.pts + pts_offset, f.duration)
 
                 progress = (lambda done: on_progress(done, info.frames)) if on_progress else None
@@ -105,15 +125,8 @@ def stylize_video(engine: Any, code: Any, src: str | Path, dst: str | Path, opts
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``640x360`` → (640, 360)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise VStyleError(f"--size must look like 640x360, got {text!r}") from None
-    if w < 16 or h < 16 or w > 16384 or h > 16384:
-        raise VStyleError(f"--size sides must be between 16 and 16384, got {text!r}")
-    return w, h
+    """An output size: ``640x360`` → (640, 360), sides 16 to 16384."""
+    return sizes.parse_size(text, square=False, presets=False, sides=(16, 16384))
 
 
 def parse_time(text: str) -> float:

@@ -8,12 +8,14 @@ behaviour and per-file report.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from .errors import VStyleError, exception_line
+from ..errors import VStyleError, exception_line
+from .naming import mirrored_output
 
 
 @dataclass
@@ -52,10 +54,9 @@ def is_inside(path: Path, folder: Path) -> bool:
 
 def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
     """Images and videos under ``src_dir`` (hidden files and anything inside ``out_dir`` excluded),
-    each mapped to the same relative path under ``out_dir``: images keep a writable suffix (else
-    ``.png``), videos become ``.mp4``; names that would collide keep their old suffix in the stem."""
-    from .io.images import IMAGE_SUFFIXES, WRITE_FORMATS
-    from .io.video_source import VIDEO_SUFFIXES
+    each mapped to the same relative path under ``out_dir`` (:func:`~vstyle.jobs.naming.mirrored_output`)."""
+    from ..io.images import IMAGE_SUFFIXES
+    from ..io.video_source import VIDEO_SUFFIXES
 
     found = sorted(src_dir.rglob("*") if recursive else src_dir.iterdir())
     jobs: list[Job] = []
@@ -66,16 +67,12 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
             continue
         suffix = src.suffix.lower()
         if suffix in VIDEO_SUFFIXES:
-            kind, new_suffix = "video", ".mp4"
+            kind = "video"
         elif suffix in IMAGE_SUFFIXES:
-            kind, new_suffix = "image", suffix if suffix in WRITE_FORMATS else ".png"
+            kind = "image"
         else:
             continue
-        dst = out_dir / rel.with_suffix(new_suffix)
-        if dst in taken:
-            dst = out_dir / rel.with_name(f"{src.stem}_{suffix[1:]}{new_suffix}")
-        taken.add(dst)
-        jobs.append(Job(src, dst, kind))
+        jobs.append(Job(src, mirrored_output(rel, out_dir, kind, taken), kind))
     return jobs
 
 
@@ -84,7 +81,8 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
     """Check the folders and style images (one-line errors) and list the jobs; outputs that
     already exist are marked ``skipped`` unless ``overwrite`` (this is what makes a batch resume)."""
     if not in_dir.is_dir():
-        raise VStyleError(f"input folder {in_dir} does not exist" if not in_dir.exists() else f"{in_dir} is not a folder")
+        raise VStyleError(f"input folder {in_dir} does not exist" if not in_dir.exists()
+                          else f"{in_dir} is not a folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise VStyleError(f"output {out_dir} is a file, not a folder")
     if is_inside(in_dir, out_dir):
@@ -104,7 +102,7 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
 
 def prepare_output_folder(out_dir: Path) -> None:
     """Create OUT and check that files can be written there, so an unwritable folder is one early error."""
-    from .io.atomic import check_folder_writable
+    from ..io.atomic import check_folder_writable
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,8 +113,8 @@ def prepare_output_folder(out_dir: Path) -> None:
 
 def stylize_image_file(engine: Any, code: Any, src: Path, dst: Path, opts: Any) -> None:
     """Read, scale, stylise, (scale back), write atomically."""
-    from .cli.common import stylize_still
-    from .io.images import read_image, write_image
+    from ..io.images import read_image, write_image
+    from .engine import stylize_still
 
     out = stylize_still(engine, code, read_image(src), max_size=opts.max_size, keep_size=opts.keep_size,
                         alpha=opts.alpha, preserve_color=opts.preserve_color, size=opts.size)
@@ -135,7 +133,7 @@ def attempt(work: Callable[[], None]) -> tuple[str, str]:
     must not stop the batch. Ctrl-C and SIGTERM pass through."""
     try:
         work()
-    except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
+    except Exception as exc:
         return "failed", failure_reason(exc)
     return "ok", ""
 
@@ -143,7 +141,7 @@ def attempt(work: Callable[[], None]) -> tuple[str, str]:
 def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
                 on_frames: Callable[[int, int], None] | None = None) -> tuple[str, str]:
     """Stylise one whole file of the batch; returns ``(status, reason)`` as :func:`attempt`."""
-    from .video_job import stylize_video
+    from .video import stylize_video
 
     def work() -> None:
         job.dst.parent.mkdir(parents=True, exist_ok=True)
@@ -162,8 +160,7 @@ def run_local(todo: list[Job], engine: Any, code: Any, opts: Any, observer: Batc
         observer.file_started(j)
         t0 = time.perf_counter()
         try:
-            j.status, j.reason = stylize_job(engine, code, j, opts,
-                                             on_frames=lambda done, total, j=j: observer.frames(j, done, total))
+            j.status, j.reason = stylize_job(engine, code, j, opts, on_frames=functools.partial(observer.frames, j))
         except KeyboardInterrupt:
             j.status, j.reason = "interrupted", "stopped before it finished"
             raise

@@ -1,0 +1,42 @@
+"""The one source of engine option names and of what runs where (torch-free)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from vstyle.engine.options import BACKENDS, PRECISIONS, check_device, unsupported
+from vstyle.errors import VStyleError
+
+
+def test_device_names_include_one_gpu_by_index() -> None:
+    for name in ("auto", "cpu", "cuda", "cuda:0", "cuda:3"):
+        assert check_device(name) == name
+    for name in ("gpu", "cuda:", "cuda:x", "CPU"):
+        with pytest.raises(VStyleError, match="unknown device"):
+            check_device(name)
+
+
+def test_what_runs_where() -> None:
+    assert all(unsupported(p, "cuda") is None for p in PRECISIONS)
+    assert unsupported("fp16", "cpu") == "fp16 needs CUDA"
+    assert unsupported("bf16", "cpu", "ort") is not None and unsupported("fp32", "cpu", "ort") is None
+    assert "CUDA" in (unsupported("fp32", "cpu", "trt") or "")
+    assert unsupported("bf16", "cuda", "trt") is not None
+    assert "auto" in BACKENDS
+
+
+def test_options_module_and_help_do_not_load_torch() -> None:
+    code = ("import sys, vstyle.engine.options, vstyle.cli.common, vstyle.train.config; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_bad_device_is_a_usage_error_before_any_model_work(tmp_path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "vstyle", "image", "nothing.jpg", "--style", "x.jpg",
+                           "--device", "gpu"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown device 'gpu'" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,68 @@
+"""The image job: still images in, stylised images out (named by :mod:`.naming`, written atomically)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..io.atomic import check_writable
+from .engine import EngineSpec, load_style_code, stylize_still
+from .naming import image_output, style_label
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How to stylise stills: ``max_size`` (None: full size), back to the input's size, strength, colours."""
+
+    max_size: int | None = 1024
+    keep_size: bool = False
+    alpha: float = 1.0
+    preserve_color: bool = False
+    overwrite: bool = False
+
+
+def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequence[str],
+                   overwrite: bool) -> tuple[list[Path], list[np.ndarray]]:
+    """Each input's output path (checked writable; the ``-o`` folder made) and its pixels, so a bad file
+    fails before any model work."""
+    from ..io.images import read_image
+
+    many = len(content) > 1
+    label = style_label(styles)
+    targets = [image_output(c, output, many, label) for c in content]
+    if output is not None and (many or not output.suffix) and not output.exists():
+        output.mkdir(parents=True, exist_ok=True)
+    for src, dst in zip(content, targets):
+        check_writable(dst, overwrite, inputs=(src,))
+    return targets, [read_image(c) for c in content]
+
+
+def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[str], style_size: int | None,
+               opts: ImageOptions, engine: EngineSpec,
+               on_image: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Stylise every ``content`` image and return the summary (one entry per image). Outputs are
+    checked and the inputs read before the model loads, so a bad file fails before any model work;
+    ``on_image`` is called after each image."""
+    from ..io.images import write_image
+
+    targets, images = prepare_images(content, output, styles, opts.overwrite)
+    eng = engine.build()
+    code = load_style_code(eng, styles, style_size)
+    results = []
+    for src, dst, img in zip(content, targets, images):
+        t0 = time.perf_counter()
+        out = stylize_still(eng, code, img, max_size=opts.max_size, keep_size=opts.keep_size, alpha=opts.alpha,
+                            preserve_color=opts.preserve_color)
+        seconds = time.perf_counter() - t0
+        write_image(dst, out, overwrite=opts.overwrite)
+        results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),
+                        "height": int(out.shape[0]), "seconds": round(seconds, 4)})
+        if on_image is not None:
+            on_image()
+    return {"images": results, "styles": list(styles), "alpha": opts.alpha, "preserve_color": opts.preserve_color,
+            **eng.describe(), "model": eng.model.source_path}

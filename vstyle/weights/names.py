@@ -1,0 +1,58 @@
+"""Model names → files: ``weights/`` in the project, then ``$VSTYLE_HOME``; a path is taken as it is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import VStyleError
+
+SUFFIX = ".safetensors"
+#: Shipped weights live beside the package (editable installs and source checkouts).
+PROJECT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+DEFAULT_MODEL = "default"
+
+HOW_TO_GET_A_MODEL = (
+    "no model found: train one with `vstyle train` and `vstyle train export`, or import the official CCPL "
+    "checkpoints with `vstyle weights import --vgg vgg_normalised.pth --decoder decoder_iter_160000.pth.tar "
+    "--sct sct_iter_160000.pth.tar --name ccpl-art`, then pass --model NAME"
+)
+
+
+def user_dir() -> Path:
+    """``$VSTYLE_HOME`` (default ``~/.cache/vstyle``): where imported and exported models go."""
+    return Path(os.environ.get("VSTYLE_HOME", Path.home() / ".cache" / "vstyle")).expanduser()
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for model names, in order."""
+    return [PROJECT_WEIGHTS, user_dir()]
+
+
+def available_models() -> list[Path]:
+    """Every model file found in the search folders."""
+    found: list[Path] = []
+    for d in search_dirs():
+        if d.is_dir():
+            found.extend(sorted(d.glob(f"*{SUFFIX}")))
+    return found
+
+
+def resolve(spec: str | None) -> Path:
+    """Turn ``--model NAME|PATH`` (or ``None`` for the default) into a model file path."""
+    name = spec or DEFAULT_MODEL
+    as_path = Path(name).expanduser()
+    if as_path.suffix == SUFFIX or os.sep in name or as_path.exists():
+        if as_path.is_dir():
+            raise VStyleError(f"--model {as_path} is a folder; give a {SUFFIX} file or a model name")
+        if not as_path.is_file():
+            raise VStyleError(f"model file not found: {as_path}")
+        return as_path
+    for d in search_dirs():
+        candidate = d / f"{name}{SUFFIX}"
+        if candidate.is_file():
+            return candidate
+    if spec is None:
+        raise VStyleError(HOW_TO_GET_A_MODEL)
+    known = ", ".join(p.stem for p in available_models()) or "none"
+    raise VStyleError(f"model {name!r} not found in {', '.join(map(str, search_dirs()))} (known: {known})")
