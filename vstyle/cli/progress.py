@@ -79,3 +79,11 @@ class BatchProgress:
         if task is not None:
             self.progress.remove_task(task)
         self.progress.advance(self._files)
+
+
+def make_loss_progress(disable: bool = False) -> Progress:
+    """Like :func:`make_progress` for optimisation steps, with the task's ``loss`` field at the end
+    (a narrower bar keeps the line within 80 columns)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                    RateColumn("it/s"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    TextColumn("loss {task.fields[loss]}"), console=stderr, disable=disable, transient=False)

@@ -181,3 +181,39 @@ class StyletransferLite:
             spent += time.perf_counter() - t0
             progress(1)
         return MethodRun(np.stack(outs), spent * 1000 / len(frames))
+
+
+@dataclass
+class OptimizeMethod:
+    """Gatys-style optimisation of each still on the training loss network (``vstyle image --optimize``):
+    the slow quality ceiling the fast models are compared with. Stills only (the runner skips it on clips);
+    it starts from the content, and the style is used at the still's longer side."""
+
+    settings: Any  # vstyle.optimize.still.OptimizeSettings
+    loss: Any  # vstyle.optimize.job.LossNetwork (never the evaluation's judge: built by build_loss_net)
+    device: Any = "cpu"
+    label: str = "optimize"
+    kind: str = "reference"
+    stills_only: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"label": self.label, "kind": self.kind, "stills_only": True, "init": "content",
+                "loss_net": self.loss.net.kind, "style_size": "the still's longer side", "device": str(self.device),
+                **asdict(self.settings)}
+
+    def run(self, frames: np.ndarray, style: np.ndarray, progress: Progress, done: Done) -> MethodRun:
+        import torch
+
+        from ..optimize.job import finish, prepare
+
+        outs, spent = [], 0.0
+        for frame in frames:
+            t0 = time.perf_counter()
+            opt = prepare(frame, [(style, 1.0)], self.settings, self.loss, device=torch.device(self.device))
+            outs.append(finish(opt.run(), frame, preserve_color=False))
+            spent += time.perf_counter() - t0
+            progress(1)
+        return MethodRun(np.stack(outs), spent * 1000 / len(frames))
+

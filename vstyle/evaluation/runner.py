@@ -16,7 +16,7 @@ from ..metrics.ssim import ssim
 from ..metrics.temporal import PairFlow, sequence_warping_errors
 from .clips import Clip, clip_flows
 from .judging import Judges
-from .methods import Method, MethodRun
+from .methods import Method, MethodRun, Unstylised
 
 SHORT_DELTA = 1
 
@@ -140,6 +140,8 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
             done: dict[str, MethodRun] = {}
             clip_rows = []
             for method in methods:
+                if getattr(method, "stills_only", False) and not clip.still:
+                    continue
                 status(f"{clip.name} × {style_name}: {method.label}")
                 run = method.run(clip.frames, style_image, progress, done)
                 done[method.label] = run
@@ -149,7 +151,7 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
             _add_floor_ratios(clip_rows)
             rows.extend(clip_rows)
             pick = functools.partial(_shown_frames, keep_all=keep_all_frames)
-            shown = {m.label for m in methods if m.kind != "reference"}  # the content is shown anyway
+            shown = {m.label for m in methods if not isinstance(m, Unstylised)}  # the content is shown anyway
             samples.append(Sample(clip.name, style_name, pick(clip.frames), style_image,
                                   {label: pick(run.frames) for label, run in done.items() if label in shown},
                                   clip.fps))
@@ -204,7 +206,7 @@ def relative_to(summary: Sequence[dict[str, Any]], label: str) -> list[dict[str,
 
 def _add_floor_ratios(rows: list[dict[str, Any]]) -> None:
     """Warping errors relative to the unstylised clip, when it is among the methods."""
-    ref = next((r for r in rows if r["kind"] == "reference"), None)
+    ref = next((r for r in rows if r["method"] == Unstylised.label), None)
     for r in rows:
         r["warp_short_x_floor"] = _ratio(r["warp_short"], ref["warp_short"]) if ref else None
         r["warp_long_x_floor"] = _ratio(r["warp_long"], ref["warp_long"]) if ref else None

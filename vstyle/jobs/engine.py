@@ -68,16 +68,23 @@ def parse_style_spec(text: str) -> StyleSpec:
     return StyleSpec(Path(text), 1.0)
 
 
-def load_style_code(engine: StyleEngine, styles: Sequence[str], style_size: int | None) -> StyleCode:
-    """Encode every style once and blend them by weight into one StyleCode."""
+def read_styles(styles: Sequence[str]) -> list[tuple[np.ndarray, float]]:
+    """Every style read: (H×W×3 uint8 image, blend weight); the weights must not all be zero."""
     from ..io.images import read_image
-    from ..models import StyleCode
 
     specs = [parse_style_spec(s) for s in styles]
     if sum(s.weight for s in specs) <= 0:
         raise VStyleError("style weights must not all be zero")
-    codes = [engine.style_code(read_image(s.path), max_size=style_size) for s in specs]
-    return codes[0] if len(codes) == 1 else StyleCode.blend(codes, [s.weight for s in specs])
+    return [(read_image(s.path), s.weight) for s in specs]
+
+
+def load_style_code(engine: StyleEngine, styles: Sequence[str], style_size: int | None) -> StyleCode:
+    """Encode every style once and blend them by weight into one StyleCode."""
+    from ..models import StyleCode
+
+    pairs = read_styles(styles)
+    codes = [engine.style_code(image, max_size=style_size) for image, _ in pairs]
+    return codes[0] if len(codes) == 1 else StyleCode.blend(codes, [w for _, w in pairs])
 
 
 def stylize_still(engine: StyleEngine, code: StyleCode, image: np.ndarray, *, max_size: int | None,

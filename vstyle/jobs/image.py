@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..io.atomic import check_writable
 from .engine import EngineSpec, load_style_code, stylize_still
 from .naming import image_output, style_label
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -23,13 +26,11 @@ class ImageOptions:
     overwrite: bool = False
 
 
-def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[str], style_size: int | None,
-               opts: ImageOptions, engine: EngineSpec,
-               on_image: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Stylise every ``content`` image and return the summary (one entry per image). Outputs are
-    checked and the inputs read before the model loads, so a bad file fails before any model work;
-    ``on_image`` is called after each image."""
-    from ..io.images import read_image, write_image
+def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequence[str],
+                   overwrite: bool) -> tuple[list[Path], list[np.ndarray]]:
+    """Each input's output path (checked writable; the ``-o`` folder made) and its pixels, so a bad file
+    fails before any model work."""
+    from ..io.images import read_image
 
     many = len(content) > 1
     label = style_label(styles)
@@ -37,8 +38,19 @@ def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[st
     if output is not None and (many or not output.suffix) and not output.exists():
         output.mkdir(parents=True, exist_ok=True)
     for src, dst in zip(content, targets):
-        check_writable(dst, opts.overwrite, inputs=(src,))
-    images = [read_image(c) for c in content]
+        check_writable(dst, overwrite, inputs=(src,))
+    return targets, [read_image(c) for c in content]
+
+
+def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[str], style_size: int | None,
+               opts: ImageOptions, engine: EngineSpec,
+               on_image: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Stylise every ``content`` image and return the summary (one entry per image). Outputs are
+    checked and the inputs read before the model loads, so a bad file fails before any model work;
+    ``on_image`` is called after each image."""
+    from ..io.images import write_image
+
+    targets, images = prepare_images(content, output, styles, opts.overwrite)
     eng = engine.build()
     code = load_style_code(eng, styles, style_size)
     results = []
