@@ -218,3 +218,16 @@ def test_eval_optimize_is_a_reference_on_stills_only(tmp_path: Path, files: dict
     # the floor of the warping error is still the unstylised content, not the other reference
     assert all(r["warp_short_x_floor"] == pytest.approx(1.0) for r in data["results"]
                if r["method"] == "content (unstylised)" and r["clip"] != "photo")
+
+
+def test_eval_compares_optimize_style_weights_side_by_side(tmp_path: Path, files: dict[str, Path]) -> None:
+    proc = run_vstyle("eval", files["photo"], "--style", EXAMPLE_STYLE, "--model", files["model"], "--optimize",
+                      "--optimize-steps", "2", "--optimize-style-weight", "30", "--optimize-style-weight", "100",
+                      "--no-peer", "--ema-weight", "0", "--size", "96", "-o", tmp_path / "eval", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    rows = {r["method"]: r for r in data["results"] if r["method"].startswith("optimize")}
+    assert set(rows) == {"optimize sw=30", "optimize sw=100"}
+    assert data["settings"]["optimize_style_weights"] == [30.0, 100.0]
+    methods = {m["label"]: m for m in data["methods"]}
+    assert methods["optimize sw=30"]["style_weight"] == 30.0

@@ -48,7 +48,8 @@ def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -
 
 def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
              style_size: int | None, batch: int, device: str, precision: str, backend: str,
-             threads: int | None, optimize_steps: int | None) -> list[Any]:
+             threads: int | None, optimize_steps: int | None,
+             optimize_style_weights: tuple[float, ...] = ()) -> list[Any]:
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
     from ..jobs.engine import EngineSpec
 
@@ -77,8 +78,12 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
         from ..optimize.objective import build_still_loss_net
         from ..optimize.still import OptimizeSettings
 
-        methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps), LossNetwork(*build_still_loss_net()),
-                                      str(resolve_device(device))))
+        loss_net, dev = LossNetwork(*build_still_loss_net()), str(resolve_device(device))
+        if not optimize_style_weights:
+            methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps), loss_net, dev))
+        for w in optimize_style_weights:
+            methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps, style_weight=w), loss_net, dev,
+                                          label=f"optimize sw={w:g}"))
     return methods
 
 
@@ -102,6 +107,8 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
                    "still and style at 384 px on 2 CPU cores; skipped on clips).")
 @click.option("--optimize-steps", type=click.IntRange(1, 100000), default=200, show_default=True,
               help="Loss evaluations per still for --optimize.")
+@click.option("--optimize-style-weight", "optimize_style_weights", multiple=True, type=click.FloatRange(0.0, None),
+              help="Style weight of --optimize; repeat to compare several side by side [default: image --optimize's].")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
               help="Frames per clip (from the start).")
 @click.option("--size", type=click.IntRange(32, 8192), default=256, show_default=True,
@@ -123,7 +130,8 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @runtime_options
 def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...],
             alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int, max_frames: int, size: int,
+            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int,
+            optimize_style_weights: tuple[float, ...], max_frames: int, size: int,
             long_delta: int, style_size: int | None, batch: int, output: Path, video: bool, save_frames: bool,
             overwrite: bool, as_json: bool, device: str, precision: str,
             backend: str, threads: int | None) -> None:
@@ -153,7 +161,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     loaded = [load_content(c, max_frames, size) for c in clips]
     loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
     methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads,
-                       optimize_steps if optimize else None)
+                       optimize_steps if optimize else None, optimize_style_weights)
     total = len(style_images) * sum(len(c.frames) for c in loaded for m in methods
                                     if c.still or not getattr(m, "stills_only", False))
     with make_progress("fps", disable=as_json) as progress:
@@ -164,7 +172,8 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     data = result.data
     data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
-                        "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None}
+                        "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None,
+                        "optimize_style_weights": list(optimize_style_weights) if optimize else None}
     data["outputs"] = {k: str(v) for k, v in targets.items()}
     if save_frames:
         data["outputs"]["frames"] = str(output / FRAMES_OUTPUT)
