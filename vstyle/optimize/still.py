@@ -40,7 +40,7 @@ class OptimizeSettings:
     #: Fractions of the final size, coarse to fine, and each one's share of ``steps``.
     scales: tuple[float, ...] = (0.5, 1.0)
     shares: tuple[float, ...] = (0.8, 0.2)
-    style_weight: float = 100.0
+    style_weight: float = 30.0
     content_weight: float = 1.0
     jitter: int = 2
     seed: int = 0
