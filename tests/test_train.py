@@ -448,7 +448,7 @@ def test_plain_train_uses_the_shipped_architecture_offline(shared_data: Path, tm
 
 
 def test_vgg_loss_net_without_weights_names_the_offline_choice() -> None:
-    with pytest.raises(VStyleError, match="--loss-net mnv2-magenta"):
+    with pytest.raises(VStyleError, match="loss_net mnv2-magenta"):
         build_loss_net("vgg19", ["relu1_1"])
 
 

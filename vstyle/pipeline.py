@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, T
 import numpy as np
 
 from .errors import VStyleError
+from .flags import flag
 from .interrupts import Terminated, deferred_interrupts
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Stylizer, code:
     every 0.1 s and at the end. ``depth`` bounds each queue (default: two batches).
     """
     if batch < 1:
-        raise VStyleError(f"--batch must be ≥ 1, got {batch}")
+        raise VStyleError(f"{flag('batch')} must be ≥ 1, got {batch}")
     ctl = _Control()
     depth = depth or max(2 * batch, 4)
     q_in: queue.Queue[Any] = queue.Queue(maxsize=depth)
@@ -268,4 +269,4 @@ def _oom_guard(fn: Callable[[], T], n: int, shape: Sequence[int]) -> T:
         return fn()
     except torch.OutOfMemoryError:
         raise VStyleError(f"out of memory stylising a batch of {n} frames of {shape[-1]}×{shape[-2]}; "
-                          "use a smaller --batch or --max-size") from None
+                          f"use a smaller {flag('batch')} or {flag('max_size')}") from None

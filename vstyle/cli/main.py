@@ -13,6 +13,7 @@ from typing import Any, Callable
 import click
 
 from ..errors import VStyleError
+from ..flags import spelled_by
 from ..interrupts import default_sigterm, ignore_late_signals, install_sigterm, interrupted_exit
 
 #: Commands that manage their own signals (training checkpoints on Ctrl-C) keep SIGTERM's default action.
@@ -44,6 +45,35 @@ class LazyGroup(click.Group):
         if mod is None or importlib.util.find_spec(mod) is None:
             return None
         return importlib.import_module(mod).command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        """The subcommand to run; library messages made while it runs spell options as its flags
+        (:mod:`vstyle.flags`), until the command's context closes."""
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            ctx.with_resource(spelled_by(flag_spelling(cmd)))
+        return name, cmd, rest
+
+
+def flag_spelling(command: click.Command) -> Callable[[str], str]:
+    """Parameter key -> flag for ``command`` and its subcommands (``max_size`` -> ``--max-size``: the
+    first long option; the CLI gives each key one flag throughout). A key the command lacks is spelled
+    by Click's convention, as the user would type it."""
+    flags: dict[str, str] = {}
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.name is not None:
+                flags.setdefault(param.name, next((o for o in param.opts if o.startswith("--")), param.opts[0]))
+        if isinstance(cmd, click.Group):
+            stack.extend(cmd.commands.values())
+    return functools.partial(_spell, flags)
+
+
+def _spell(flags: dict[str, str], key: str) -> str:
+    return flags.get(key) or "--" + key.replace("_", "-")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

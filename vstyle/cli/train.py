@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import VStyleError
+from ..flags import flag
 from .common import device_option, precision_option, print_json
 
 F = Callable[..., Any]
@@ -150,7 +151,7 @@ def command(ctx: click.Context, /, **kw: Any) -> None:
     if ctx.invoked_subcommand is not None:
         given = [p for p in kw if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
         if given:
-            raise click.UsageError(f"--{given[0].replace('_', '-')} is a training option; put subcommands first")
+            raise click.UsageError(f"{flag(given[0])} is a training option; put subcommands first")
         return
     _run(ctx, kw)
 
@@ -202,7 +203,7 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
             saved_options = {}
         recipe_part, option_part = split_settings(cli_settings)
         if recipe_part:
-            raise VStyleError(f"--{next(iter(recipe_part)).replace('_', '-')} cannot change when resuming "
+            raise VStyleError(f"{flag(next(iter(recipe_part)))} cannot change when resuming "
                               "(it would not be the same run); start a new run with --init instead")
         options = RunOptions.from_dict({**saved_options, **option_part})
         recipe = None

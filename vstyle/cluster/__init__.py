@@ -6,8 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import VStyleError
-
-INSTALL_HINT = "--ray needs Ray: pip install 'vstyle[cluster]'"
+from ..flags import flag
 
 
 def require_ray() -> ModuleType:
@@ -15,5 +14,5 @@ def require_ray() -> ModuleType:
     try:
         import ray
     except ImportError:
-        raise VStyleError(INSTALL_HINT) from None
+        raise VStyleError(f"{flag('ray_address')} needs Ray: pip install 'vstyle[cluster]'") from None
     return ray

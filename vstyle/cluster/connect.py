@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 from . import require_ray
 
 #: How long a cluster's address may take to accept a connection (seconds).
@@ -68,8 +69,8 @@ def _check_reachable(address: str) -> None:
         latest = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
         target = os.environ.get("RAY_ADDRESS") or (latest.read_text().strip() if latest.is_file() else "")
         if not target:
-            raise VStyleError("--ray auto: no Ray cluster on this machine (start one with ray start --head, "
-                              "or give its address)")
+            raise VStyleError(f"{flag('ray_address')} auto: no Ray cluster on this machine (start one with "
+                              "ray start --head, or give its address)")
     if "://" in target:
         return
     host, _, port = target.rpartition(":")
@@ -91,12 +92,13 @@ def size_pool(ray: Any, workers: int | None, threads: int | None, use_gpus: bool
     if gpus:
         n = workers or gpus
         if n > gpus:
-            raise VStyleError(f"--workers {n}: the cluster has {gpus} GPUs (one worker per GPU)")
+            raise VStyleError(f"{flag('workers')} {n}: the cluster has {gpus} GPUs (one worker per GPU)")
         return Pool(n, 1, threads or 1, nodes)
     n = workers or max(1, nodes)
     each = threads or max(1, cpus // n)
     if n * each > cpus:
-        raise VStyleError(f"--workers {n} × --threads {each} needs {n * each} CPUs; the cluster has {cpus}")
+        raise VStyleError(f"{flag('workers')} {n} × {flag('threads')} {each} needs {n * each} CPUs; "
+                          f"the cluster has {cpus}")
     return Pool(n, 0, each, nodes)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from ..jobs.batch import BatchObserver, Job, attempt
 from ..errors import VStyleError, exception_line
+from ..flags import spelling
 from ..interrupts import deferred_interrupts
 from .work import SEGMENTS_DIR, Outcome, Unit, segment_folder
 
@@ -299,7 +300,7 @@ def run_on_ray(jobs: Sequence[Job], in_dir: Path, out_dir: Path, opts: Any, engi
         check_paths_on_every_node(ray, pool, in_dir, out_dir, jobs[todo[0]].src.absolute())
         args = {**engine_args, "threads": engine_args.get("threads") or (pool.threads if not pool.gpus_each else None)}
         code, described = _get(ray, ray.remote(encode_style).options(**pool.actor_options())
-                                .remote(args, styles, style_size))
+                                .remote(args, styles, style_size, spelling()))
         units, videos, frames = plan_units([dataclasses.replace(j, src=j.src.absolute()) for j in jobs], todo,
                                            in_dir, out_dir, opts, cluster.segment_seconds)
         for i, video in videos.items():
@@ -308,7 +309,7 @@ def run_on_ray(jobs: Sequence[Job], in_dir: Path, out_dir: Path, opts: Any, engi
         actor = ray.remote(StylizeWorker).options(max_concurrency=2, max_restarts=0, **pool.actor_options())
         t_ready = time.perf_counter()
         with observer_factory(len(todo), sum(frames.values())) as observer:
-            run = _Run(ray, pool, lambda: actor.remote(args, code_ref), jobs, units, videos, frames, opts,
+            run = _Run(ray, pool, lambda: actor.remote(args, code_ref, spelling()), jobs, units, videos, frames, opts,
                        observer, notes)
             try:
                 run.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..flags import Spelling, spelled_by
 from ..jobs.batch import Job
 from .work import Outcome, Unit, run_unit
 
@@ -12,13 +13,15 @@ class StylizeWorker:
     """Holds one engine (one GPU, or ``threads`` CPU threads) for the whole batch.
 
     Runs with two concurrent calls (a Ray threaded actor), so the driver can ask :meth:`progress`
-    while :meth:`run` is stylising.
+    while :meth:`run` is stylising. Messages are spelled as the driver's (:mod:`vstyle.flags`).
     """
 
-    def __init__(self, engine_args: dict[str, Any], code: Any) -> None:
+    def __init__(self, engine_args: dict[str, Any], code: Any, spelling: Spelling) -> None:
         from ..jobs.engine import EngineSpec
 
-        self.engine = EngineSpec(**engine_args).build()
+        self.spelling = spelling
+        with spelled_by(spelling):
+            self.engine = EngineSpec(**engine_args).build()
         self.code = code.to(self.engine.device)
         self._frames = 0
 
@@ -29,21 +32,23 @@ class StylizeWorker:
         def on_frames(done: int) -> None:
             self._frames = done
 
-        return run_unit(self.engine, self.code, job, unit, opts, on_frames)
+        with spelled_by(self.spelling):
+            return run_unit(self.engine, self.code, job, unit, opts, on_frames)
 
     def progress(self) -> int:
         """Frames written so far by the unit in hand."""
         return self._frames
 
 
-def encode_style(engine_args: dict[str, Any], styles: tuple[str, ...],
-                 style_size: int | None) -> tuple[Any, dict[str, str]]:
+def encode_style(engine_args: dict[str, Any], styles: tuple[str, ...], style_size: int | None,
+                 spelling: Spelling) -> tuple[Any, dict[str, str]]:
     """Encode and blend the ``--style`` images once (on a worker node); the code comes back on CPU so
     every worker takes the same one, with the engine's description for the summary."""
     from ..jobs.engine import EngineSpec, load_style_code
 
-    engine = EngineSpec(**engine_args).build()
-    return load_style_code(engine, styles, style_size).to("cpu"), engine.describe()
+    with spelled_by(spelling):
+        engine = EngineSpec(**engine_args).build()
+        return load_style_code(engine, styles, style_size).to("cpu"), engine.describe()
 
 
 def check_paths(in_dir: str, out_dir: str, marker: str, sample: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import VStyleError
+from ..flags import flag
 from .options import check_device, check_precision, unsupported
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -18,11 +19,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise VStyleError(f"--device {name} requested but no CUDA GPU is visible to torch "
+        raise VStyleError(f"{flag('device')} {name} requested but no CUDA GPU is visible to torch "
                           f"(torch {torch.__version__}, CUDA build {torch.version.cuda or 'none'})")
     device = torch.device(name)
     if device.index is not None and device.index >= torch.cuda.device_count():
-        raise VStyleError(f"--device {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+        raise VStyleError(f"{flag('device')} {name}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
     return device
 
 
@@ -36,5 +37,5 @@ def resolve_precision(name: str, device: torch.device, backend: str = "torch") -
     reason = unsupported(check_precision(name), device.type, backend)
     if reason is not None:
         hint = "; on the CPU use bf16 or fp32" if name == "fp16" and device.type != "cuda" else ""
-        raise VStyleError(f"--precision {name} --backend {backend} on {device}: {reason}{hint}")
+        raise VStyleError(f"{flag('precision')} {name} {flag('backend')} {backend} on {device}: {reason}{hint}")
     return name

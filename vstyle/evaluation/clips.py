@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..io.images import IMAGE_SUFFIXES, fit_within, read_image
 from ..io.video_source import VIDEO_SUFFIXES
 from ..metrics.flow import consistency_mask, read_flo, resize_flow, resize_mask
@@ -118,11 +119,11 @@ def load_photos(folder: str | Path, size: int | None = None) -> list[Clip]:
     """Every image directly inside ``folder`` as a still (sorted by name)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise VStyleError(f"--photos {folder}: not a folder")
+        raise VStyleError(f"{flag('photo_dirs')} {folder}: not a folder")
     files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
                    key=_natural_key)
     if not files:
-        raise VStyleError(f"--photos {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise VStyleError(f"{flag('photo_dirs')} {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
     return [load_still(p, size) for p in files]
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .. import sizes
 from ..errors import VStyleError
+from ..flags import flag
 
 _SHAPE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
 
@@ -102,13 +103,13 @@ def make_profile(multiple: int, min_shape: str | None = None, opt_shape: str | N
         s = parse_shape(text, what)
         return FrameShape(s.batch, round_up(s.height + 2 * margin, multiple), round_up(s.width + 2 * margin, multiple))
 
-    lo = pick(min_shape, base.min, "--min-shape")
-    hi = pick(max_shape, base.max, "--max-shape")
+    lo = pick(min_shape, base.min, flag("min_shape"))
+    hi = pick(max_shape, base.max, flag("max_shape"))
     if opt_shape is None:
         # The default optimum clipped into the user's range, so only giving --max-shape still works.
         opt = FrameShape(*(min(max(v, a), b) for v, a, b in zip(base.opt.dims(), lo.dims(), hi.dims())))
     else:
-        opt = pick(opt_shape, base.opt, "--opt-shape")
+        opt = pick(opt_shape, base.opt, flag("opt_shape"))
     profile = Profile(lo, opt, hi)
     validate_profile(profile, multiple)
     return profile
@@ -134,7 +135,7 @@ def check_in_profile(shape: FrameShape, profile: Profile, engine: str) -> None:
     if not profile.contains(shape):
         raise VStyleError(f"frames {shape} (after padding) are outside the shapes engine {engine} was built for "
                           f"(min {profile.min}, max {profile.max}); rebuild it with vstyle export-trt "
-                          "--min-shape/--max-shape")
+                          f"{flag('min_shape')}/{flag('max_shape')}")
 
 
 def parse_size(text: str) -> tuple[int, int]:

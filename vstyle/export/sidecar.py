@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import VStyleError
+from ..flags import flag
 from .shapes import Profile
 
 SIDECAR_FORMAT = 1
@@ -87,7 +88,7 @@ def check_model(meta: Mapping[str, Any], weights_sha256: str, engine: Path | str
     if meta["weights_sha256"] != weights_sha256:
         raise VStyleError(f"engine {engine} was built from another model ({meta.get('arch', '?')} "
                           f"{meta['weights_sha256'][:12]}…, loaded model {weights_sha256[:12]}…); "
-                          "pass the matching --model or rebuild the engine")
+                          f"pass the matching {flag('model')} or rebuild the engine")
 
 
 def engine_profile(meta: Mapping[str, Any]) -> Profile:

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, OUTPUT_NAME, style_dims
@@ -112,7 +113,7 @@ def build_serialized(trt: ModuleType, onnx_bytes: bytes, profile: Profile, style
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise VStyleError("TensorRT failed to build the engine (see its messages above); "
-                          "a larger --workspace or a smaller --max-shape may help")
+                          f"a larger {flag('workspace_mb')} or a smaller {flag('max_shape')} may help")
     if timing_cache is not None:
         write_bytes_atomic(timing_cache, bytes(config.get_timing_cache().serialize()), shared=True)
     return bytes(serialized)

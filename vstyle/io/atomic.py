@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import VStyleError
+from ..flags import flag
 
 
 def partial_path(final: Path, shared: bool = False) -> Path:
@@ -36,7 +37,7 @@ def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) 
     if final.is_dir():
         raise VStyleError(f"output {final} is a directory")
     if final.exists() and not overwrite:
-        raise VStyleError(f"output {final} exists; pass --overwrite to replace it")
+        raise VStyleError(f"output {final} exists; pass {flag('overwrite')} to replace it")
     check_folder_writable(final.parent if str(final.parent) else Path("."))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 
 #: How long a camera may take to open, and to deliver its first frame, before we give up.
 OPEN_TIMEOUT_S = 4.0
@@ -65,9 +66,9 @@ def parse_camera(text: str) -> CameraSpec:
         return CameraSpec(text, text)
     path = Path(text).expanduser()
     if not path.exists():
-        raise VStyleError(f"--camera {text}: no such file (use a device index like 0, a file or a URL)")
+        raise VStyleError(f"{flag('camera')} {text}: no such file (use a device index like 0, a file or a URL)")
     if path.is_dir():
-        raise VStyleError(f"--camera {text} is a folder; use a device index, a video file or a URL")
+        raise VStyleError(f"{flag('camera')} {text} is a folder; use a device index, a video file or a URL")
     return CameraSpec(str(path), str(path))
 
 

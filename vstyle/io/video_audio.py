@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import VStyleError
+from ..flags import flag
 from .video_source import VideoInfo, av_message
 
 #: Streams are interleaved only roughly by time in files, so keep reading a little past the end.
@@ -103,7 +104,8 @@ class _Reencode:
         try:
             self.stream = out.add_stream(self.codec, rate=rate)
         except (ValueError, av.error.FFmpegError) as exc:
-            raise VStyleError(f"cannot re-encode audio as {self.codec}: {av_message(exc)}; pass --no-audio") from None
+            raise VStyleError(f"cannot re-encode audio as {self.codec}: {av_message(exc)}; "
+                              f"pass {flag('no_audio')}") from None
         layout = src_stream.codec_context.layout
         if layout is not None and layout.nb_channels:
             self.stream.codec_context.layout = layout if layout.nb_channels <= 2 else "stereo"
@@ -243,7 +245,8 @@ class AudioTrack:
                     return
                 self._streams[packet.stream.index].feed(packet)
         except av.error.FFmpegError as exc:
-            raise VStyleError(f"audio of {self.info.path}: {av_message(exc)} (pass --no-audio to skip audio)") from None
+            raise VStyleError(f"audio of {self.info.path}: {av_message(exc)} "
+                              f"(pass {flag('no_audio')} to skip audio)") from None
 
     def finish(self, rest: bool = True) -> None:
         """Flush any re-encoder; with ``rest``, first mux the rest of the segment's audio."""

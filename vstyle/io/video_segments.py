@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import VStyleError
+from ..flags import flag
 from .atomic import atomic_output
 from .video_audio import AudioTrack, holds_audio
 from .video_source import VideoInfo, av_message, open_video
@@ -32,7 +33,7 @@ def keyframe_cuts(info: VideoInfo, every: float) -> list[float]:
     so a long file is not read through.
     """
     if every <= 0:
-        raise VStyleError(f"--segment-seconds must be > 0, got {every}")
+        raise VStyleError(f"{flag('segment_seconds')} must be > 0, got {every}")
     # The range's real end: a --duration past the end of the file stops at the file's end.
     end = info.origin + info.duration if info.duration else info.end
     if end is None or end - info.origin <= every:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import VStyleError
+from ..flags import flag
 from .video_audio import AudioTrack, container_accepts, holds_audio
 from .video_source import VideoInfo, av_message
 
@@ -48,7 +49,7 @@ def pick_encoder(codec: str | None) -> str:
         for name in H264_ENCODERS:
             if _encoder_exists(name):
                 return name
-        raise VStyleError("this FFmpeg build has no H.264 or MPEG-4 encoder; pass --codec")
+        raise VStyleError(f"this FFmpeg build has no H.264 or MPEG-4 encoder; pass {flag('codec')}")
     aliases = {"h265": "libx265", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libaom-av1"}
     name = aliases.get(codec, codec)
     if not _encoder_exists(name):
@@ -76,7 +77,7 @@ def check_crf(encoder: str, crf: int | None) -> None:
     """Refuse a ``--crf`` the encoder would clamp."""
     top = CRF_MAX.get(encoder)
     if crf is not None and top is not None and crf > top:
-        raise VStyleError(f"--crf for {encoder} goes from 0 to {top}, got {crf}")
+        raise VStyleError(f"{flag('crf')} for {encoder} goes from 0 to {top}, got {crf}")
 
 
 def parse_bitrate(text: str) -> int:
@@ -86,9 +87,9 @@ def parse_bitrate(text: str) -> int:
     try:
         value = float(t[:-1] if scale != 1 else t)
     except ValueError:
-        raise VStyleError(f"--bitrate must look like 4M, 800k or 2500000, got {text!r}") from None
+        raise VStyleError(f"{flag('bitrate')} must look like 4M, 800k or 2500000, got {text!r}") from None
     if value <= 0:
-        raise VStyleError(f"--bitrate must be positive, got {text!r}")
+        raise VStyleError(f"{flag('bitrate')} must be positive, got {text!r}")
     return int(value * scale)
 
 
@@ -113,7 +114,7 @@ class VideoWriter:
         import av
 
         if crf is not None and bitrate is not None:
-            raise VStyleError("pass either --crf or --bitrate, not both")
+            raise VStyleError(f"pass either {flag('crf')} or {flag('bitrate')}, not both")
         self.path = Path(path)
         self.name = Path(name) if name is not None else self.path
         #: Things the user should know about the output (e.g. audio dropped), one line each.
@@ -158,7 +159,7 @@ class VideoWriter:
         if not container_accepts(self._out.format.name, lambda c: _probe_video_stream(c, self.encoder)):
             if not self._default_codec:
                 raise VStyleError(f"{self.name.suffix} files cannot hold {self.encoder} video; pass another "
-                                  "--codec or write .mp4/.mkv")
+                                  f"{flag('codec')} or write .mp4/.mkv")
             # No --codec and the container takes no H.264 (e.g. WebM, Ogg): use the container's own default.
             self.encoder = pick_encoder(self._out.default_video_codec)
         stream = self._out.add_stream(self.encoder, rate=fps)
@@ -190,7 +191,7 @@ class VideoWriter:
                 if self.encoder.startswith("libvpx"):
                     options["b"] = "0"  # VP8/9 constant-quality mode needs the bitrate cap off
         elif crf is not None:
-            raise VStyleError(f"--crf is not supported by the {self.encoder} encoder; use --bitrate")
+            raise VStyleError(f"{flag('crf')} is not supported by the {self.encoder} encoder; use {flag('bitrate')}")
         else:
             # No quality knob: pick a bitrate that keeps stylised textures (≈0.2 bit per pixel).
             cc.bit_rate = int(self.width * self.height * float(fps) * 0.2)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 import numpy as np
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -127,9 +128,9 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
 
     path = Path(path)
     if start < 0:
-        raise VStyleError(f"--start must be ≥ 0, got {start}")
+        raise VStyleError(f"{flag('start')} must be ≥ 0, got {start}")
     if duration is not None and duration <= 0:
-        raise VStyleError(f"--duration must be > 0, got {duration}")
+        raise VStyleError(f"{flag('duration')} must be > 0, got {duration}")
     container = open_video(path)
     try:
         if not container.streams.video:
@@ -143,7 +144,7 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
         total_s = (container.duration / 1e6 if container.duration else
                    _stream_seconds(vs.duration, vs.time_base)) or 0.0
         if start and total_s and start >= total_s:
-            raise VStyleError(f"--start {start:g}s is past the end of {path} ({total_s:.3f}s)")
+            raise VStyleError(f"{flag('start')} {start:g}s is past the end of {path} ({total_s:.3f}s)")
         first = _first_frame(container, vs, path, origin, end, segment=bool(start) or duration is not None)
         rotation = _rotation(first)
         h, w = first.height, first.width

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 from .naming import mirrored_output
 
 
@@ -93,7 +94,8 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
             raise VStyleError(f"style image not found: {path}")
     jobs = find_jobs(in_dir, out_dir, recursive)
     if not jobs:
-        raise VStyleError(f"no images or videos in {in_dir}" + ("" if recursive else " (sub-folders need --recursive)"))
+        hint = "" if recursive else f" (sub-folders need {flag('recursive')})"
+        raise VStyleError(f"no images or videos in {in_dir}{hint}")
     for j in jobs:
         if j.dst.exists() and not overwrite:
             j.status, j.reason = "skipped", "output exists"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import VStyleError
+from ..flags import flag
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,7 +42,7 @@ class EngineSpec:
         net = load_model(self.model if self.model is not None else
                          (None if mode in (None, "art") else f"default-{mode}"))
         if mode is not None and net.mode != mode:
-            raise VStyleError(f"--mode {mode} does not match the model, which is a {net.mode} model")
+            raise VStyleError(f"{flag('mode')} {mode} does not match the model, which is a {net.mode} model")
         return Engine(net, device=self.device, precision=self.precision, backend=self.backend,
                       engine_path=self.engine_path, threads=self.threads, compile=self.compile)
 

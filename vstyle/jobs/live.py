@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import VStyleError
+from ..flags import flag
 from .engine import EngineSpec
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def expand_styles(specs: Sequence[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not found:
-                raise VStyleError(f"--style {spec}: the folder has no images")
+                raise VStyleError(f"{flag('styles')} {spec}: the folder has no images")
             paths.extend(found)
         else:
             paths.append(path)
@@ -98,7 +99,7 @@ class LiveSession:
 
             require_pyvirtualcam()
         if not opts.out_dir.is_dir():
-            raise VStyleError(f"--out-dir {opts.out_dir} does not exist")
+            raise VStyleError(f"{flag('out_dir')} {opts.out_dir} does not exist")
         with self._stack:  # closes what was opened if a later step fails; popped once all is open
             self.capture, self.first = open_camera(self.spec, lossless=self.spec.is_file and opts.frames is not None)
             self._stack.callback(self.capture.close)

@@ -7,8 +7,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 
-MISSING = "--virtual-cam needs the pyvirtualcam package: pip install 'vstyle[live]'"
+
+def _missing() -> str:
+    return f"{flag('virtual_cam')} needs the pyvirtualcam package: pip install 'vstyle[live]'"
 
 
 def require_pyvirtualcam() -> None:
@@ -16,7 +19,7 @@ def require_pyvirtualcam() -> None:
     try:
         import pyvirtualcam  # noqa: F401
     except ImportError:
-        raise VStyleError(MISSING) from None
+        raise VStyleError(_missing()) from None
 
 
 class VirtualCamera:
@@ -29,7 +32,7 @@ class VirtualCamera:
         try:
             import pyvirtualcam
         except ImportError:
-            raise VStyleError(MISSING) from None
+            raise VStyleError(_missing()) from None
         try:
             self._cam: Any = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
                                                  device=device)

@@ -10,8 +10,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 
-NO_DISPLAY = "no display to open a window on (DISPLAY is not set); use --no-window with --record and/or --virtual-cam"
+
+
+def _windowless() -> str:
+    """How to run without a window."""
+    return f"use {flag('no_window')} with {flag('record')} and/or {flag('virtual_cam')}"
 
 
 def check_display() -> None:
@@ -25,10 +30,9 @@ def check_display() -> None:
         return
     display = os.environ.get("DISPLAY", "")
     if not display:
-        raise VStyleError(NO_DISPLAY)
+        raise VStyleError(f"no display to open a window on (DISPLAY is not set); {_windowless()}")
     if not x11_reachable(display):
-        raise VStyleError(f"cannot connect to the display {display}; use --no-window with --record "
-                          "and/or --virtual-cam")
+        raise VStyleError(f"cannot connect to the display {display}; {_windowless()}")
 
 
 def x11_reachable(display: str, timeout_s: float = 1.0) -> bool:
@@ -70,8 +74,7 @@ class Window:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
         except cv2.error as exc:
-            raise VStyleError(f"cannot open a window ({exception_line(exc, last=True)}); use --no-window with "
-                              "--record and/or --virtual-cam") from None
+            raise VStyleError(f"cannot open a window ({exception_line(exc, last=True)}); {_windowless()}") from None
         self._shown = False
 
     def show(self, rgb: np.ndarray) -> None:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..train.lossnets import LossLayers, LossNet
 from .still import OptimizeSettings, StillOptimizer, image_tensor
 
@@ -44,8 +45,8 @@ def check_styles(styles: StyleImages, style_size: int | None, work_side: int) ->
     for image, _ in styles:
         h, w = fit_within(image, style_size or work_side).shape[:2]
         if min(h, w) < MIN_STYLE_SIDE:
-            raise VStyleError(f"style image is {w}×{h} px (after --style-size); --optimize needs at least "
-                              f"{MIN_STYLE_SIDE} px per side")
+            raise VStyleError(f"style image is {w}×{h} px (after {flag('style_size')}); {flag('optimize')} "
+                              f"needs at least {MIN_STYLE_SIDE} px per side")
 
 
 def prepare(photo: np.ndarray, styles: StyleImages, settings: OptimizeSettings, loss: LossNetwork, *,

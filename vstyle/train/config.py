@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from ..engine.options import check_device, check_precision
 from ..errors import VStyleError
+from ..flags import flag
 
 RESIZE_MODES = ("square", "short")
 
@@ -75,23 +76,23 @@ class Recipe:
     def validate(self) -> "Recipe":
         """Raise VStyleError (one line) for values that cannot work."""
         if not self.content:
-            raise VStyleError("no content given: pass --content DIR (images and/or videos)")
+            raise VStyleError(f"no content given: pass {flag('content')} DIR (images and/or videos)")
         if not self.style:
-            raise VStyleError("no style given: pass --style DIR")
+            raise VStyleError(f"no style given: pass {flag('style')} DIR")
         checks = [
-            (self.batch >= 1, "--batch must be at least 1"),
-            (self.crop >= 8, "--crop must be at least 8"),
-            (self.resize >= 0, "--resize must be 0 (keep) or positive"),
-            (self.resize_mode in RESIZE_MODES, f"--resize-mode must be one of {', '.join(RESIZE_MODES)}"),
+            (self.batch >= 1, f"{flag('batch')} must be at least 1"),
+            (self.crop >= 8, f"{flag('crop')} must be at least 8"),
+            (self.resize >= 0, f"{flag('resize')} must be 0 (keep) or positive"),
+            (self.resize_mode in RESIZE_MODES, f"{flag('resize_mode')} must be one of {', '.join(RESIZE_MODES)}"),
             (0 < self.scale_min <= self.scale_max, "scale range must satisfy 0 < min <= max"),
-            (self.style_resize >= 0, "--style-resize must be 0 (as content) or positive"),
+            (self.style_resize >= 0, f"{flag('style_resize')} must be 0 (as content) or positive"),
             (0 < self.style_scale_min <= self.style_scale_max, "style scale range must satisfy 0 < min <= max"),
-            (self.lr > 0 and self.lr_decay >= 0, "--lr must be positive and --lr-decay non-negative"),
-            (self.tau > 0, "--tau must be positive"),
-            (self.ccpl_centres >= 1, "--ccpl-centres must be at least 1"),
-            (0 <= self.shift_px < self.crop // 2, "--shift-px must be between 0 and crop/2"),
-            (self.video_frames >= 1, "--video-frames must be at least 1"),
-            (self.seed >= 0, "--seed must be non-negative"),
+            (self.lr > 0 and self.lr_decay >= 0, f"{flag('lr')} must be positive and {flag('lr_decay')} non-negative"),
+            (self.tau > 0, f"{flag('tau')} must be positive"),
+            (self.ccpl_centres >= 1, f"{flag('ccpl_centres')} must be at least 1"),
+            (0 <= self.shift_px < self.crop // 2, f"{flag('shift_px')} must be between 0 and crop/2"),
+            (self.video_frames >= 1, f"{flag('video_frames')} must be at least 1"),
+            (self.seed >= 0, f"{flag('seed')} must be non-negative"),
         ]
         weights = [self.lambda_content, self.lambda_style, self.lambda_ccpl, self.lambda_teacher_pix,
                    self.lambda_teacher_feat, self.lambda_identity, self.lambda_identity_feat]
@@ -127,11 +128,12 @@ class RunOptions:
     def validate(self) -> "RunOptions":
         """Raise VStyleError for impossible values."""
         if self.steps < 1:
-            raise VStyleError("--steps must be at least 1")
+            raise VStyleError(f"{flag('steps')} must be at least 1")
         check_device(self.device)
         check_precision(self.precision)
         if self.workers < 0 or self.checkpoint_every < 1 or self.sample_every < 0:
-            raise VStyleError("--workers and --sample-every must be >= 0, --checkpoint-every >= 1")
+            raise VStyleError(f"{flag('workers')} and {flag('sample_every')} must be >= 0, "
+                              f"{flag('checkpoint_every')} >= 1")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..models.vgg import TAP_NAMES as VGG_TAPS
 from ..models.vgg import VGGEncoder
 
@@ -185,9 +186,9 @@ def _build_vgg(taps: Sequence[str], file: str | None, random: bool) -> LossNet:
     encoder = VGGEncoder(_vgg_depth(taps))
     if not random:
         if file is None:
-            raise VStyleError("the vgg19 loss net needs weights: pass --loss-net-file vgg_normalised.pth "
-                              "(or a torchvision VGG-19 state dict), or train offline with --loss-net mnv2-magenta "
-                              "(the default)")
+            raise VStyleError(f"the vgg19 loss net needs weights: pass {flag('loss_net_file')} vgg_normalised.pth "
+                              f"(or a torchvision VGG-19 state dict), or train offline with {flag('loss_net')} "
+                              "mnv2-magenta (the default)")
         encoder.load_state_dict(vgg_state(file, encoder.depth))
     return VGGLossNet(encoder)
 
@@ -285,7 +286,8 @@ def init_encoder(encoder: nn.Module, loss_net: LossNet, encoder_file: str | None
     kind = encoder_kind(encoder)
     if encoder_file is not None:
         if kind is None:
-            raise VStyleError("this architecture's encoder cannot be loaded from --encoder-file; use --init MODEL")
+            raise VStyleError(f"this architecture's encoder cannot be loaded from {flag('encoder_file')}; "
+                              f"use {flag('init')} MODEL")
         tap = encoder_output_tap(encoder)
         copy_into_encoder(build_loss_net(kind, [tap], encoder_file), encoder)
         return str(encoder_file)
@@ -294,8 +296,8 @@ def init_encoder(encoder: nn.Module, loss_net: LossNet, encoder_file: str | None
         return "loss net"
     if random:
         return "random"
-    raise VStyleError(f"the model's encoder needs {kind or 'its own'} weights: pass --encoder-file PATH "
-                      "or start from a trained model with --init MODEL")
+    raise VStyleError(f"the model's encoder needs {kind or 'its own'} weights: pass {flag('encoder_file')} PATH "
+                      f"or start from a trained model with {flag('init')} MODEL")
 
 
 def shared_tap(loss_net: LossNet, encoder: nn.Module) -> int | None:

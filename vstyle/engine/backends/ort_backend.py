@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ...errors import VStyleError
+from ...flags import flag
 from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...models import SCTNet
 from ..device import resolve_precision
@@ -18,7 +19,7 @@ def _import_ort() -> Any:
     try:
         import onnxruntime as ort
     except ImportError:
-        raise VStyleError("--backend ort needs onnxruntime "
+        raise VStyleError(f"{flag('backend')} ort needs onnxruntime "
                           "(pip install onnxruntime, or onnxruntime-gpu for CUDA)") from None
     return ort
 
@@ -40,7 +41,7 @@ class OrtBackend:
         resolve_precision(precision, device, self.name)
         if device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise VStyleError("--backend ort on CUDA needs onnxruntime-gpu (this onnxruntime only has "
+                raise VStyleError(f"{flag('backend')} ort on CUDA needs onnxruntime-gpu (this onnxruntime only has "
                                   f"{', '.join(ort.get_available_providers())})")
             providers: list[Any] = [("CUDAExecutionProvider", {"device_id": device.index or 0}), "CPUExecutionProvider"]
         else:
