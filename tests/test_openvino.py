@@ -29,9 +29,9 @@ RUN = range(40, 44)
 
 #: The stated int8 tolerance against fp32 (README "CPU real time", measured values beside it).
 MIN_PSNR_DB = 26.0
-MAX_SHARE_OFF_16 = 0.08
-MAX_WARP_RATIO = 1.15
-MAX_PALETTE_RATIO = 1.15
+MAX_SHARE_OFF_16 = 0.14
+MAX_WARP_RATIO = 1.60
+MAX_PALETTE_RATIO = 1.10
 
 
 @pytest.fixture(scope="module")
