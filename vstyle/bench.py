@@ -96,7 +96,7 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
         if missing:
             return "; ".join(missing)
     if backend == "openvino":
-        from .engine.auto import openvino_ready
+        from .engine.backends.openvino_backend import openvino_ready
 
         if not openvino_ready():
             return "openvino, onnx or onnxscript not installed"

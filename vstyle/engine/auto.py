@@ -21,12 +21,12 @@ needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emul
 Eager PyTorch in channels-last layout is within those margins and starts at once, so it is the
 CPU default (``--backend ort`` / ``--compile`` are there for long jobs).
 
-OpenVINO (``pip install 'vstyle[openvino]'``), measured side by side with the same baselines
-(README "CPU real time"), runs the shipped sctnet-mobile at 512² in fp32 well ahead of eager
-channels-last, and int8 faster again. So on the CPU ``auto`` means OpenVINO for sctnet-mobile in
-fp32 whenever OpenVINO and the ONNX exporter are installed (the first use of a model exports and
-compiles it once, about half a minute, then both are cached), and ``--precision int8`` always
-means OpenVINO. The VGG models were not measured under OpenVINO and stay on eager PyTorch.
+OpenVINO (``pip install 'vstyle[openvino]'``), measured side by side with these on the shipped
+sctnet-mobile at 512², 2 threads (README "CPU real time", ``scripts/bench_cpu_realtime.py``): in
+fp32 it does the same CPU work per frame as eager channels-last (96 vs 96 ms) and its wall time
+ranged from 0.78× to 1.15× eager's over four runs on the loaded machine, after a one-off export and
+compile; so fp32 stays on eager PyTorch. Its int8 model does 0.62× the CPU work (1.3× faster in
+wall time), and int8 runs nowhere else: ``--precision int8`` means OpenVINO.
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
@@ -34,25 +34,13 @@ takes minutes, so ``auto`` never starts a build by itself.
 
 from __future__ import annotations
 
-import importlib.util
-
 import torch
 
-#: Architectures measured faster under OpenVINO than under eager PyTorch on the CPU (fp32).
-OPENVINO_ARCHS = ("sctnet-mobile",)
 
-
-def openvino_ready() -> bool:
-    """Whether OpenVINO and the ONNX exporter it compiles from are importable."""
-    return all(importlib.util.find_spec(m) is not None for m in ("openvino", "onnx", "onnxscript"))
-
-
-def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32", arch: str = "") -> str:
-    """``trt`` for CUDA with an engine file; ``openvino`` for int8, and for fp32 ``arch`` in
-    :data:`OPENVINO_ARCHS` on the CPU when :func:`openvino_ready`; otherwise ``torch`` (channels-last eager)."""
+def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32") -> str:
+    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); otherwise ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:
         return "trt"
-    if device.type == "cpu" and (precision == "int8"
-                                 or (precision == "fp32" and arch in OPENVINO_ARCHS and openvino_ready())):
+    if precision == "int8":
         return "openvino"
     return "torch"

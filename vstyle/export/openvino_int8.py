@@ -1,8 +1,9 @@
 """int8 post-training quantisation of the per-frame graph with NNCF, calibrated on real frames; cached per model.
 
-Why NNCF + OpenVINO and not ONNX Runtime's static quantisation: measured side by side on the
-2-core dev CPU (README "CPU real time"), OpenVINO runs the NNCF model faster than ONNX Runtime
-runs its QDQ model, and both start from the same ONNX export.
+Why NNCF + OpenVINO and not ONNX Runtime's static quantisation: measured side by side
+(``scripts/bench_cpu_realtime.py --with-ort-int8``, 512², 2 threads, README "CPU real time"), the
+OpenVINO int8 model used 68 ms of CPU per frame against 90 ms for ONNX Runtime's QDQ model of the
+same convolutions (224 vs 289 ms wall on the loaded machine); both start from the same ONNX export.
 
 What stays float, and why (each measured against the fp32 graph on clip frames the calibration
 never saw, shipped model, starry_night / great_wave): instance normalisation (its division by the

@@ -8,6 +8,7 @@ with ``INFERENCE_NUM_THREADS``, ``INFERENCE_PRECISION_HINT`` and ``PERFORMANCE_H
 
 from __future__ import annotations
 
+import importlib.util
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ _MAX_SHAPES = 4
 #: quantised convolutions. fp32 is asked for explicitly: on CPUs with bf16 units the plugin would
 #: otherwise pick bf16 by itself (max difference 33/255 against torch on this model).
 _HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}
+
+
+def openvino_ready() -> bool:
+    """Whether OpenVINO and the ONNX exporter it compiles from are importable (checked without importing)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("openvino", "onnx", "onnxscript"))
 
 
 def import_openvino() -> Any:
