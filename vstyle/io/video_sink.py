@@ -193,13 +193,13 @@ class VideoWriter:
                 options["crf"] = str(quality)
                 if self.encoder.startswith("libvpx"):
                     options["b"] = "0"  # VP8/9 constant-quality mode needs the bitrate cap off
-        if self.encoder.startswith("libx264"):
-            options["preset"] = X264_PRESET
         elif crf is not None:
             raise VStyleError(f"--crf is not supported by the {self.encoder} encoder; use --bitrate")
         else:
             # No quality knob: pick a bitrate that keeps stylised textures (≈0.2 bit per pixel).
             cc.bit_rate = int(self.width * self.height * float(fps) * 0.2)
+        if self.encoder.startswith("libx264"):
+            options["preset"] = X264_PRESET
         cc.options = {**options, **_quiet_options(self.encoder)}
         return stream
 
