@@ -3,8 +3,9 @@
 One process, one size, N threads for every contender; each round runs every contender once, in
 turn (the starting contender rotating), so load from other processes (a shared machine) hits
 them alike, and the ratios are what count; the CPU time each call used (all threads) is reported
-beside the wall time, as it is far less disturbed by that load. Every sctnet-mobile contender runs what the engine hands its backend for a size×size frame
-(the frame plus the reflected margin, rounded up to the stride), through the backend's own ``run``:
+beside the wall time, as it is far less disturbed by that load. Every sctnet-mobile contender runs
+what the engine hands its backend for a size×size frame (the frame plus the reflected margin,
+rounded up to the stride), through the backend's own ``run``:
 
 * torch eager fp32, channels-last (today's CPU default) and NCHW;
 * ONNX Runtime fp32 (the project's export) and, with ``--with-ort-int8``, ONNX Runtime's static

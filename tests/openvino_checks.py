@@ -8,7 +8,6 @@ a later test that forks a data-loader worker and signals itself crashed the whol
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np

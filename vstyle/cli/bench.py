@@ -63,7 +63,8 @@ def _load_model(model: str | None, arch: str | None, mode: str) -> tuple[SCTNet,
 @click.option("--warmup", type=click.IntRange(0, 100), default=1, show_default=True, help="Untimed runs per case.")
 @click.option("--runs", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Timed runs per case (the median is reported).")
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (torch, ONNX Runtime and OpenVINO).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads (torch, ONNX Runtime and OpenVINO).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), default=None,
               help="TensorRT engine to time [default: one built once for this model and cached].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
