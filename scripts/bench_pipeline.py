@@ -9,6 +9,7 @@ against the faster of model-only from the main thread and from a worker thread.
 
     python scripts/bench_pipeline.py --size 512 --frames 24
     python scripts/bench_pipeline.py --model weights/default.safetensors --device cuda --frames 240
+    python scripts/bench_pipeline.py --backend openvino --precision int8 --threads 2 --frames 48
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternating model-only / end-to-end rounds")
     ap.add_argument("--batch", type=int, default=0, help="frames per engine call (0 = auto)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--backend", default="auto", help="engine backend (auto, torch, ort, openvino, …)")
+    ap.add_argument("--precision", default="fp32", help="engine precision (fp32, int8, …)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
@@ -96,7 +99,7 @@ def main() -> None:
     from vstyle.jobs.video import VideoOptions, processing_size, stylize_video
 
     net, model_name = load_or_build_model(args.model, args.arch)
-    engine = Engine(net, device=args.device, threads=args.threads)
+    engine = Engine(net, device=args.device, backend=args.backend, precision=args.precision, threads=args.threads)
     code = engine.style_code(read_image(args.style))
     probe = probe_video(args.clip)
     duration = args.frames / float(probe.fps)

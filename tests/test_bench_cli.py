@@ -85,7 +85,7 @@ def test_bench_table(photo_model: Path) -> None:
     (("--sizes", "huge"), "size must be"),
     (("--batch", "1,x"), "--batch"),
     (("--backends", "torch,cuda"), "unknown backend 'cuda'"),
-    (("--precisions", "int8"), "unknown precision 'int8'"),
+    (("--precisions", "int4"), "unknown precision 'int4'"),
 ])
 def test_bench_bad_options_are_one_line(photo_model: Path, args: tuple[str, ...], words: str) -> None:
     line = assert_one_line_error(run_vstyle("bench", "--model", photo_model, "--device", "cpu", *args))

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from vstyle.engine.options import BACKENDS, PRECISIONS, check_device, unsupported
+from vstyle.engine.options import BACKENDS, TORCH_PRECISIONS, check_device, unsupported
 from vstyle.errors import VStyleError
 
 
@@ -21,12 +21,17 @@ def test_device_names_include_one_gpu_by_index() -> None:
 
 
 def test_what_runs_where() -> None:
-    assert all(unsupported(p, "cuda") is None for p in PRECISIONS)
+    assert all(unsupported(p, "cuda") is None for p in TORCH_PRECISIONS)
     assert unsupported("fp16", "cpu") == "fp16 needs CUDA"
     assert unsupported("bf16", "cpu", "ort") is not None and unsupported("fp32", "cpu", "ort") is None
     assert "CUDA" in (unsupported("fp32", "cpu", "trt") or "")
     assert unsupported("bf16", "cuda", "trt") is not None
     assert "auto" in BACKENDS
+    # int8 is OpenVINO's alone, and OpenVINO runs on the CPU only.
+    assert all("OpenVINO only" in (unsupported("int8", d, b) or "") for d in ("cpu", "cuda")
+               for b in ("torch", "ort", "trt"))
+    assert unsupported("int8", "cpu", "openvino") is None and unsupported("fp32", "cpu", "openvino") is None
+    assert "CPU only" in (unsupported("fp32", "cuda", "openvino") or "")
 
 
 def test_options_module_and_help_do_not_load_torch() -> None:

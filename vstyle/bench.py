@@ -38,15 +38,16 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .models.stylecode import StyleCode
 
-#: Benchmarkable variants: the three backends plus two torch settings worth comparing.
+#: Benchmarkable variants: the four backends plus two torch settings worth comparing.
 VARIANTS = {
     "torch": "PyTorch eager (channels-last where that is the default)",
     "torch-nchw": "PyTorch eager, contiguous NCHW tensors",
     "torch-compile": "torch.compile (CUDA: with CUDA graphs)",
     "ort": "ONNX Runtime",
     "trt": "TensorRT engine",
+    "openvino": "OpenVINO Runtime (CPU)",
 }
-DEFAULT_BACKENDS = ("torch", "ort", "trt")
+DEFAULT_BACKENDS = ("torch", "ort", "trt", "openvino")
 
 
 @dataclass
@@ -94,6 +95,11 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
         missing = missing_for_tensorrt()
         if missing:
             return "; ".join(missing)
+    if backend == "openvino":
+        from .engine.backends.openvino_backend import openvino_ready
+
+        if not openvino_ready():
+            return "openvino, onnx or onnxscript not installed"
     return None
 
 
@@ -107,6 +113,12 @@ def machine_info(device: torch.device) -> dict[str, str]:
         import onnxruntime as ort
 
         info["onnxruntime"] = ort.__version__
+    except ImportError:
+        pass
+    try:
+        import openvino
+
+        info["openvino"] = openvino.get_version()
     except ImportError:
         pass
     return info

@@ -56,14 +56,15 @@ def _load_model(model: str | None, arch: str | None, mode: str) -> tuple[SCTNet,
                    "256,512,720p,1080p on CUDA].")
 @click.option("--batch", "batches", default=None, metavar="LIST",
               help="Batch sizes [default: 1 on CPU; 1,4 on CUDA].")
-@click.option("--backends", default=",".join(("torch", "ort", "trt")), show_default=True, metavar="LIST",
-              help="Any of torch, torch-nchw, torch-compile, ort, trt.")
+@click.option("--backends", default=",".join(("torch", "ort", "trt", "openvino")), show_default=True,
+              metavar="LIST", help="Any of torch, torch-nchw, torch-compile, ort, trt, openvino.")
 @click.option("--precisions", default=None, metavar="LIST",
               help=f"Any of {', '.join(PRECISIONS)} [default: fp32,bf16 on CPU; fp32,fp16,bf16 on CUDA].")
 @click.option("--warmup", type=click.IntRange(0, 100), default=1, show_default=True, help="Untimed runs per case.")
 @click.option("--runs", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Timed runs per case (the median is reported).")
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads (torch and ONNX Runtime).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads (torch, ONNX Runtime and OpenVINO).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), default=None,
               help="TensorRT engine to time [default: one built once for this model and cached].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")

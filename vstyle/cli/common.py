@@ -27,8 +27,8 @@ def device_option(help: str = "Where to run.", default: str = "auto") -> Callabl
                         callback=_device_name, help=help)
 
 
-def precision_option(help: str = "Compute precision (fp16 needs CUDA).", default: str = "fp32",
-                     choices: Sequence[str] = PRECISIONS) -> Callable[[F], F]:
+def precision_option(help: str = "Compute precision (fp16 needs CUDA; int8 runs on the CPU with OpenVINO).",
+                     default: str = "fp32", choices: Sequence[str] = PRECISIONS) -> Callable[[F], F]:
     """--precision NAME, one of ``choices`` (by default every engine precision)."""
     return click.option("--precision", type=click.Choice(list(choices)), default=default, show_default=True,
                         help=help)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import click
 from click.core import ParameterSource
 
+from ..engine.options import TORCH_PRECISIONS
 from ..errors import VStyleError
 from ..flags import flag
 from .common import device_option, precision_option, print_json
@@ -110,7 +111,7 @@ def _training_options(fn: F) -> F:
                      help="Total steps (when resuming: the new total)."),
         device_option(help="Where to train.", default=o.device),
         precision_option(help="bf16: autocast (CPU or CUDA); fp16: CUDA AMP with a grad scaler.",
-                         default=o.precision),
+                         default=o.precision, choices=TORCH_PRECISIONS),
         click.option("--workers", type=click.IntRange(0), default=o.workers, show_default=True,
                      help="Data-loading processes (0 = in the training process)."),
         click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch."),

@@ -1,4 +1,4 @@
-"""One engine interface over several backends (torch, ONNX Runtime, TensorRT).
+"""One engine interface over several backends (torch, ONNX Runtime, TensorRT, OpenVINO).
 
 Names resolve lazily so that :mod:`vstyle.engine.options` (what the CLI lists) never loads torch.
 """

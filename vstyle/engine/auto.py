@@ -21,6 +21,13 @@ needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emul
 Eager PyTorch in channels-last layout is within those margins and starts at once, so it is the
 CPU default (``--backend ort`` / ``--compile`` are there for long jobs).
 
+OpenVINO (``pip install 'vstyle[openvino]'``), measured side by side with these on the shipped
+sctnet-mobile at 512², 2 threads (README "CPU real time", ``scripts/bench_cpu_realtime.py``): in
+fp32 it does the same CPU work per frame as eager channels-last (96 vs 96 ms) and its wall time
+ranged from 0.78× to 1.15× eager's over four runs on the loaded machine, after a one-off export and
+compile; so fp32 stays on eager PyTorch. Its int8 model does 0.62× the CPU work (1.3× faster in
+wall time), and int8 runs nowhere else: ``--precision int8`` means OpenVINO.
+
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
 """
@@ -30,8 +37,10 @@ from __future__ import annotations
 import torch
 
 
-def pick_backend(device: torch.device, engine_path: str | None) -> str:
-    """``trt`` for CUDA with an engine file, otherwise ``torch`` (channels-last eager)."""
+def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32") -> str:
+    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); otherwise ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:
         return "trt"
+    if precision == "int8":
+        return "openvino"
     return "torch"

@@ -46,7 +46,8 @@ class Engine:
     """Style codes once, frames many.
 
     ``backend``: ``torch`` (eager; ``compile=True`` for torch.compile), ``ort`` (ONNX Runtime),
-    ``trt`` (a TensorRT engine file, CUDA only) or ``auto`` (the fastest available for the device).
+    ``trt`` (a TensorRT engine file, CUDA only), ``openvino`` (OpenVINO Runtime, CPU; the one for
+    ``int8``) or ``auto`` (the fastest available for the device and precision).
     """
 
     def __init__(self, model: SCTNet, device: str = "auto", precision: str = "fp32", backend: str = "torch",
@@ -56,7 +57,7 @@ class Engine:
         if backend not in BACKENDS:
             raise VStyleError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
         if backend == "auto":
-            backend = pick_backend(self.device, engine_path)
+            backend = pick_backend(self.device, engine_path, precision)
         resolve_precision(precision, self.device, backend)  # before any model work
         if threads:
             torch.set_num_threads(threads)
@@ -147,6 +148,10 @@ def _make_backend(name: str, model: SCTNet, device: torch.device, precision: str
         from .backends.ort_backend import OrtBackend
 
         return OrtBackend(model, device, precision, threads=threads)
+    if name == "openvino":
+        from .backends.openvino_backend import OpenVinoBackend
+
+        return OpenVinoBackend(model, device, precision, threads=threads)
     from .backends.trt_backend import TrtBackend
 
     return TrtBackend(model, device, precision, engine_path=engine_path)

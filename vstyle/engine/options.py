@@ -12,10 +12,13 @@ from ..errors import VStyleError
 
 #: ``--device`` values; ``cuda:N`` picks one GPU.
 DEVICES = ("auto", "cpu", "cuda")
-#: Compute precisions by name; the name travels down to the backend that needs a dtype.
-PRECISIONS = ("fp32", "fp16", "bf16")
-#: Inference backends; ``auto`` picks one for the device (see :mod:`vstyle.engine.auto`).
-BACKENDS = ("auto", "torch", "ort", "trt")
+#: Precisions torch computes in (training, the torch backend).
+TORCH_PRECISIONS = ("fp32", "fp16", "bf16")
+#: Compute precisions by name; the name travels down to the backend that needs a dtype. ``int8``:
+#: int8 convolutions in a quantised graph (OpenVINO); frames stay float32.
+PRECISIONS = (*TORCH_PRECISIONS, "int8")
+#: Inference backends; ``auto`` picks one for the device and precision (see :mod:`vstyle.engine.auto`).
+BACKENDS = ("auto", "torch", "ort", "trt", "openvino")
 #: Precisions an exported graph (ONNX file, TensorRT engine) is stored in.
 GRAPH_PRECISIONS = ("fp32", "fp16")
 
@@ -42,6 +45,10 @@ def unsupported(precision: str, device_type: str, backend: str = "torch") -> str
     backends' own check)."""
     if precision == "fp16" and device_type != "cuda":
         return "fp16 needs CUDA"
+    if precision == "int8" and backend != "openvino":
+        return "int8 runs with OpenVINO only (--backend openvino, on the CPU)"
+    if backend == "openvino" and device_type != "cpu":
+        return "OpenVINO runs on the CPU only"
     if backend == "ort" and precision not in GRAPH_PRECISIONS:
         return "ONNX Runtime path is fp32/fp16"
     if backend == "trt":

@@ -10,11 +10,11 @@ exporter needs ``onnxscript``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -161,12 +161,21 @@ def cached_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
     """The exported graph of ``model``, from ``$VSTYLE_HOME/cache/onnx`` when present (keyed by the
     weights digest, precision, opset and graph version); exported and stored on first use.
     An unwritable cache folder only costs a re-export next time."""
+    return cached_onnx_path(model, precision).read_bytes()
+
+
+def cached_onnx_path(model: SCTNet, precision: str = "fp32") -> Path:
+    """The file behind :func:`cached_onnx`, for runtimes that read models from disk. Where the cache
+    folder is unwritable the export goes to a fresh temporary folder instead."""
     digest = weights_sha256(model)
     path = cache_dir() / "onnx" / f"{model.arch}-{digest[:20]}-{precision}-opset{OPSET}-g{GRAPH_VERSION}.onnx"
     if path.is_file():
-        return path.read_bytes()
+        return path
     print(f"vstyle: exporting the {precision} ONNX graph once (cached as {path})", file=sys.stderr, flush=True)
     data = export_onnx(model, precision)
-    with contextlib.suppress(OSError):
+    try:
         write_bytes_atomic(path, data, shared=True)
-    return data
+    except OSError:
+        path = Path(tempfile.mkdtemp(prefix="vstyle-onnx-")) / path.name
+        write_bytes_atomic(path, data)
+    return path

@@ -1,0 +1,87 @@
+"""The OpenVINO measurements behind tests/test_openvino.py, run in a child process (``python
+tests/openvino_checks.py``, one JSON object on the last line of stdout).
+
+A child keeps OpenVINO's and NNCF's native thread pools out of the pytest process: with them loaded,
+a later test that forks a data-loader worker and signals itself crashed the whole run (exit 139).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+STYLES = ("starry_night.jpg", "great_wave.jpg", "the_scream.jpg")
+#: Held-out frames: the calibration takes every sixth frame from 0, these sit between them.
+HELD_OUT = (3, 33, 63)
+#: A run of consecutive frames for the warping error.
+RUN = range(40, 44)
+
+
+def clip_frames() -> dict[int, np.ndarray]:
+    from vstyle.io.video_source import VideoReader, probe_video
+
+    wanted = set(HELD_OUT) | set(RUN)
+    out = {}
+    with VideoReader(probe_video(EXAMPLES / "bunny.mp4")) as reader:
+        for i, frame in enumerate(reader.frames()):
+            if i in wanted:
+                out[i] = frame.image
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * float(np.log10(255.0 ** 2 / max(mse, 1e-12)))
+
+
+def main() -> None:
+    from vstyle.engine import Engine
+    from vstyle.export.openvino_int8 import cached_int8_model
+    from vstyle.io.images import read_image, resize
+    from vstyle.metrics.palette import palette_distance
+    from vstyle.metrics.temporal import pair_flows, sequence_warping_errors
+    from vstyle.weights import load_model
+
+    net = load_model(None)
+    eng = {"torch": Engine(net, device="cpu", backend="torch"),
+           "fp32": Engine(net, device="cpu", backend="openvino"),
+           "int8": Engine(net, device="cpu", precision="int8", backend="auto")}
+    frames = clip_frames()
+    held = np.stack([frames[i] for i in HELD_OUT])
+    odd = np.stack([resize(f, 301, 171) for f in held[:2]])
+    run = [frames[i] for i in RUN]
+    pairs = pair_flows(run, 1)
+    result: dict = {"fp32": {"backend": eng["fp32"].backend_name, "precision": eng["fp32"].precision},
+                    "int8": {"backend": eng["int8"].backend_name, "precision": eng["int8"].precision},
+                    "parity_max": {}, "quality": {}}
+    for name in STYLES:
+        code = eng["torch"].style_code(read_image(EXAMPLES / name))
+        result["parity_max"][name] = max(
+            int(np.abs(eng["fp32"].stylize(x, code).astype(int) - eng["torch"].stylize(x, code).astype(int)).max())
+            for x in (held, odd))
+        ref, got = eng["fp32"].stylize(held, code), eng["int8"].stylize(held, code)
+        diff = np.abs(ref.astype(int) - got.astype(int))
+        warp = [float(np.mean(sequence_warping_errors(list(eng[k].stylize(np.stack(run), code)), pairs)))
+                for k in ("fp32", "int8")]
+        style = read_image(EXAMPLES / name)
+        palette = [float(np.mean([palette_distance(o, style) for o in outs])) for outs in (ref, got)]
+        result["quality"][name] = {"psnr": min(psnr(r, g) for r, g in zip(ref, got)), "max": int(diff.max()),
+                                   "share_off_16": float((diff > 16).mean()), "warp_fp32": warp[0],
+                                   "warp_int8": warp[1], "palette_fp32": palette[0], "palette_int8": palette[1]}
+    path = eng["int8"].backend.source
+    before = path.stat().st_mtime_ns
+    again = cached_int8_model(load_model(None))
+    result["cache"] = {"path": str(path), "bin": path.with_suffix(".bin").is_file(), "again": str(again),
+                       "rewritten": path.stat().st_mtime_ns != before,
+                       "blobs": len(list(path.parent.glob("*.blob")))}
+    # The last line: NNCF's progress display may also write to stdout.
+    print("\n" + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""int8 post-training quantisation of the per-frame graph with NNCF, calibrated on real frames; cached per model.
+
+Why NNCF + OpenVINO and not ONNX Runtime's static quantisation: measured side by side
+(``scripts/bench_cpu_realtime.py --with-ort-int8``, 512², 2 threads, README "CPU real time"), the
+OpenVINO int8 model used 68 ms of CPU per frame against 90 ms for ONNX Runtime's QDQ model of the
+same convolutions (224 vs 289 ms wall on the loaded machine); both start from the same ONNX export.
+
+What stays float, and why (each measured against the fp32 graph on clip frames the calibration
+never saw, shipped model, starry_night / great_wave): instance normalisation (its division by the
+per-channel deviation amplifies the rounding of low-variance channels), the style code's matrix
+product and mean, the α blend, every addition (residual sums, the style mean) and the convolutions
+that compress the normalised features for the covariance transform (``cnet``, at 1/8 resolution,
+so nearly free). Quantising everything gave 5–11 dB PSNR; with normalisation, product and blend
+float 20–25 dB; with the additions float too 26.0 / 28.3 dB but 1.55× the fp32 warping error; with
+``cnet`` float as well 27.3 / 29.6 dB and 1.30× the warping error, at the same speed. The remaining
+convolutions, which hold nearly all the arithmetic, run int8.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import VStyleError
+from ..io.atomic import replace_on_success
+from ..models import SCTNet
+
+#: Bump when the calibration set or the quantisation settings change, so cached models are rebuilt.
+CALIBRATION_VERSION = 2
+#: The repository's sample media (examples/SOURCES.md): frames of a real clip and three paintings.
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CALIBRATION_CLIP = "bunny.mp4"
+CALIBRATION_STYLES = ("starry_night.jpg", "great_wave.jpg", "the_scream.jpg")
+#: Every sixth frame of the 72-frame clip: twelve frames across its three scenes.
+CALIBRATION_FRAMES = 12
+FRAME_STEP = 6
+#: Operation types left in float (see the module docstring).
+FLOAT_OPS = ("Add", "MatMul", "ReduceMean", "Subtract", "Multiply", "Divide", "Sqrt")
+
+
+def import_nncf() -> Any:
+    """The ``nncf`` module, or one clear line saying how to install it."""
+    try:
+        import nncf
+    except ImportError:
+        raise VStyleError("--precision int8 needs NNCF to quantise the model once: pip install 'vstyle[openvino]' "
+                          "(or pip install nncf)") from None
+    return nncf
+
+
+def calibration_inputs(model: SCTNet, examples: Path = EXAMPLES) -> list[dict[str, np.ndarray]]:
+    """Graph inputs for calibration: real clip frames (padded as the engine pads them), each with
+    the style code of one of several paintings in turn."""
+    from ..engine.engine import frames_to_tensor, pad_to_multiple
+    from ..io.images import fit_within, read_image
+    from ..io.video_source import VideoReader, probe_video
+
+    needed = [examples / CALIBRATION_CLIP, *(examples / s for s in CALIBRATION_STYLES)]
+    missing = [p for p in needed if not p.is_file()]
+    if missing:
+        raise VStyleError(f"int8 calibration needs the sample media of a vstyle checkout ({missing[0]} is missing)")
+    frames = []
+    with VideoReader(probe_video(examples / CALIBRATION_CLIP)) as reader:
+        for i, frame in enumerate(reader.frames()):
+            if i % FRAME_STEP == 0:
+                frames.append(frame.image)
+            if len(frames) == CALIBRATION_FRAMES:
+                break
+    codes = []
+    with torch.inference_mode():
+        for name in CALIBRATION_STYLES:
+            style = fit_within(read_image(examples / name), model.style_size)
+            codes.append(model.encode_style(frames_to_tensor(style[None]).permute(0, 3, 1, 2).float() / 255.0))
+    samples = []
+    for i, image in enumerate(frames):
+        x = frames_to_tensor(image[None]).permute(0, 3, 1, 2).float() / 255.0
+        padded, _, _ = pad_to_multiple(x, model.multiple, model.margin)
+        code = codes[i % len(codes)]
+        samples.append({"frames": padded.numpy(), "sigma": code.sigma.float().numpy(),
+                        "mean": code.mean.float().numpy(), "alpha": np.ones(1, np.float32)})
+    return samples
+
+
+def style_compress_convolutions(graph: Any) -> list[str]:
+    """Names of the convolutions between instance normalisation and the style code's matrix product
+    (``cnet``): walk back from the MatMul, stopping at the normalisation's Divide and at shape logic."""
+    matmuls = [op for op in graph.get_ops() if op.get_type_name() == "MatMul"]
+    seen: set[str] = set()
+    convs: list[str] = []
+    stack = list(matmuls)
+    while stack:
+        node = stack.pop()
+        for port in node.inputs():
+            src = port.get_source_output().get_node()
+            kind, name = src.get_type_name(), src.get_friendly_name()
+            if name in seen or kind in ("Parameter", "Constant", "ShapeOf", "Divide"):
+                continue
+            seen.add(name)
+            if kind == "Convolution":
+                convs.append(name)
+            stack.append(src)
+    return sorted(convs)
+
+
+def quantize(model: SCTNet, onnx_path: Path) -> Any:
+    """The NNCF-quantised OpenVINO model of the exported graph at ``onnx_path``."""
+    import openvino as ov
+
+    nncf = import_nncf()
+    nncf.set_log_level(logging.WARNING)  # its per-node INFO lines would bury the progress bar
+    samples = calibration_inputs(model)
+    graph = ov.Core().read_model(str(onnx_path))
+    keep_float = nncf.IgnoredScope(names=style_compress_convolutions(graph), types=list(FLOAT_OPS), validate=False)
+    return nncf.quantize(graph, nncf.Dataset(samples), subset_size=len(samples), ignored_scope=keep_float)
+
+
+def cached_int8_model(model: SCTNet) -> Path:
+    """The int8 OpenVINO model (``.xml`` beside its ``.bin``) of ``model`` from
+    ``$VSTYLE_HOME/cache/openvino``, keyed by the weights digest, graph and calibration versions;
+    calibrated and stored on first use (tens of seconds). An unwritable cache costs calibrating again."""
+    from .onnx_export import GRAPH_VERSION, cache_dir, cached_onnx_path, weights_sha256
+
+    digest = weights_sha256(model)
+    path = cache_dir() / "openvino" / f"{model.arch}-{digest[:20]}-int8-g{GRAPH_VERSION}-c{CALIBRATION_VERSION}.xml"
+    if path.is_file() and path.with_suffix(".bin").is_file():
+        return path
+    onnx_path = cached_onnx_path(model, "fp32")
+    print(f"vstyle: calibrating the int8 model once on sample frames (cached as {path})", file=sys.stderr, flush=True)
+    quantized = quantize(model, onnx_path)
+    try:
+        save_ir(quantized, path)
+    except OSError:  # an unwritable cache: a private folder, and calibrating again next time
+        path = Path(tempfile.mkdtemp(prefix="vstyle-int8-")) / path.name
+        save_ir(quantized, path)
+    return path
+
+
+def save_ir(model: Any, path: Path) -> None:
+    """Write an OpenVINO model as ``path`` (``.xml``) and its ``.bin`` through partial files; the
+    weights are renamed first, so the ``.xml`` appearing marks the pair complete."""
+    import openvino as ov
+
+    with replace_on_success(path, shared=True) as tmp_xml:
+        with replace_on_success(path.with_suffix(".bin"), shared=True) as tmp_bin:
+            # save_model writes the weights beside the .xml under the same stem: the .bin's partial name.
+            assert tmp_xml.with_suffix(".bin") == tmp_bin
+            ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
