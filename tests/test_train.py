@@ -347,7 +347,7 @@ def test_mnv2_magenta_loss_net_taps() -> None:
     assert [tuple(f.shape[1:]) for f in feats] == [(32, 32, 32), (96, 32, 32), (144, 16, 16), (192, 8, 8)]
 
 
-def test_encoder_sharing_is_detected_by_weights() -> None:
+def test_encoder_sharing_is_detected_by_weights(train_flags: None) -> None:
     from vstyle.models import build
 
     model = build("sctnet", {"mode": "photo"})
@@ -447,8 +447,8 @@ def test_plain_train_uses_the_shipped_architecture_offline(shared_data: Path, tm
     assert trainer.loss_net.kind == "mnv2-magenta" and trainer.encoder_source == "loss net"
 
 
-def test_vgg_loss_net_without_weights_names_the_offline_choice() -> None:
-    with pytest.raises(VStyleError, match="loss_net mnv2-magenta"):
+def test_vgg_loss_net_without_weights_names_the_offline_choice(train_flags: None) -> None:
+    with pytest.raises(VStyleError, match="--loss-net mnv2-magenta"):
         build_loss_net("vgg19", ["relu1_1"])
 
 

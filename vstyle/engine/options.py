@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..errors import VStyleError
+from ..flags import flag
 
 #: ``--device`` values; ``cuda:N`` picks one GPU.
 DEVICES = ("auto", "cpu", "cuda")
@@ -46,7 +47,7 @@ def unsupported(precision: str, device_type: str, backend: str = "torch") -> str
     if precision == "fp16" and device_type != "cuda":
         return "fp16 needs CUDA"
     if precision == "int8" and backend != "openvino":
-        return "int8 runs with OpenVINO only (--backend openvino, on the CPU)"
+        return f"int8 runs with OpenVINO only ({flag('backend')} openvino, on the CPU)"
     if backend == "openvino" and device_type != "cpu":
         return "OpenVINO runs on the CPU only"
     if backend == "ort" and precision not in GRAPH_PRECISIONS:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..io.atomic import replace_on_success
 from ..models import SCTNet
 
@@ -49,8 +50,8 @@ def import_nncf() -> Any:
     try:
         import nncf
     except ImportError:
-        raise VStyleError("--precision int8 needs NNCF to quantise the model once: pip install 'vstyle[openvino]' "
-                          "(or pip install nncf)") from None
+        raise VStyleError(f"{flag('precision')} int8 needs NNCF to quantise the model once: "
+                          "pip install 'vstyle[openvino]' (or pip install nncf)") from None
     return nncf
 
 

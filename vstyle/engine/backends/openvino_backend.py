@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ...errors import VStyleError
+from ...flags import flag
 from ...export.graph import OUTPUT_NAME
 from ...models import SCTNet
 from ..device import resolve_precision
@@ -40,7 +41,7 @@ def import_openvino() -> Any:
     try:
         import openvino
     except ImportError:
-        raise VStyleError("--backend openvino needs OpenVINO: pip install 'vstyle[openvino]' "
+        raise VStyleError(f"{flag('backend')} openvino needs OpenVINO: pip install 'vstyle[openvino]' "
                           "(or pip install openvino nncf)") from None
     return openvino
 
