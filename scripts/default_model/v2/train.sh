@@ -2,18 +2,21 @@
 # Train the second default model (sctnet-mobile with a residual decoder); see docs/default_model.md.
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
-#   STEPS=6950 scripts/default_model/v2/train.sh [RUN_ROOT]  # stage B to 6,950 steps: the first stretch
-# then export:
-#   vstyle train export RUN_ROOT/stageB --name default-v2-stretch1 -o weights/default-v2-stretch1.safetensors \
-#     --half --overwrite
+# It stops after the last stage's STEPS (default: the shipped model's) and exports every stage; the last
+# export, RUN_ROOT/stageD.safetensors, is weights/default-v2-stretch3.safetensors.
 #
-# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), two stages:
+# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), four stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
 #            back (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so SCT and decoder
 #            carry the subject before any style loss pulls at them (how WCT and AdaIN decoders are made);
 #   stage B: from stage A's export, the full objective of recipe.json, teacher-led (per-term gradient
 #            norms, scripts/default_model/grad_norms.py): teacher pixels 20 and features 10, MobileNetV2
-#            style 5, content 0.5, CCPL 1, identity 10 + 5. Without STEPS it runs on (40,000 steps).
+#            style 5, content 0.5, CCPL 1, identity 10 + 5; 6,950 steps (the first stretch);
+#   stage C: style 15, teacher pixels 10, features 20 against the blur; 1,145 steps (the second stretch);
+#   stage D: the decoder grows skip features (trunk taps b0, b2: unstylised detail at strides 2 and 4,
+#            through zero-initialised projections, so it starts as stage C's model), and the style rises
+#            now that the skips carry the subject: style 40, teacher pixels 5, features 20; STEPS steps
+#            (the shipped stretch's count by default).
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -28,4 +31,11 @@ source "$(dirname "$0")/../stage.sh"
 stage "$root/stageA" 2000 --lambda-content 0 --lambda-style 0 --lambda-ccpl 0 --lambda-teacher-pix 0 \
   --lambda-teacher-feat 0 --lambda-identity 1 --lambda-identity-feat 0.5 --batch 8 --crop 128 --lr 1e-3
 vstyle train export "$root/stageA" --name default-v2-stageA -o "$root/stageA.safetensors" --overwrite
-stage "$root/stageB" "${STEPS:-40000}" --init "$root/stageA.safetensors"
+stage "$root/stageB" 6950 --init "$root/stageA.safetensors"
+vstyle train export "$root/stageB" --name default-v2-stretch1 -o "$root/stageB.safetensors" --half --overwrite
+stage "$root/stageC" 1145 --init "$root/stageB.safetensors" --lambda-style 15 --lambda-teacher-pix 10 \
+  --lambda-teacher-feat 20
+vstyle train export "$root/stageC" --name default-v2-stretch2 -o "$root/stageC.safetensors" --half --overwrite
+stage "$root/stageD" "${STEPS:-1500}" --init "$root/stageC.safetensors" --lambda-style 40 \
+  --lambda-teacher-pix 5 --lambda-teacher-feat 20 --arch-config '{"skip_taps": ["b0", "b2"]}'
+vstyle train export "$root/stageD" --name default-v2-stretch3 -o "$root/stageD.safetensors" --half --overwrite
