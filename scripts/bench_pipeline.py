@@ -10,6 +10,7 @@ against the faster of model-only from the main thread and from a worker thread.
     python scripts/bench_pipeline.py --size 512 --frames 24
     python scripts/bench_pipeline.py --model weights/default.safetensors --device cuda --frames 240
     python scripts/bench_pipeline.py --backend openvino --precision int8 --threads 2 --frames 48
+    python scripts/bench_pipeline.py --backend openvino --precision int8 --threads 2 --preset ultrafast
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
     ap.add_argument("--backend", default="auto", help="engine backend (auto, torch, ort, openvino, …)")
     ap.add_argument("--precision", default="fp32", help="engine precision (fp32, int8, …)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--preset", default=None, help="x264 preset of the end-to-end side (default: vstyle run's)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
 
@@ -109,7 +111,7 @@ def main() -> None:
     with VideoReader(info, (w, h)) as reader:
         frames = [f.image for f in reader.frames()]
     engine.stylize(np.stack(frames[:batch]), code)  # warm-up (allocations, kernel selection)
-    opts = VideoOptions(max_size=args.size, duration=duration, batch=batch, overwrite=True)
+    opts = VideoOptions(max_size=args.size, duration=duration, batch=batch, overwrite=True, preset=args.preset)
 
     main_fps: list[float] = []
     worker_fps: list[float] = []
@@ -133,7 +135,7 @@ def main() -> None:
               "rounds": {"model_only_main": [round(x, 3) for x in main_fps],
                          "model_only_worker": [round(x, 3) for x in worker_fps],
                          "end_to_end": [round(x, 3) for x in e2e_fps]},
-              "codec": summary["codec"], "audio": summary["audio"]}
+              "codec": summary["codec"], "preset": args.preset, "audio": summary["audio"]}
     if args.json:
         print(json.dumps(result, indent=2))
     else:

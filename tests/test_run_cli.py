@@ -134,6 +134,15 @@ def test_usage_errors_exit_2(tmp_path: Path, tiny_model: Path, style_image: Path
         assert "Traceback" not in r.stderr
 
 
+def test_preset_is_checked_before_any_work(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    src = make_clip(tmp_path / "clip.mp4", frames=2)
+    for extra, says in ((["--preset", "fast", "--codec", "mpeg4"], "--preset is for x264 and x265"),
+                        (["--preset", "warp"], "'warp' is not one of")):
+        r = run_cli("run", src, "--style", style_image, "--model", tiny_model, *extra)
+        assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr, (extra, r.stderr)
+    assert not list(tmp_path.glob("clip_*"))
+
+
 def _interrupt(args: list, watch: Path, tmp_path: Path) -> tuple[int, float, str]:
     """Start ``vstyle run``, wait until it is writing frames, send SIGINT; returns (status, seconds to exit, stderr)."""
     p = subprocess.Popen([sys.executable, "-m", "vstyle", *map(str, args)], stdout=subprocess.PIPE,

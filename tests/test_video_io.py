@@ -166,6 +166,27 @@ def test_writer_refuses_unknown_container_and_encoder(tmp_path: Path) -> None:
         VideoWriter(tmp_path / "x.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="mpeg4", crf=20)
 
 
+def _x264_settings(path: Path) -> str:
+    """The settings line x264 writes into the stream it encodes ("cabac=1 ref=1 …")."""
+    data = path.read_bytes()
+    start = data.index(b"options: ")
+    return data[start:data.index(b"\x00", start)].decode("ascii", "replace")
+
+
+def test_preset_reaches_x264_and_others_refuse_it(tmp_path: Path) -> None:
+    frames = [pattern(i, 64, 48) for i in range(4)]
+    for preset, want in ((None, "cabac=1"), ("ultrafast", "cabac=0")):  # ultrafast switches CABAC off
+        out = tmp_path / f"{preset}.mp4"
+        with VideoWriter(out, 64, 48, Fraction(24), Fraction(1, 24), codec="libx264", preset=preset) as w:
+            for i, frame in enumerate(frames):
+                w.write(frame, i)
+        assert want in _x264_settings(out), (preset, _x264_settings(out))
+    with pytest.raises(VStyleError, match="preset is for x264 and x265; the mpeg4 encoder has none"):
+        VideoWriter(tmp_path / "m.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="mpeg4", preset="fast")
+    with pytest.raises(VStyleError, match="preset is one of"):
+        VideoWriter(tmp_path / "n.mp4", 64, 48, Fraction(24), Fraction(1, 24), codec="libx264", preset="warp")
+
+
 def test_mpeg4_fallback_handles_fine_time_bases(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "m4.mp4"  # realshort has a 1/90000 time base, beyond MPEG-4 part 2's 16-bit limit
     copy_through(shared_data / "video" / "realshort.mp4", out, codec="mpeg4")

@@ -52,9 +52,9 @@ def _summary_table(jobs: list[Job], src_dir: Path) -> Any:
                    "stylised on any worker and joined in order [default: 60].")
 def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
             preserve_color: bool, style_size: int | None, recursive: bool, max_size: int, size: str | None,
-            keep_size: bool,
-            start: str | None, duration: str | None, codec: str | None, crf: int | None, bitrate: str | None,
-            no_audio: bool, batch: int, mode: str | None, overwrite: bool, as_json: bool, model: str | None,
+            keep_size: bool, start: str | None, duration: str | None, codec: str | None, crf: int | None,
+            preset: str | None, bitrate: str | None, no_audio: bool, batch: int, mode: str | None, overwrite: bool,
+            as_json: bool, model: str | None,
             device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
             compile_: bool, ray_address: str | None, workers: int | None, segment_seconds: float | None) -> None:
     """Stylise all images and videos under IN into OUT (same relative paths).
@@ -81,7 +81,7 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
         require_ray()  # before any work: without Ray, say how to install it
     opts = video_options(max_size=max_size, size=size, keep_size=keep_size, start=start, duration=duration,
                          codec=codec, crf=crf, bitrate=bitrate, no_audio=no_audio, batch=batch, alpha=alpha,
-                         preserve_color=preserve_color, overwrite=overwrite, keep_partial=False)
+                         preserve_color=preserve_color, overwrite=overwrite, keep_partial=False, preset=preset)
     jobs = plan_batch(in_dir, out_dir, [parse_style_spec(s).path for s in styles], recursive, overwrite)
     todo = [j for j in jobs if j.status == "pending"]
     engine_args: dict[str, Any] = {"model": model, "device": device, "precision": precision, "backend": backend,

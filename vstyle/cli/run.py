@@ -28,7 +28,8 @@ from .video_options import encode_options, size_options, video_options
 @engine_options
 def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_color: bool, style_size: int | None,
             output: Path | None, max_size: int, size: str | None, keep_size: bool, start: str | None,
-            duration: str | None, codec: str | None, crf: int | None, bitrate: str | None, no_audio: bool,
+            duration: str | None, codec: str | None, crf: int | None, preset: str | None, bitrate: str | None,
+            no_audio: bool,
             batch: int, mode: str | None, overwrite: bool, keep_partial: bool, as_json: bool, model: str | None,
             device: str, precision: str, backend: str, engine_path: str | None, threads: int | None,
             compile_: bool) -> None:
@@ -40,13 +41,14 @@ def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_co
       vstyle run clip.mp4 --style wave.jpg:0.7 --style candy.jpg:0.3 -o out.mp4
       vstyle run clip.mov --style scream.jpg --max-size 512 --keep-size --crf 20
       vstyle run long.mkv --style starry.jpg --start 1:30 --duration 10 -o cut.mp4
+      vstyle run cam.mp4 --style wave.jpg --precision int8 --preset ultrafast  # CPU real time
     """
     from ..jobs.engine import EngineSpec
     from ..jobs.video import run_video
 
     opts = video_options(max_size=max_size, size=size, keep_size=keep_size, start=start, duration=duration,
                          codec=codec, crf=crf, bitrate=bitrate, no_audio=no_audio, batch=batch, alpha=alpha,
-                         preserve_color=preserve_color, overwrite=overwrite, keep_partial=keep_partial)
+                         preserve_color=preserve_color, overwrite=overwrite, keep_partial=keep_partial, preset=preset)
     engine = EngineSpec(model, device, precision, backend, engine_path, threads, compile_, mode)
     with make_progress("fps", disable=as_json) as progress:
         task = progress.add_task(input_path.name, total=None)

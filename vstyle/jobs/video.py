@@ -37,6 +37,7 @@ class VideoOptions:
     duration: float | None = None
     codec: str | None = None
     crf: int | None = None
+    preset: str | None = None
     bitrate: int | None = None
     audio: bool = True
     batch: int | None = None
@@ -94,7 +95,7 @@ def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: st
     t0 = time.perf_counter()
     with atomic_output(dst, keep_partial=opts.keep_partial, checked=True) as tmp:
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
-                             bitrate=opts.bitrate,
+                             preset=opts.preset, bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,
                              audio_from=info if opts.audio else None, name=dst)
         ok = False
