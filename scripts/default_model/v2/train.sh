@@ -36,6 +36,6 @@ vstyle train export "$root/stageB" --name default-v2-stretch1 -o "$root/stageB.s
 stage "$root/stageC" 1145 --init "$root/stageB.safetensors" --lambda-style 15 --lambda-teacher-pix 10 \
   --lambda-teacher-feat 20
 vstyle train export "$root/stageC" --name default-v2-stretch2 -o "$root/stageC.safetensors" --half --overwrite
-stage "$root/stageD" "${STEPS:-1500}" --init "$root/stageC.safetensors" --lambda-style 40 \
+stage "$root/stageD" "${STEPS:-2974}" --init "$root/stageC.safetensors" --lambda-style 40 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageD" --name default-v2-stretch3 -o "$root/stageD.safetensors" --half --overwrite
