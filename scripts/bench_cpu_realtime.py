@@ -74,7 +74,7 @@ def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path) -> dict[
     from vstyle.engine.backends.ort_backend import OrtBackend
     from vstyle.engine.backends.torch_backend import TorchBackend
     from vstyle.export.onnx_export import cached_onnx_path
-    from vstyle.models.magenta_onnx import TRANSFORMER, magenta_model_path
+    from vstyle.weights.magenta_onnx import TRANSFORMER, magenta_model_path
     from vstyle.weights import load_model
 
     net = load_model(None)
