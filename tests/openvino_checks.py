@@ -41,8 +41,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     from vstyle.engine import Engine
+    from vstyle.evaluation.judging import Judges
     from vstyle.export.openvino_int8 import cached_int8_model
-    from vstyle.io.images import read_image, resize
+    from vstyle.io.images import fit_within, read_image, resize
     from vstyle.metrics.palette import palette_distance
     from vstyle.metrics.temporal import pair_flows, sequence_warping_errors
     from vstyle.weights import load_model
@@ -56,9 +57,11 @@ def main() -> None:
     odd = np.stack([resize(f, 301, 171) for f in held[:2]])
     run = [frames[i] for i in RUN]
     pairs = pair_flows(run, 1)
+    judges = Judges()
+    refs = judges.content_refs(held)
     result: dict = {"fp32": {"backend": eng["fp32"].backend_name, "precision": eng["fp32"].precision},
                     "int8": {"backend": eng["int8"].backend_name, "precision": eng["int8"].precision},
-                    "parity_max": {}, "quality": {}}
+                    "parity_max": {}, "quality": {}, "held_out": list(HELD_OUT)}
     for name in STYLES:
         code = eng["torch"].style_code(read_image(EXAMPLES / name))
         result["parity_max"][name] = max(
@@ -70,9 +73,14 @@ def main() -> None:
                 for k in ("fp32", "int8")]
         style = read_image(EXAMPLES / name)
         palette = [float(np.mean([palette_distance(o, style) for o in outs])) for outs in (ref, got)]
+        # The evaluation's judge (vstyle eval): style distance and recognisability of the same frames.
+        judge_style = judges.style_refs(fit_within(style, max(held.shape[1:3])))
+        judged = [judges.score(outs, refs, judge_style, k) for outs, k in ((ref, "fp32"), (got, "int8"))]
         result["quality"][name] = {"psnr": min(psnr(r, g) for r, g in zip(ref, got)), "max": int(diff.max()),
                                    "share_off_16": float((diff > 16).mean()), "warp_fp32": warp[0],
-                                   "warp_int8": warp[1], "palette_fp32": palette[0], "palette_int8": palette[1]}
+                                   "warp_int8": warp[1], "palette_fp32": palette[0], "palette_int8": palette[1],
+                                   **{f"{key}_{k}": j[key] for j, k in zip(judged, ("fp32", "int8"))
+                                      for key in ("judge_style_meanstd", "kl_content", "top5_kept")}}
     path = eng["int8"].backend.source
     before = path.stat().st_mtime_ns
     again = cached_int8_model(load_model(None))

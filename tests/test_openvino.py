@@ -3,7 +3,8 @@
 Parity: OpenVINO fp32 against eager PyTorch, max difference ≤ 2/255 on uint8 output, at the clip's
 size and at an odd one (padding path). Quality guard (README "CPU real time"): int8 against fp32 on
 clip frames the calibration never saw, three styles: PSNR, the share of pixels off by more than
-16/255, the warping error of a short run of frames and the palette distance to the style, each
+16/255, the warping error of a short run of frames, the palette distance to the style and the
+evaluation's judge (style distance, KL to the content's classes, top-1 kept in the top 5), each
 within the stated tolerance. The measurements run once, in a child process (tests/openvino_checks.py).
 """
 
@@ -31,6 +32,10 @@ MIN_PSNR_DB = 26.0
 MAX_SHARE_OFF_16 = 0.14
 MAX_WARP_RATIO = 1.60
 MAX_PALETTE_RATIO = 1.10
+MAX_JUDGE_STYLE_RATIO = 1.10
+MAX_KL_RATIO = 1.10
+#: Held-out frames (of all styles together) whose top-1 class may drop out of the top 5 under int8.
+MAX_TOP5_LOST_FRAMES = 1
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +65,11 @@ def test_int8_quality_guard(checks: dict) -> None:
         assert q["share_off_16"] <= MAX_SHARE_OFF_16, (name, q)
         assert q["warp_int8"] <= MAX_WARP_RATIO * q["warp_fp32"], (name, q)
         assert q["palette_int8"] <= MAX_PALETTE_RATIO * q["palette_fp32"], (name, q)
+        assert q["judge_style_meanstd_int8"] <= MAX_JUDGE_STYLE_RATIO * q["judge_style_meanstd_fp32"], (name, q)
+        assert q["kl_content_int8"] <= MAX_KL_RATIO * q["kl_content_fp32"], (name, q)
+    frames = len(checks["held_out"])
+    lost = sum(round(frames * (q["top5_kept_fp32"] - q["top5_kept_int8"])) for q in checks["quality"].values())
+    assert lost <= MAX_TOP5_LOST_FRAMES, checks["quality"]
 
 
 def test_int8_model_cached_per_model(checks: dict, home: Path) -> None:
