@@ -81,7 +81,8 @@ def test_int8_model_cached_per_model(checks: dict, home: Path) -> None:
 
 
 def test_auto_picks_openvino_for_int8_only() -> None:
-    """fp32 stays on eager PyTorch (OpenVINO fp32 measured no faster); int8 exists only in OpenVINO."""
+    """int8 exists only in OpenVINO; fp32 of a job of unknown length stays on eager PyTorch (no one-off
+    export for it: tests/test_auto_backend.py has the long-job rule)."""
     from vstyle.engine.auto import pick_backend
 
     cpu = torch.device("cpu")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..jobs.batch import Job, counts, plan_batch, prepare_output_folder, run_local
+from ..jobs.batch import Job, batch_megapixels, counts, plan_batch, prepare_output_folder, run_local
 from ..errors import VStyleError
 from ..jobs.engine import EngineSpec, load_style_code, parse_style_spec
 from .common import engine_options, print_json, style_options
@@ -95,7 +95,7 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
                 described = _run_on_ray(jobs, in_dir, out_dir, opts, engine_args, styles, style_size, ray_address,
                                         workers, threads, segment_seconds, as_json, notes)
             else:
-                engine = EngineSpec(**engine_args).build()
+                engine = EngineSpec(**engine_args, megapixels=batch_megapixels(todo, opts)).build()
                 described = engine.describe()
                 code = load_style_code(engine, styles, style_size)
                 with BatchProgress(len(todo), disable=as_json) as view:

@@ -21,12 +21,26 @@ needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emul
 Eager PyTorch in channels-last layout is within those margins and starts at once, so it is the
 CPU default (``--backend ort`` / ``--compile`` are there for long jobs).
 
-OpenVINO (``pip install 'vstyle[openvino]'``), measured side by side with these on the shipped
-sctnet-mobile at 512², 2 threads (README "CPU real time", ``scripts/bench_cpu_realtime.py``): in
-fp32 it does the same CPU work per frame as eager channels-last (96 vs 96 ms) and its wall time
-ranged from 0.78× to 1.15× eager's over four runs on the loaded machine, after a one-off export and
-compile; so fp32 stays on eager PyTorch. Its int8 model does 0.62× the CPU work (1.3× faster in
-wall time), and int8 runs nowhere else: ``--precision int8`` means OpenVINO.
+OpenVINO (``pip install 'vstyle[openvino]'``), on the quiet machine (2026-12-03, AMD EPYC 2 cores
+with AVX-512 VNNI, shipped sctnet-mobile, 2 threads, 8 interleaved rounds,
+``scripts/bench_cpu_realtime.py --size S``), ms per frame:
+
+=====================  ==========  ==========  ==========
+variant                256²        512²        1024²
+=====================  ==========  ==========  ==========
+eager, channels-last   27.3        75.1        342.9
+ONNX Runtime           16.0        52.1        210.1
+OpenVINO fp32          13.6        43.7        169.6
+OpenVINO int8          7.8         29.0        105.7
+=====================  ==========  ==========  ==========
+
+OpenVINO fp32 is 1.7–2.0× eager at every size (``vstyle live`` at 256: 78 vs 34–39 FPS), but its
+first use of a model costs a one-off ONNX export (13 s for the shipped model; compiled per frame
+shape afterwards in 0.1–0.3 s, both cached). That repays itself after about 13 s ÷ 0.12 s saved per
+megapixel ≈ 110 megapixels (some 400 frames at 512²). So for fp32 on the CPU ``auto`` takes
+OpenVINO when it is installed and the job says it will stylise at least :data:`REPAY_MEGAPIXELS`
+(a video, a folder, a live stream with no frame limit); a few images stay on eager PyTorch, which
+starts at once. int8 runs nowhere else: ``--precision int8`` means OpenVINO.
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
@@ -36,11 +50,23 @@ from __future__ import annotations
 
 import torch
 
+from .backends.openvino_backend import openvino_ready
 
-def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32") -> str:
-    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); otherwise ``torch`` (channels-last eager)."""
+#: Megapixels a CPU job must stylise before OpenVINO fp32 repays its one-off export (see above).
+REPAY_MEGAPIXELS = 100.0
+
+
+def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32",
+                 megapixels: float | None = None) -> str:
+    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU), and for fp32 on the CPU when
+    OpenVINO is installed and the job will stylise at least :data:`REPAY_MEGAPIXELS` (``megapixels``:
+    the job's estimate, ``math.inf`` for a stream without end, ``None`` when unknown); otherwise
+    ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:
         return "trt"
     if precision == "int8":
+        return "openvino"
+    if (device.type == "cpu" and precision == "fp32" and megapixels is not None
+            and megapixels >= REPAY_MEGAPIXELS and openvino_ready()):
         return "openvino"
     return "torch"

@@ -47,17 +47,18 @@ class Engine:
 
     ``backend``: ``torch`` (eager; ``compile=True`` for torch.compile), ``ort`` (ONNX Runtime),
     ``trt`` (a TensorRT engine file, CUDA only), ``openvino`` (OpenVINO Runtime, CPU; the one for
-    ``int8``) or ``auto`` (the fastest available for the device and precision).
+    ``int8``) or ``auto`` (the fastest available for the device and precision, and for a job of
+    ``megapixels``: see :func:`~vstyle.engine.auto.pick_backend`).
     """
 
     def __init__(self, model: SCTNet, device: str = "auto", precision: str = "fp32", backend: str = "torch",
                  channels_last: bool | None = None, compile: bool = False, threads: int | None = None,
-                 engine_path: str | None = None) -> None:
+                 engine_path: str | None = None, megapixels: float | None = None) -> None:
         self.device = resolve_device(device)
         if backend not in BACKENDS:
             raise VStyleError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
         if backend == "auto":
-            backend = pick_backend(self.device, engine_path, precision)
+            backend = pick_backend(self.device, engine_path, precision, megapixels)
         resolve_precision(precision, self.device, backend)  # before any model work
         if threads:
             torch.set_num_threads(threads)

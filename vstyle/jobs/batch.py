@@ -155,6 +155,28 @@ def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
     return attempt(work)
 
 
+def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
+    """Megapixels the pending jobs will stylise, from probes and image headers (the engine's ``auto``
+    weighs one-off costs by it); a file that cannot be read counts nothing (its job fails later)."""
+    from PIL import Image
+
+    from ..io.video_source import probe_video
+    from .video import processing_size, video_megapixels
+
+    total = 0.0
+    for job in todo:
+        try:
+            if job.kind == "image":
+                with Image.open(job.src) as im:
+                    w, h = processing_size(im.width, im.height, opts.max_size, opts.size)
+                total += w * h / 1e6
+            else:
+                total += video_megapixels(probe_video(job.src, opts.start, opts.duration), opts)
+        except (OSError, ValueError, VStyleError):
+            continue
+    return total
+
+
 def run_local(todo: list[Job], engine: Any, code: Any, opts: Any, observer: BatchObserver) -> None:
     """Stylise each job in turn with one engine. A job cut short by Ctrl-C or SIGTERM is marked
     ``interrupted`` and the interrupt is re-raised."""

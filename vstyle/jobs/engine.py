@@ -29,6 +29,8 @@ class EngineSpec:
     threads: int | None = None
     compile: bool = False
     mode: str | None = None  # art | photo: the default model of that mode, or a check of ``model``
+    #: The job's estimate of the megapixels it will stylise (``math.inf``: no end), for ``auto``.
+    megapixels: float | None = None
 
     def build(self) -> Engine:
         """Load the model and wrap it in an :class:`~vstyle.engine.Engine`."""
@@ -44,7 +46,8 @@ class EngineSpec:
         if mode is not None and net.mode != mode:
             raise VStyleError(f"{flag('mode')} {mode} does not match the model, which is a {net.mode} model")
         return Engine(net, device=self.device, precision=self.precision, backend=self.backend,
-                      engine_path=self.engine_path, threads=self.threads, compile=self.compile)
+                      engine_path=self.engine_path, threads=self.threads, compile=self.compile,
+                      megapixels=self.megapixels)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..io.atomic import check_writable
 from .engine import EngineSpec, load_style_code, stylize_still
 from .naming import image_output, style_label
+from .video import processing_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +53,8 @@ def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[st
     from ..io.images import write_image
 
     targets, images = prepare_images(content, output, styles, opts.overwrite)
-    eng = engine.build()
+    pixels = sum(w * h for w, h in (processing_size(i.shape[1], i.shape[0], opts.max_size, None) for i in images))
+    eng = dataclasses.replace(engine, megapixels=pixels / 1e6).build()
     code = load_style_code(eng, styles, style_size)
     results = []
     for src, dst, img in zip(content, targets, images):

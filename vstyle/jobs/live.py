@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -113,7 +115,12 @@ class LiveSession:
             # Imported only now (torch is slow to import) so a missing camera is reported at once.
             from ..live.loop import LiveStyle
 
-            self.engine = self.engine_spec.build()
+            # A session with no limit runs until the user stops it: long enough to repay one-off costs.
+            h, w = fit_within(self.first.image, opts.max_size).shape[:2]
+            frames = opts.frames if opts.frames is not None else (
+                None if opts.seconds is None else opts.seconds * self.capture.fps)
+            work = math.inf if frames is None else frames * w * h / 1e6
+            self.engine = dataclasses.replace(self.engine_spec, megapixels=work).build()
             for i, (path, image) in enumerate(zip(style_paths, images)):
                 self.styles.append(LiveStyle(path.stem, self.engine.style_code(image, max_size=req.style_size)))
                 if self.on_style is not None:

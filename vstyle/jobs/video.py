@@ -5,6 +5,7 @@ batch job and the pipeline benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,12 @@ def processing_size(width: int, height: int, max_size: int | None, size: tuple[i
     return even_size(round(width * scale / 2) * 2, round(height * scale / 2) * 2)
 
 
+def video_megapixels(info: VideoInfo, opts: VideoOptions) -> float:
+    """Megapixels stylising the probed segment takes (the engine's ``auto`` weighs one-off costs by it)."""
+    w, h = processing_size(info.width, info.height, opts.max_size, opts.size)
+    return info.frames * w * h / 1e6
+
+
 def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size: int | None, opts: VideoOptions,
               engine: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Stylise ``src`` into ``output`` (see :func:`~vstyle.jobs.naming.video_output`) and return the
@@ -68,7 +75,7 @@ def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size:
     check_writable(dst, opts.overwrite, inputs=(src,))
     info = probe_video(src, opts.start, opts.duration)
     pick_encoder(opts.codec)
-    eng = engine.build()
+    eng = dataclasses.replace(engine, megapixels=video_megapixels(info, opts)).build()
     code = load_style_code(eng, styles, style_size)
     summary = stylize_video(eng, code, src, dst, opts, on_progress=on_progress, info=info)
     summary.update(styles=list(styles), alpha=opts.alpha, preserve_color=opts.preserve_color)
