@@ -43,6 +43,7 @@ def test_fp32_on_the_cpu_goes_to_openvino_only_for_long_jobs(monkeypatch: pytest
     assert auto.pick_backend(cpu, None, "fp32", math.inf) == long_job
     assert auto.pick_backend(cpu, None, "fp32", repay * 0.99) == "torch"
     assert auto.pick_backend(cpu, None, "fp32", None) == "torch"
+    assert auto.pick_backend(cpu, None, "fp32", math.inf, compile=True) == "torch"
     assert auto.pick_backend(cpu, None, "bf16", math.inf) == "torch"
     assert auto.pick_backend(torch.device("cuda"), None, "fp32", math.inf) == "torch"
     assert auto.pick_backend(cpu, None, "int8", None) == "openvino"

@@ -57,16 +57,16 @@ REPAY_MEGAPIXELS = 100.0
 
 
 def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32",
-                 megapixels: float | None = None) -> str:
+                 megapixels: float | None = None, compile: bool = False) -> str:
     """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU), and for fp32 on the CPU when
     OpenVINO is installed and the job will stylise at least :data:`REPAY_MEGAPIXELS` (``megapixels``:
-    the job's estimate, ``math.inf`` for a stream without end, ``None`` when unknown); otherwise
-    ``torch`` (channels-last eager)."""
+    the job's estimate, ``math.inf`` for a stream without end, ``None`` when unknown) unless
+    ``compile`` asks for torch.compile; otherwise ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:
         return "trt"
     if precision == "int8":
         return "openvino"
-    if (device.type == "cpu" and precision == "fp32" and megapixels is not None
+    if (device.type == "cpu" and precision == "fp32" and not compile and megapixels is not None
             and megapixels >= REPAY_MEGAPIXELS and openvino_ready()):
         return "openvino"
     return "torch"

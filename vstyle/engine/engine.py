@@ -58,7 +58,7 @@ class Engine:
         if backend not in BACKENDS:
             raise VStyleError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
         if backend == "auto":
-            backend = pick_backend(self.device, engine_path, precision, megapixels)
+            backend = pick_backend(self.device, engine_path, precision, megapixels, compile)
         resolve_precision(precision, self.device, backend)  # before any model work
         if threads:
             torch.set_num_threads(threads)

