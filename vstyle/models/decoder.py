@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .vgg import make_layer
+
 # (kind, in, out) for the 29-module artistic decoder; the photo decoder is entries 10…28.
 _LAYOUT: list[tuple[str, int, int]] = [
     ("pad", 0, 0), ("conv", 512, 256), ("relu", 0, 0), ("up", 0, 0),
@@ -19,20 +21,10 @@ _LAYOUT: list[tuple[str, int, int]] = [
 PHOTO_START = 10
 
 
-def _make(kind: str, cin: int, cout: int) -> nn.Module:
-    if kind == "conv":
-        return nn.Conv2d(cin, cout, 3)
-    if kind == "pad":
-        return nn.ReflectionPad2d(1)
-    if kind == "relu":
-        return nn.ReLU()
-    return nn.Upsample(scale_factor=2, mode="nearest")
-
-
 class VGGDecoder(nn.Sequential):
     """Mirror of the encoder; output is unbounded RGB (clamp to [0, 1] for display)."""
 
     def __init__(self, photo: bool = False) -> None:
         layout = _LAYOUT[PHOTO_START:] if photo else _LAYOUT
-        super().__init__(*[_make(*spec) for spec in layout])
+        super().__init__(*[make_layer(*spec) for spec in layout])
         self.photo = photo

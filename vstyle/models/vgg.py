@@ -30,7 +30,9 @@ TAP_NAMES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 TAP_CHANNELS = (64, 128, 256, 512)
 
 
-def _make(kind: str, cin: int, cout: int) -> nn.Module:
+def make_layer(kind: str, cin: int, cout: int) -> nn.Module:
+    """One module of an official layout (the VGG encoder's and the AdaIN decoder's ``(kind, in, out)``
+    lists), so both rebuild the official checkpoints' module indices."""
     if kind == "conv1x1":
         return nn.Conv2d(cin, cout, 1)
     if kind == "conv":
@@ -39,7 +41,11 @@ def _make(kind: str, cin: int, cout: int) -> nn.Module:
         return nn.ReflectionPad2d(1)
     if kind == "relu":
         return nn.ReLU()
-    return nn.MaxPool2d(2, 2, 0, ceil_mode=True)
+    if kind == "up":
+        return nn.Upsample(scale_factor=2, mode="nearest")
+    if kind == "pool":
+        return nn.MaxPool2d(2, 2, 0, ceil_mode=True)
+    raise ValueError(f"unknown layer kind {kind!r}")
 
 
 class VGGEncoder(nn.Sequential):
@@ -52,7 +58,7 @@ class VGGEncoder(nn.Sequential):
         if depth not in (1, 2, 3, 4):
             raise ValueError("depth must be 1..4")
         end = TAP_ENDS[depth - 1]
-        super().__init__(*[_make(*spec) for spec in _LAYOUT[:end]])
+        super().__init__(*[make_layer(*spec) for spec in _LAYOUT[:end]])
         self.depth = depth
         self.channels = TAP_CHANNELS[depth - 1]
         self.tap_channels = TAP_CHANNELS[:depth]
