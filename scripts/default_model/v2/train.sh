@@ -2,10 +2,11 @@
 # Train the second default model (sctnet-mobile with a residual decoder); see docs/default_model.md.
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
-# It stops after the last stage's STEPS (default: the shipped model's) and exports every stage; the last
-# export, RUN_ROOT/stageD.safetensors, is weights/default-v2-stretch3.safetensors.
+# It stops after the last stage's STEPS (default: the committed stretch's) and exports every stage; stage D's
+# export is weights/default-v2-stretch3.safetensors, the last one, RUN_ROOT/stageE.safetensors,
+# weights/default-v2-stretch4.safetensors.
 #
-# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), four stages:
+# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), five stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
 #            back (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so SCT and decoder
 #            carry the subject before any style loss pulls at them (how WCT and AdaIN decoders are made);
@@ -15,8 +16,9 @@
 #   stage C: style 15, teacher pixels 10, features 20 against the blur; 1,145 steps (the second stretch);
 #   stage D: the decoder grows skip features (trunk taps b0, b2: unstylised detail at strides 2 and 4,
 #            through zero-initialised projections, so it starts as stage C's model), and the style rises
-#            now that the skips carry the subject: style 40, teacher pixels 5, features 20; STEPS steps
-#            (the shipped stretch's count by default).
+#            now that the skips carry the subject: style 40, teacher pixels 5, features 20; 2,974 steps;
+#   stage E: style 100 and the identity losses halved (5 + 2.5), so the held-out styles move further from
+#            the photo; STEPS steps (the committed fourth stretch's count by default).
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -36,6 +38,10 @@ vstyle train export "$root/stageB" --name default-v2-stretch1 -o "$root/stageB.s
 stage "$root/stageC" 1145 --init "$root/stageB.safetensors" --lambda-style 15 --lambda-teacher-pix 10 \
   --lambda-teacher-feat 20
 vstyle train export "$root/stageC" --name default-v2-stretch2 -o "$root/stageC.safetensors" --half --overwrite
-stage "$root/stageD" "${STEPS:-2974}" --init "$root/stageC.safetensors" --lambda-style 40 \
+stage "$root/stageD" 2974 --init "$root/stageC.safetensors" --lambda-style 40 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageD" --name default-v2-stretch3 -o "$root/stageD.safetensors" --half --overwrite
+stage "$root/stageE" "${STEPS:-STEPS_E}" --init "$root/stageD.safetensors" --lambda-style 100 \
+  --lambda-teacher-pix 5 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+  --arch-config '{"skip_taps": ["b0", "b2"]}'
+vstyle train export "$root/stageE" --name default-v2-stretch4 -o "$root/stageE.safetensors" --half --overwrite
