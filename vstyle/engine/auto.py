@@ -34,13 +34,14 @@ OpenVINO fp32          13.6        43.7        169.6
 OpenVINO int8          7.8         29.0        105.7
 =====================  ==========  ==========  ==========
 
-OpenVINO fp32 is 1.7–2.0× eager at every size (``vstyle live`` at 256: 78 vs 34–39 FPS), but its
-first use of a model costs a one-off ONNX export (13 s for the shipped model; compiled per frame
-shape afterwards in 0.1–0.3 s, both cached). That repays itself after about 13 s ÷ 0.12 s saved per
-megapixel ≈ 110 megapixels (some 400 frames at 512²). So for fp32 on the CPU ``auto`` takes
-OpenVINO when it is installed and the job says it will stylise at least :data:`REPAY_MEGAPIXELS`
-(a video, a folder, a live stream with no frame limit); a few images stay on eager PyTorch, which
-starts at once. int8 runs nowhere else: ``--precision int8`` means OpenVINO.
+OpenVINO fp32 is 1.7–2.0× eager at every size (``vstyle live`` at 256: 78 vs 34–39 FPS), ONNX
+Runtime 1.4–1.7×, but the first use of a model costs both a one-off ONNX export (13 s for the shipped
+model; OpenVINO then compiles each frame shape in 0.1–0.3 s; all cached). That repays itself after
+about 13 s ÷ 0.12 s saved per megapixel ≈ 110 megapixels with OpenVINO (some 400 frames at 512²) and
+13 s ÷ 0.088 s ≈ 150 with ONNX Runtime. So for fp32 on the CPU ``auto`` takes OpenVINO, or else ONNX
+Runtime, when it is installed and the job says it will stylise at least that many megapixels
+(:data:`REPAY_MEGAPIXELS`: a video, a folder, a live stream with no frame limit); a few images stay
+on eager PyTorch, which starts at once. int8 runs nowhere else: ``--precision int8`` means OpenVINO.
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
@@ -51,22 +52,26 @@ from __future__ import annotations
 import torch
 
 from .backends.openvino_backend import openvino_ready
+from .backends.ort_backend import ort_ready
 
-#: Megapixels a CPU job must stylise before OpenVINO fp32 repays its one-off export (see above).
-REPAY_MEGAPIXELS = 100.0
+#: Megapixels a CPU job must stylise before each backend's fp32 repays its one-off export (see above),
+#: fastest first.
+REPAY_MEGAPIXELS = {"openvino": 100.0, "ort": 150.0}
+_READY = {"openvino": openvino_ready, "ort": ort_ready}
 
 
 def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32",
                  megapixels: float | None = None, compile: bool = False) -> str:
-    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU), and for fp32 on the CPU when
-    OpenVINO is installed and the job will stylise at least :data:`REPAY_MEGAPIXELS` (``megapixels``:
-    the job's estimate, ``math.inf`` for a stream without end, ``None`` when unknown) unless
-    ``compile`` asks for torch.compile; otherwise ``torch`` (channels-last eager)."""
+    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); for fp32 on the CPU, the
+    fastest installed of ``openvino`` and ``ort`` whose :data:`REPAY_MEGAPIXELS` the job reaches
+    (``megapixels``: its estimate, ``math.inf`` for a stream without end, ``None`` when unknown),
+    unless ``compile`` asks for torch.compile; otherwise ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:
         return "trt"
     if precision == "int8":
         return "openvino"
-    if (device.type == "cpu" and precision == "fp32" and not compile and megapixels is not None
-            and megapixels >= REPAY_MEGAPIXELS and openvino_ready()):
-        return "openvino"
+    if device.type == "cpu" and precision == "fp32" and not compile and megapixels is not None:
+        for name, repay in REPAY_MEGAPIXELS.items():
+            if megapixels >= repay and _READY[name]():
+                return name
     return "torch"
