@@ -41,7 +41,7 @@ vstyle train export "$root/stageC" --name default-v2-stretch2 -o "$root/stageC.s
 stage "$root/stageD" 2974 --init "$root/stageC.safetensors" --lambda-style 40 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageD" --name default-v2-stretch3 -o "$root/stageD.safetensors" --half --overwrite
-stage "$root/stageE" "${STEPS:-STEPS_E}" --init "$root/stageD.safetensors" --lambda-style 100 \
+stage "$root/stageE" "${STEPS:-2718}" --init "$root/stageD.safetensors" --lambda-style 100 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageE" --name default-v2-stretch4 -o "$root/stageE.safetensors" --half --overwrite
