@@ -18,8 +18,9 @@ eager bf16             2681        11078       –                  –
 No backend wins everywhere: torch.compile leads the VGG model by 13 % at 512² but compiles for
 minutes in each new process; ONNX Runtime leads at some sizes and trails at others, and first
 needs a one-off ONNX export (15–40 s) and up to 1.7× the memory; bf16 is emulated on this CPU.
-Eager PyTorch in channels-last layout is within those margins and starts at once, so it is the
-CPU default (``--backend ort`` / ``--compile`` are there for long jobs).
+Eager PyTorch in channels-last layout was within those margins on that loaded machine and starts at
+once, so it was the CPU default for every job until the quiet measurements below; it still is for
+short ones (``--compile`` is there for long jobs on the VGG model).
 
 OpenVINO (``pip install 'vstyle[openvino]'``), on the quiet machine (2026-12-03, AMD EPYC 2 cores
 with AVX-512 VNNI, shipped sctnet-mobile, 2 threads, 8 interleaved rounds,
