@@ -84,15 +84,20 @@ def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, qu
     return path
 
 
+def fitted_size(width: int, height: int, max_size: int | None) -> tuple[int, int]:
+    """(width, height) scaled down so the longer side is at most ``max_size``; never up."""
+    if not max_size:
+        return width, height
+    scale = max_size / max(width, height)
+    if scale >= 1:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def fit_within(image: np.ndarray, max_size: int | None) -> np.ndarray:
     """Downscale (area filter) so the longer side is at most ``max_size``; never upscales."""
-    if not max_size:
-        return image
     h, w = image.shape[:2]
-    scale = max_size / max(h, w)
-    if scale >= 1:
-        return image
-    return resize(image, max(1, round(w * scale)), max(1, round(h * scale)))
+    return resize(image, *fitted_size(w, h, max_size))
 
 
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

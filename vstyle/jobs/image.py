@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..io.atomic import check_writable
 from .engine import EngineSpec, load_style_code, stylize_still
 from .naming import image_output, style_label
-from .video import processing_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,10 +49,10 @@ def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[st
     """Stylise every ``content`` image and return the summary (one entry per image). Outputs are
     checked and the inputs read before the model loads, so a bad file fails before any model work;
     ``on_image`` is called after each image."""
-    from ..io.images import write_image
+    from ..io.images import fitted_size, write_image
 
     targets, images = prepare_images(content, output, styles, opts.overwrite)
-    pixels = sum(w * h for w, h in (processing_size(i.shape[1], i.shape[0], opts.max_size, None) for i in images))
+    pixels = sum(w * h for w, h in (fitted_size(i.shape[1], i.shape[0], opts.max_size) for i in images))
     eng = dataclasses.replace(engine, megapixels=pixels / 1e6).build()
     code = load_style_code(eng, styles, style_size)
     results = []

@@ -82,7 +82,7 @@ class LiveSession:
 
     def __enter__(self) -> LiveSession:
         from ..io.camera import open_camera, parse_camera
-        from ..io.images import fit_within, read_image
+        from ..io.images import fitted_size, read_image
         from ..io.recorder import check_target
 
         req, opts = self.request, self.request.options
@@ -105,10 +105,11 @@ class LiveSession:
         with self._stack:  # closes what was opened if a later step fails; popped once all is open
             self.capture, self.first = open_camera(self.spec, lossless=self.spec.is_file and opts.frames is not None)
             self._stack.callback(self.capture.close)
+            fh, fw = self.first.image.shape[:2]
+            w, h = fitted_size(fw, fh, opts.max_size)  # the size frames are stylised at
             if req.virtual_cam:
                 from ..live.virtualcam import VirtualCamera
 
-                h, w = fit_within(self.first.image, opts.max_size).shape[:2]
                 self.virtual_cam = VirtualCamera(w, h, self.capture.fps, device=req.virtual_cam_device)
                 self._stack.callback(self.virtual_cam.close)
                 self.notify(f"virtual camera: {self.virtual_cam.device} ({w}×{h})")
@@ -116,7 +117,6 @@ class LiveSession:
             from ..live.loop import LiveStyle
 
             # A session with no limit runs until the user stops it: long enough to repay one-off costs.
-            h, w = fit_within(self.first.image, opts.max_size).shape[:2]
             frames = opts.frames if opts.frames is not None else (
                 None if opts.seconds is None else opts.seconds * self.capture.fps)
             work = math.inf if frames is None else frames * w * h / 1e6
