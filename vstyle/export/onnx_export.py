@@ -80,8 +80,17 @@ def model_metadata(model: SCTNet, precision: str) -> dict[str, str]:
     }
 
 
+#: What torch's ONNX exporter needs beside torch.
+EXPORTER_MODULES = ("onnx", "onnxscript")
+
+
+def exporter_and(runtime: str) -> bool:
+    """Whether ``runtime`` and the ONNX exporter that feeds it are importable (checked without importing)."""
+    return all(importlib.util.find_spec(name) is not None for name in (runtime, *EXPORTER_MODULES))
+
+
 def _require_exporter() -> None:
-    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    missing = [name for name in EXPORTER_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         raise VStyleError(f"ONNX export needs the onnx and onnxscript packages ({', '.join(missing)} missing): "
                           "pip install onnx onnxscript")

@@ -8,7 +8,6 @@ with ``INFERENCE_NUM_THREADS``, ``INFERENCE_PRECISION_HINT`` and ``PERFORMANCE_H
 
 from __future__ import annotations
 
-import importlib.util
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from torch import Tensor
 from ...errors import VStyleError
 from ...flags import flag
 from ...export.graph import OUTPUT_NAME
+from ...export.onnx_export import cache_dir, cached_onnx_path, exporter_and
 from ...models import SCTNet
 from ..device import resolve_precision
 
@@ -33,7 +33,7 @@ _HINTS = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}
 
 def openvino_ready() -> bool:
     """Whether OpenVINO and the ONNX exporter it compiles from are importable (checked without importing)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("openvino", "onnx", "onnxscript"))
+    return exporter_and("openvino")
 
 
 def import_openvino() -> Any:
@@ -62,8 +62,6 @@ class OpenVinoBackend:
                  threads: int | None = None) -> None:
         resolve_precision(precision, device, self.name)
         ov = import_openvino()
-        from ...export.onnx_export import cache_dir, cached_onnx_path
-
         self.device = device
         self.precision = precision
         self._core = ov.Core()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Any
 
@@ -14,11 +13,13 @@ from ...errors import VStyleError
 from ...flags import flag
 from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...models import SCTNet
+from ...export.onnx_export import exporter_and
 from ..device import resolve_precision
+
 
 def ort_ready() -> bool:
     """Whether ONNX Runtime and the ONNX exporter it runs are importable (checked without importing)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx", "onnxscript"))
+    return exporter_and("onnxruntime")
 
 
 def _import_ort() -> Any:
