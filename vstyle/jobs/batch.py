@@ -157,18 +157,24 @@ def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
 
 def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
     """Megapixels the pending jobs will stylise, from probes and image headers (the engine's ``auto``
-    weighs one-off costs by it); a file that cannot be read counts nothing (its job fails later)."""
+    weighs one-off costs by it); a file that cannot be read counts nothing (its job fails later).
+    Counting stops once the largest of auto's thresholds is reached: a big folder is not probed twice."""
     from PIL import Image
 
+    from ..engine.auto import REPAY_MEGAPIXELS
+    from ..io.images import fitted_size
     from ..io.video_source import probe_video
-    from .video import processing_size, video_megapixels
+    from .video import video_megapixels
 
+    enough = max(REPAY_MEGAPIXELS.values())
     total = 0.0
     for job in todo:
+        if total >= enough:
+            break
         try:
             if job.kind == "image":
                 with Image.open(job.src) as im:
-                    w, h = processing_size(im.width, im.height, opts.max_size, opts.size)
+                    w, h = opts.size or fitted_size(im.width, im.height, opts.max_size)  # as stylize_still
                 total += w * h / 1e6
             else:
                 total += video_megapixels(probe_video(job.src, opts.start, opts.duration), opts)
