@@ -201,3 +201,34 @@ def test_skip_taps_reach_the_decoder_at_their_stride() -> None:
     assert not torch.allclose(model(content, code.sigma, code.mean), before)
     with pytest.raises(ValueError, match="shallower"):
         build("sctnet-mobile", {**TINY, "skip_taps": [TINY["tap"]]})
+
+
+def test_style_film_conditions_the_decoder_on_the_code_and_alpha_zero_switches_it_off() -> None:
+    """With non-zero FiLM weights two styles change the decoder itself; alpha 0 gives the plain decoder
+    of the content features; a modulated decoder refuses to run without the code."""
+    torch.manual_seed(3)
+    model = build("sctnet-mobile", {**TINY, "dec_res_blocks": 1, "dec_res_width": 8, "dec_style_film": True}).eval()
+    film = model.decoder.modulation
+    assert film is not None and film.widths == [8, 16, 8, 4]  # bottleneck, then each level
+    content = torch.rand(1, 3, 32, 32)
+    codes = [model.encode_style(torch.rand(1, 3, 32, 32)) for _ in range(2)]
+    fc, _ = model.encode_content(content)
+    with torch.no_grad():
+        for p in film.parameters():
+            p.normal_(0, 0.1)
+        t = model.stylize_features(fc, codes[0].sigma, codes[0].mean)
+        # The same stylised features decoded under two codes: only the FiLM can tell them apart.
+        a, b = (model.decode(t, [], c.sigma, c.mean) for c in codes)
+        assert not torch.allclose(a, b)
+        plain = model.decoder.body(model.decoder.bottleneck(fc))
+        assert torch.allclose(model(content, codes[0].sigma, codes[0].mean, 0.0), model.decoder.out(plain),
+                              atol=1e-5)
+    with pytest.raises(ValueError, match="style code"):
+        model.decoder(fc)
+    # Training standardises the codes with batch statistics and keeps their running average; one code
+    # alone (batch 1) uses the running statistics instead of failing.
+    film.train()
+    sigmas, means = torch.stack([c.sigma for c in codes]), torch.stack([c.mean for c in codes])
+    film(sigmas, means)
+    assert not torch.equal(film.norm.running_mean, torch.zeros_like(film.norm.running_mean))
+    assert len(film(codes[0].sigma, codes[0].mean)) == 4

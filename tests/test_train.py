@@ -174,18 +174,21 @@ def test_init_may_change_only_weight_compatible_config(tmp_path: Path) -> None:
         _reconfigured(model, {"dec_upsample": "cubic"})
 
 
-def test_init_may_grow_skip_features_and_starts_as_the_old_model(capsys: pytest.CaptureFixture[str]) -> None:
-    """Adding sctnet-mobile skip taps keeps every trained weight and, with zero-initialised projections,
-    the same output; the added tensors are named."""
+@pytest.mark.parametrize("change, added", [({"skip_taps": ["b0"]}, "decoder.skips.0.proj.weight"),
+                                           ({"dec_style_film": True}, "decoder.modulation.net.2.weight")])
+def test_init_may_grow_the_decoder_and_starts_as_the_old_model(capsys: pytest.CaptureFixture[str],
+                                                               change: dict[str, object], added: str) -> None:
+    """Adding sctnet-mobile skip taps or the style FiLM keeps every trained weight and, with zero-initialised
+    new outputs, the same output; the added tensors are named."""
     from vstyle.models import build
     from vstyle.train.trainer import _reconfigured
 
     torch.manual_seed(0)
     tiny = {"tap": "e3x", "loss_taps": ["c0", "e3x"], "rank": 8, "dec_widths": [16, 8, 4], "dec_separable": 1}
     model = build("sctnet-mobile", tiny).eval()
-    grown = _reconfigured(model, {"skip_taps": ["b0"]}).eval()
-    assert grown.uses_skips and not model.uses_skips
-    assert "decoder.skips.0.proj.weight" in capsys.readouterr().err
+    grown = _reconfigured(model, change).eval()
+    assert set(grown.state_dict()) > set(model.state_dict())
+    assert added in capsys.readouterr().err
     content, style = torch.rand(1, 3, 32, 40), torch.rand(1, 3, 32, 32)
     code = model.encode_style(style)
     with torch.no_grad():

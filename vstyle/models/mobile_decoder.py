@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -75,6 +76,46 @@ class SkipProjection(nn.Module):
         return self.proj(F.instance_norm(x))
 
 
+class StyleModulation(nn.Module):
+    """Style code → a per-channel scale and shift for each decoder stage (FiLM), zero-initialised.
+
+    The SCT sets the style only at the bottleneck, so a small decoder paints every style's fine texture
+    and colour contrast with the same filters; Magenta's transformer conditions every layer on its style
+    vector instead. Here the code the engine already caches (SCT ``sigma`` K×K and ``mean`` C) is
+    flattened, standardised per entry (batch statistics while training, their running averages after:
+    the raw entries share a large style-independent part, which left a first trial's MLP blind to the
+    style) and mapped by a two-layer MLP to ``(1 + γ, β)`` per stage. It runs once per style code, not
+    per pixel, and zero output weights make a grown model start as the model it grew from.
+    """
+
+    def __init__(self, code_dim: int, widths: Sequence[int], hidden: int = 128) -> None:
+        super().__init__()
+        self.widths = [int(w) for w in widths]
+        last = nn.Linear(hidden, 2 * sum(self.widths))
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.norm = nn.BatchNorm1d(code_dim, affine=False)
+        self.net = nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(inplace=True), last)
+
+    def forward(self, sigma: Tensor, mean: Tensor, strength: Tensor | float = 1.0) -> list[tuple[Tensor, Tensor]]:
+        """(scale, shift), each B×W×1×1 (B = 1 for an unbatched code), per stage in ``widths`` order.
+
+        ``strength`` (the style's alpha) scales γ and β, so alpha 0 leaves the decoder unmodulated.
+        """
+        if sigma.dim() == 2:
+            sigma, mean = sigma[None], mean[None]
+        code = torch.cat([sigma.flatten(1), mean], dim=1)
+        # One code has no batch statistics (a batch-1 training step): use the running ones.
+        batch_stats = self.training and code.shape[0] > 1
+        code = F.batch_norm(code, self.norm.running_mean, self.norm.running_var, training=batch_stats,
+                            momentum=0.1, eps=self.norm.eps)
+        gb = self.net(code) * strength
+        out = []
+        for g, b in zip(gb[:, :sum(self.widths)].split(self.widths, 1), gb[:, sum(self.widths):].split(self.widths, 1)):
+            out.append((1 + g[:, :, None, None], b[:, :, None, None]))
+        return out
+
+
 class MobileDecoder(nn.Module):
     """Features (``channels`` at stride 2^(len(widths)−1)) → RGB at full resolution, unbounded.
 
@@ -87,10 +128,13 @@ class MobileDecoder(nn.Module):
     level 0 (0: the original layout, and the parameter names of files saved before it existed).
     ``skips`` lists (channels, stride) of unstylised encoder features that :meth:`forward` takes beside
     ``x``; each is added (through a :class:`SkipProjection`) to the output of the level at its stride.
+    ``style_dim`` > 0 adds a :class:`StyleModulation` of a style code that long (the bottleneck output and
+    every level, after its skip); :meth:`forward` then takes the code.
     """
 
     def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest",
-                 res_blocks: int = 0, res_width: int = 128, skips: Sequence[tuple[int, int]] = ()) -> None:
+                 res_blocks: int = 0, res_width: int = 128, skips: Sequence[tuple[int, int]] = (),
+                 style_dim: int = 0) -> None:
         super().__init__()
         if not widths:
             raise ValueError("the decoder needs at least one width")
@@ -123,15 +167,31 @@ class MobileDecoder(nn.Module):
         # was the costliest layer of the whole net at full resolution on CPU.
         self.out = nn.Conv2d(cin, 3, 1)
         self.stride = 2 ** (len(widths) - 1)
+        self.modulated = [res_width] if res_blocks else []
+        self.modulation = StyleModulation(style_dim, self.modulated + list(widths)) if style_dim else None
 
-    def forward(self, x: Tensor, skips: Sequence[Tensor] = ()) -> Tensor:
-        """RGB of size stride·h × stride·w for features of size h × w (``skips``: one per ``skips`` entry)."""
+    def forward(self, x: Tensor, skips: Sequence[Tensor] = (),
+                style: tuple[Tensor, Tensor, Tensor | float] | None = None) -> Tensor:
+        """RGB of size stride·h × stride·w for features of size h × w.
+
+        ``skips``: one per ``skips`` entry; ``style``: (sigma, mean, alpha) of the style code, needed
+        exactly when the decoder was built with ``style_dim``.
+        """
         if len(skips) != len(self.skips):
             raise ValueError(f"the decoder takes {len(self.skips)} skip features, got {len(skips)}")
+        if (style is None) != (self.modulation is None):
+            raise ValueError("a style-modulated decoder needs the style code, and only it takes one")
+        film = self.modulation(*style) if self.modulation is not None and style is not None else []
         x = self.bottleneck(x)
+        if film and self.modulated:
+            (scale, shift), film = film[0], film[1:]
+            x = x * scale + shift
         for i, lvl in enumerate(self.body):
             x = lvl(x)
             for feat, level_index, proj in zip(skips, self.skip_levels, self.skips):
                 if level_index == i:
                     x = x + proj(feat)
+            if film:
+                scale, shift = film[i]
+                x = x * scale + shift
         return self.out(x)

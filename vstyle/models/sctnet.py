@@ -94,14 +94,25 @@ class SCTNet(nn.Module):
             return fc, skips
         return self.encoder(content), []
 
-    def decode(self, features: Tensor, skips: list[Tensor]) -> Tensor:
-        """Decoder output for (stylised) SCT-level features and :meth:`encode_content`'s skips."""
+    @property
+    def modulates_decoder(self) -> bool:
+        """Whether the decoder also takes the style code (a FiLM of its stages, see :meth:`decode`)."""
+        return getattr(self.decoder, "modulation", None) is not None
+
+    def decode(self, features: Tensor, skips: list[Tensor], sigma: Tensor, mean: Tensor,
+               alpha: Tensor | float = 1.0) -> Tensor:
+        """Decoder output for (stylised) SCT-level features, :meth:`encode_content`'s skips and the style code.
+
+        Most decoders ignore the style code; a modulated one scales its FiLM by ``alpha``.
+        """
+        if self.modulates_decoder:
+            return self.decoder(features, skips, (sigma, mean, alpha))
         return self.decoder(features, skips) if skips else self.decoder(features)
 
     def forward(self, content: Tensor, sigma: Tensor, mean: Tensor, alpha: Tensor | float = 1.0) -> Tensor:
         """Stylise a batch; output is unclamped RGB of size ``multiple``·⌈H/multiple⌉ × …"""
         fc, skips = self.encode_content(content)
-        return self.decode(self.stylize_features(fc, sigma, mean, alpha), skips)
+        return self.decode(self.stylize_features(fc, sigma, mean, alpha), skips, sigma, mean, alpha)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """SCT + decoder parameters (the encoder is frozen)."""

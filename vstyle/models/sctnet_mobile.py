@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "dec_res_width": 128,
     # Shallow trunk taps whose unstylised detail the decoder adds at their stride (none in older files).
     "skip_taps": [],
+    # Style-code FiLM of every decoder stage (mobile_decoder.StyleModulation; off in older files).
+    "dec_style_film": False,
 }
 
 
@@ -66,7 +68,8 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
     decoder = MobileDecoder(encoder.channels, widths, separable=int(cfg["dec_separable"]),
                             upsample=str(cfg["dec_upsample"]), res_blocks=int(cfg["dec_res_blocks"]),
                             res_width=int(cfg["dec_res_width"]),
-                            skips=[(tap_channels(t), tap_stride(t)) for t in cfg["skip_taps"]])
+                            skips=[(tap_channels(t), tap_stride(t)) for t in cfg["skip_taps"]],
+                            style_dim=sct.rank ** 2 + encoder.channels if cfg["dec_style_film"] else 0)
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
     # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs

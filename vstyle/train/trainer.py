@@ -356,10 +356,11 @@ class Trainer:
                 else:
                     (fc, skips), fs = model.encode_content(content), model.encoder(style)
             sigma, mean = model.sct.style_stats(fs)
-            output = model.decode(model.sct.transform(fc, sigma, mean), skips)
+            output = model.decode(model.sct.transform(fc, sigma, mean), skips, sigma, mean)
             identity = None
             if self.objective.needs_identity:  # the content as its own style must come back unchanged
-                identity = model.decode(model.sct.transform(fc, *model.sct.style_stats(fc)), skips)
+                own = model.sct.style_stats(fc)
+                identity = model.decode(model.sct.transform(fc, *own), skips, *own)
             ctx = StepContext(self.loss_net, content, style, output, teacher=teacher, identity=identity,
                               shift=shift, shift_pad=s, generator=gen, given=given)
             total, parts = self.objective(ctx)
