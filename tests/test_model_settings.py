@@ -74,6 +74,28 @@ def test_the_shipped_model_loads_with_its_settings() -> None:
     assert inference_settings(shipped)[0] == model.inference_settings
 
 
+def test_committed_model_files_load_and_the_fifth_stretch_paints_each_style_with_its_own_decoder() -> None:
+    """Every file under weights/ loads; the fifth v2 stretch's decoder FiLM learnt style-specific scales."""
+    from vstyle.io.images import fit_within, read_image
+
+    files = sorted(PROJECT_WEIGHTS.glob("*.safetensors"))
+    stretch5 = PROJECT_WEIGHTS / "default-v2-stretch5.safetensors"
+    if stretch5 not in files:
+        pytest.skip("weights/default-v2-stretch5.safetensors is not in this checkout")
+    for path in files:
+        load_model(path)
+    model = load_model(stretch5).float().eval()
+    assert model.modulates_decoder
+    examples = PROJECT_WEIGHTS.parent / "examples"
+    scales = []
+    with torch.no_grad():
+        for name in ("starry_night.jpg", "great_wave.jpg"):
+            image = fit_within(read_image(examples / name), model.style_size)
+            code = model.encode_style(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255)
+            scales.append(torch.cat([g.flatten() for g, _ in model.decoder.modulation(code.sigma, code.mean)]))
+    assert (scales[0] - scales[1]).abs().mean() > 0.01
+
+
 def test_weights_show_prints_the_settings(photo_file: Path) -> None:
     proc = run_vstyle("weights", "show", photo_file)
     assert proc.returncode == 0, proc.stderr

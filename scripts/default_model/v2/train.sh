@@ -3,8 +3,8 @@
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
 # It stops after the last stage's STEPS (default: the committed stretch's) and exports every stage; stage D's
-# export is weights/default-v2-stretch3.safetensors, the last one, RUN_ROOT/stageE.safetensors,
-# weights/default-v2-stretch4.safetensors.
+# export is weights/default-v2-stretch3.safetensors, stage E's weights/default-v2-stretch4.safetensors and
+# the last one, RUN_ROOT/stageG.safetensors, weights/default-v2-stretch5.safetensors.
 #
 # One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), five stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
@@ -18,7 +18,11 @@
 #            through zero-initialised projections, so it starts as stage C's model), and the style rises
 #            now that the skips carry the subject: style 40, teacher pixels 5, features 20; 2,974 steps;
 #   stage E: style 100 and the identity losses halved (5 + 2.5), so the held-out styles move further from
-#            the photo; STEPS steps (the committed fourth stretch's count by default).
+#            the photo; 2,718 steps (the fourth stretch);
+#   stage F: the decoder grows a FiLM of every stage from the style code (dec_style_film, zero-initialised,
+#            so it starts as stage E's model), style 250; 1,250 steps;
+#   stage G: the teacher's pixel loss off (features kept); STEPS steps (the committed fifth stretch's
+#            count by default).
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -41,7 +45,15 @@ vstyle train export "$root/stageC" --name default-v2-stretch2 -o "$root/stageC.s
 stage "$root/stageD" 2974 --init "$root/stageC.safetensors" --lambda-style 40 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageD" --name default-v2-stretch3 -o "$root/stageD.safetensors" --half --overwrite
-stage "$root/stageE" "${STEPS:-2718}" --init "$root/stageD.safetensors" --lambda-style 100 \
+stage "$root/stageE" 2718 --init "$root/stageD.safetensors" --lambda-style 100 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --arch-config '{"skip_taps": ["b0", "b2"]}'
 vstyle train export "$root/stageE" --name default-v2-stretch4 -o "$root/stageE.safetensors" --half --overwrite
+stage "$root/stageF" 1250 --init "$root/stageE.safetensors" --lambda-style 250 \
+  --lambda-teacher-pix 5 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+  --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
+vstyle train export "$root/stageF" --name default-v2-stageF -o "$root/stageF.safetensors" --half --overwrite
+stage "$root/stageG" "${STEPS:-778}" --init "$root/stageF.safetensors" --lambda-style 250 \
+  --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+  --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
+vstyle train export "$root/stageG" --name default-v2-stretch5 -o "$root/stageG.safetensors" --half --overwrite
