@@ -84,8 +84,8 @@ class StyleModulation(nn.Module):
     vector instead. Here the code the engine already caches (SCT ``sigma`` K×K and ``mean`` C) is
     flattened, standardised per entry (batch statistics while training, their running averages after:
     the raw entries share a large style-independent part, which left a first trial's MLP blind to the
-    style) and mapped by a two-layer MLP to ``(1 + γ, β)`` per stage. It runs once per style code, not
-    per pixel, and zero output weights make a grown model start as the model it grew from.
+    style) and mapped by a two-layer MLP to ``(1 + γ, β)`` per stage. Its cost is per call, not per
+    pixel, and zero output weights make a grown model start as the model it grew from.
     """
 
     def __init__(self, code_dim: int, widths: Sequence[int], hidden: int = 128) -> None:
@@ -105,15 +105,14 @@ class StyleModulation(nn.Module):
         if sigma.dim() == 2:
             sigma, mean = sigma[None], mean[None]
         code = torch.cat([sigma.flatten(1), mean], dim=1)
-        # One code has no batch statistics (a batch-1 training step): use the running ones.
-        batch_stats = self.training and code.shape[0] > 1
-        code = F.batch_norm(code, self.norm.running_mean, self.norm.running_var, training=batch_stats,
-                            momentum=0.1, eps=self.norm.eps)
-        gb = self.net(code) * strength
-        out = []
-        for g, b in zip(gb[:, :sum(self.widths)].split(self.widths, 1), gb[:, sum(self.widths):].split(self.widths, 1)):
-            out.append((1 + g[:, :, None, None], b[:, :, None, None]))
-        return out
+        if self.training and code.shape[0] == 1:  # one code has no batch statistics: use the running ones
+            code = F.batch_norm(code, self.norm.running_mean, self.norm.running_var, training=False,
+                                eps=self.norm.eps)
+        else:
+            code = self.norm(code)
+        gammas, betas = (self.net(code) * strength).chunk(2, dim=1)
+        return [(1 + g[:, :, None, None], b[:, :, None, None])
+                for g, b in zip(gammas.split(self.widths, 1), betas.split(self.widths, 1))]
 
 
 class MobileDecoder(nn.Module):
