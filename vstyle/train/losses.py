@@ -144,16 +144,28 @@ class ContentTerm(LossTerm):
         return content_loss(ctx.features(self.generated)[self.index], ctx.features("content")[self.index])
 
 
-class StyleTerm(LossTerm):
-    """Mean/std matching to the style image, summed over taps."""
+def channel_softmax(feat: Tensor, temperature: float) -> Tensor:
+    """Softmax over channels at ``temperature``, times the channel count (so a flat map stays at 1 and the
+    loss keeps a magnitude independent of the width): SWAG's smoothing of peaky activations."""
+    return F.softmax(feat.float() / temperature, dim=1) * feat.shape[1]
 
-    def __init__(self, weight: float, indices: Sequence[int]) -> None:
+
+class StyleTerm(LossTerm):
+    """Mean/std matching to the style image, summed over taps; on channel-softmaxed activations when
+    ``softmax`` (a temperature) is positive."""
+
+    def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0) -> None:
         super().__init__("style", weight)
         self.indices = tuple(indices)
+        self.softmax = float(softmax)
 
     def forward(self, ctx: StepContext) -> Tensor:
         out, sty = ctx.features("output"), ctx.features("style")
-        return style_loss([out[i] for i in self.indices], [sty[i] for i in self.indices])
+        outs, stys = [out[i] for i in self.indices], [sty[i] for i in self.indices]
+        if self.softmax > 0:
+            outs = [channel_softmax(f, self.softmax) for f in outs]
+            stys = [channel_softmax(f, self.softmax) for f in stys]
+        return style_loss(outs, stys)
 
 
 class CCPLTerm(LossTerm):
