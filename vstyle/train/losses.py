@@ -154,8 +154,8 @@ class StyleTerm(LossTerm):
     """Mean/std matching to the style image, summed over taps; on channel-softmaxed activations when
     ``softmax`` (a temperature) is positive."""
 
-    def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0) -> None:
-        super().__init__("style", weight)
+    def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0, name: str = "style") -> None:
+        super().__init__(name, weight)
         self.indices = tuple(indices)
         self.softmax = float(softmax)
 

@@ -285,7 +285,10 @@ class Trainer:
         if r.lambda_content > 0:
             terms.append(ContentTerm(r.lambda_content, idx(self.layers.content)))
         if r.lambda_style > 0:
-            terms.append(StyleTerm(r.lambda_style, [idx(t) for t in self.layers.style], r.style_softmax))
+            terms.append(StyleTerm(r.lambda_style, [idx(t) for t in self.layers.style]))
+        if r.lambda_style_softmax > 0:
+            terms.append(StyleTerm(r.lambda_style_softmax, [idx(t) for t in self.layers.style], r.style_temperature,
+                                   name="style_softmax"))
         if r.lambda_ccpl > 0:
             ccpl = CCPL(self.layers.ccpl, [self.loss_net.channels(t) for t in self.layers.ccpl], r.ccpl_centres, r.tau)
             terms.append(CCPLTerm(r.lambda_ccpl, [idx(t) for t in self.layers.ccpl], ccpl))
