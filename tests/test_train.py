@@ -19,7 +19,8 @@ from vstyle.errors import VStyleError
 from vstyle.models.vgg import VGGEncoder
 from vstyle.train.checkpoint import load_checkpoint
 from vstyle.train.config import Recipe, RunOptions
-from vstyle.train.data import Augment, ImagePool, PairedBatches, augment, list_media, read_video_frames
+from vstyle.train.data import (Augment, ImagePool, PairedBatches, augment, list_media, read_video_frames,
+                               rotate_hue)
 from vstyle.train.losses import StepContext, StyleTerm, channel_softmax, mean_std, shift_image, style_loss
 from vstyle.train.lossnets import (build_loss_net, default_layers, init_encoder, shared_tap, vgg_state)
 from vstyle.train.trainer import Trainer
@@ -264,6 +265,25 @@ def test_style_images_can_have_their_own_scale() -> None:
     assert float(content.float().std()) > 100 and float(style.float().std()) < 5
     with pytest.raises(ValueError, match="same size"):
         PairedBatches(pool, pool, 1, Augment(crop=32), seed=0, style_aug=Augment(crop=16))
+
+
+def test_hue_rotation_keeps_greys_and_cycles_primaries() -> None:
+    img = np.array([[[255, 0, 0], [0, 255, 0], [128, 128, 128]]], dtype=np.uint8)
+    out = rotate_hue(img, 120.0)
+    np.testing.assert_allclose(out[0, 0], [0, 255, 0], atol=1)  # red → green
+    np.testing.assert_allclose(out[0, 1], [0, 0, 255], atol=1)  # green → blue
+    np.testing.assert_array_equal(out[0, 2], [128, 128, 128])  # grey stays grey
+    np.testing.assert_array_equal(rotate_hue(img, 0.0), img)
+    # as an augmentation: off by default (the random sequence of older recipes is unchanged), seeded when on
+    photo = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    plain, hued = Augment(0, crop=32), Augment(0, crop=32, hue=90.0)
+    base = augment(photo, plain, np.random.default_rng(3))
+    a, b = augment(photo, hued, np.random.default_rng(3)), augment(photo, hued, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, base)
+    np.testing.assert_allclose(a.astype(float).mean(), base.astype(float).mean(), atol=3)  # brightness kept
+    with pytest.raises(VStyleError, match="style.hue"):
+        Recipe(content=("c",), style=("s",), style_hue=270.0).validate()
 
 
 def test_each_pass_visits_every_image_once() -> None:

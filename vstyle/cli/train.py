@@ -51,6 +51,9 @@ def _training_options(fn: F) -> F:
                      help="Resize style images to this instead (same --resize-mode; 0 = like content)."),
         click.option("--style-scale-range", nargs=2, type=float, default=None, metavar="MIN MAX",
                      help="Random factor on --style-resize per image [default: 1 1]."),
+        click.option("--style-hue", type=click.FloatRange(0, 180), default=r.style_hue, show_default=True,
+                     metavar="DEGREES", help="Rotate each style sample's colours by a random angle within ± this "
+                                             "(more palettes from the same paintings; 0 = off)."),
         click.option("--crop", type=click.IntRange(8), default=r.crop, show_default=True, help="Random crop side."),
         click.option("--flip/--no-flip", default=r.flip, show_default=True, help="Random horizontal flips."),
         click.option("--batch", type=click.IntRange(1), default=r.batch, show_default=True, help="Batch size."),

@@ -75,6 +75,8 @@ class Recipe:
     style_resize: int = 0
     style_scale_min: float = 1.0
     style_scale_max: float = 1.0
+    # Each style sample's colours rotated about the grey axis by up to ± this many degrees (0 = off).
+    style_hue: float = 0.0
     video_frames: int = 32
     seed: int = 0
 
@@ -92,6 +94,7 @@ class Recipe:
             (0 < self.scale_min <= self.scale_max, "scale range must satisfy 0 < min <= max"),
             (self.style_resize >= 0, f"{flag('style_resize')} must be 0 (as content) or positive"),
             (0 < self.style_scale_min <= self.style_scale_max, "style scale range must satisfy 0 < min <= max"),
+            (0 <= self.style_hue <= 180, f"{flag('style_hue')} must be between 0 and 180 degrees"),
             (self.lr > 0 and self.lr_decay >= 0, f"{flag('lr')} must be positive and {flag('lr_decay')} non-negative"),
             (self.tau > 0, f"{flag('tau')} must be positive"),
             (self.style_temperature > 0, f"{flag('style_temperature')} must be positive"),

@@ -35,7 +35,9 @@ class Augment:
 
     ``resize``: target size before cropping (0 = keep); ``resize_mode`` ``square`` resizes to exactly
     resize × resize like the CCPL recipe, ``short`` scales the shorter side to it. ``scale`` draws a
-    random factor for ``resize`` per sample. Images smaller than ``crop`` are scaled up to it.
+    random factor for ``resize`` per sample. Images smaller than ``crop`` are scaled up to it. ``hue``
+    rotates each sample's colours about the grey axis by a random angle within ±``hue`` degrees: a
+    painting with other colours is another style, so a few dozen paintings become many palettes.
     """
 
     resize: int = 512
@@ -43,6 +45,7 @@ class Augment:
     crop: int = 256
     flip: bool = False
     scale: tuple[float, float] = (1.0, 1.0)
+    hue: float = 0.0
 
     def decode_hint(self) -> int:
         """The smallest side a decoded image needs (lets JPEG decode at a reduced scale)."""
@@ -50,7 +53,7 @@ class Augment:
 
 
 def augment(image: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.ndarray:
-    """Resize, random crop and optional horizontal flip of one H×W×3 uint8 image."""
+    """Resize, random crop, optional horizontal flip and hue rotation of one H×W×3 uint8 image."""
     h, w = image.shape[:2]
     tw, th = w, h
     if aug.resize:
@@ -69,7 +72,22 @@ def augment(image: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.nda
     image = image[y:y + aug.crop, x:x + aug.crop]
     if aug.flip and rng.random() < 0.5:
         image = image[:, ::-1]
+    if aug.hue:  # drawn last, so recipes without it keep their random sequence (exact resume)
+        image = rotate_hue(image, rng.uniform(-aug.hue, aug.hue))
     return np.ascontiguousarray(image)
+
+
+def rotate_hue(image: np.ndarray, degrees: float) -> np.ndarray:
+    """H×W×3 uint8 RGB with its colours rotated by ``degrees`` about the grey axis (greys stay grey)."""
+    a = math.radians(degrees)
+    c, s, k = math.cos(a), math.sin(a), 1 / 3
+    r = math.sqrt(k)
+    # Rodrigues' rotation about (1, 1, 1)/√3: c·I + s·[axis]× + (1 − c)·axis·axisᵀ
+    m = np.array([[c + (1 - c) * k, (1 - c) * k - s * r, (1 - c) * k + s * r],
+                  [(1 - c) * k + s * r, c + (1 - c) * k, (1 - c) * k - s * r],
+                  [(1 - c) * k - s * r, (1 - c) * k + s * r, c + (1 - c) * k]], dtype=np.float32)
+    out = image.astype(np.float32) @ m.T
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- sources

@@ -197,8 +197,9 @@ class Trainer:
             raise VStyleError("the training data changed since this run started (different files or sizes); "
                               "an exact resume needs the same data")
         self.augment = Augment(r.resize, r.resize_mode, r.crop, r.flip, (r.scale_min, r.scale_max))
-        style_augment = (Augment(r.style_resize, r.resize_mode, r.crop, r.flip, (r.style_scale_min, r.style_scale_max))
-                         if r.style_resize else self.augment)
+        # style_resize 0: the styles are scaled like the content
+        style_scale = (r.style_scale_min, r.style_scale_max) if r.style_resize else (r.scale_min, r.scale_max)
+        style_augment = Augment(r.style_resize or r.resize, r.resize_mode, r.crop, r.flip, style_scale, r.style_hue)
         if content.videos:
             self.reporter.message(f"decoding {r.video_frames} frames from each of {len(content.videos)} video(s)…")
         self.dataset = PairedBatches(build_pool(content, r.video_frames, self.augment),
