@@ -11,6 +11,12 @@
 # copied data and trains with bf16 autocast, batch 16, on the GPU (the CUDA path: tests/test_train.py runs
 # it only on CPU), then exports the model in fp16 to OUT (a .safetensors file, e.g. under $OUT). TRAIN
 # OPTIONS are a stage's loss weights, as in train.sh (e.g. stage E's: --lambda-style 100 ...).
+# The next stretch to run there (docs/default_model.md, "After the fifth stretch": the style-augmented
+# stage G, for many more steps than fit on this CPU):
+#   run weights/default-v2-stretch5.safetensors 6000 "$OUT/stretch6.safetensors" --lambda-style 250 \
+#     --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+#     --style-hue 180 --style-scale-range 1 2 --lr 1e-4 \
+#     --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 recipe=scripts/default_model/v2/recipe.json
