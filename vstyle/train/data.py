@@ -80,13 +80,11 @@ def augment(image: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.nda
 def rotate_hue(image: np.ndarray, degrees: float) -> np.ndarray:
     """H×W×3 uint8 RGB with its colours rotated by ``degrees`` about the grey axis (greys stay grey)."""
     a = math.radians(degrees)
-    c, s, k = math.cos(a), math.sin(a), 1 / 3
-    r = math.sqrt(k)
-    # Rodrigues' rotation about (1, 1, 1)/√3: c·I + s·[axis]× + (1 − c)·axis·axisᵀ
-    m = np.array([[c + (1 - c) * k, (1 - c) * k - s * r, (1 - c) * k + s * r],
-                  [(1 - c) * k + s * r, c + (1 - c) * k, (1 - c) * k - s * r],
-                  [(1 - c) * k - s * r, (1 - c) * k + s * r, c + (1 - c) * k]], dtype=np.float32)
-    out = image.astype(np.float32) @ m.T
+    axis = np.full(3, 1 / math.sqrt(3))
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    # Rodrigues' rotation about the grey axis (1, 1, 1)/√3
+    m = math.cos(a) * np.eye(3) + math.sin(a) * cross + (1 - math.cos(a)) * np.outer(axis, axis)
+    out = image.astype(np.float32) @ m.T.astype(np.float32)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
