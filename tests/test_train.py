@@ -132,6 +132,7 @@ def test_export_writes_a_loadable_model_with_provenance(straight_run: Path, tmp_
     prov = meta["provenance"]
     assert meta["arch"] == "sctnet" and meta["mode"] == "photo"
     assert prov["steps"] == 30 and prov["name"] == "mine" and len(prov["data_sha256"]) == 64
+    assert prov["weights"] == "last step" and prov["recipe"]["ema_decay"] == 0.0
     assert prov["recipe"]["lambda_style"] == 10.0 and prov["loss_net"]["kind"] == "vgg19"
     assert prov["wall_seconds"] > 0 and prov["machines"][0]["cpus"] >= 1 and "commit" in prov["code"]
     model = load_model(out)
@@ -515,3 +516,44 @@ def test_train_with_no_architecture_or_loss_flags_works_offline(tmp_path: Path) 
     assert json.loads(result.output)["step"] == 3  # type: ignore[attr-defined]
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["arch"] == "sctnet-mobile" and config["loss_net"]["kind"] == "mnv2-magenta"
+
+
+def test_weight_average_is_checkpointed_resumed_and_exported(shared_data: Path, tmp_path: Path) -> None:
+    """--ema-decay keeps a moving average beside the weights; export takes it, --raw the last step's."""
+    from vstyle.weights import load_model, read_metadata
+
+    run = tmp_path / "ema"
+    result = _invoke(_train_args(shared_data, run, "--steps", "6", "--workers", "0", "--ema-decay", "0.9", "--json"))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    state = load_checkpoint(run / "checkpoint.pt")
+    ema = state["model_ema"]
+    assert ema["updates"] == 6 and ema["weights"].keys() == state["model"].keys()
+    trained = [k for k, v in state["model"].items() if "decoder" in k and v.is_floating_point()]
+    assert trained and any(not torch.equal(ema["weights"][k], state["model"][k]) for k in trained)
+
+    # Resuming continues the same average: 6 + 4 steps in two sessions equals 10 in one.
+    straight = tmp_path / "ema10"
+    assert _invoke(_train_args(shared_data, straight, "--steps", "10", "--workers", "0", "--ema-decay", "0.9")
+                   ).exit_code == 0  # type: ignore[attr-defined]
+    assert _invoke(["train", "--resume", str(run), "--steps", "10", "--workers", "0"]
+                   ).exit_code == 0  # type: ignore[attr-defined]
+    a, b = load_checkpoint(straight / "checkpoint.pt")["model_ema"], load_checkpoint(run / "checkpoint.pt")["model_ema"]
+    assert a["updates"] == b["updates"] == 10
+    for key in trained:
+        torch.testing.assert_close(b["weights"][key], a["weights"][key], atol=1e-5, rtol=0, msg=key)
+
+    state = load_checkpoint(run / "checkpoint.pt")
+    for raw, source, kind in ((False, state["model_ema"]["weights"], "ema"), (True, state["model"], "last step")):
+        out = tmp_path / f"{kind.replace(' ', '_')}.safetensors"
+        args = ["train", "export", str(run), "--name", "m", "-o", str(out)] + (["--raw"] if raw else [])
+        assert _invoke(args).exit_code == 0  # type: ignore[attr-defined]
+        exported = load_model(out).state_dict()
+        for key in trained:
+            torch.testing.assert_close(exported[key], source[key], msg=key)
+        assert read_metadata(out)["provenance"]["weights"] == kind
+        assert read_metadata(out)["provenance"]["recipe"]["ema_decay"] == 0.9
+
+
+def test_ema_decay_must_be_below_one() -> None:
+    with pytest.raises(VStyleError, match="ema"):
+        Recipe(content=("c",), style=("s",), ema_decay=1.0).validate()

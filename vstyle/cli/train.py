@@ -114,6 +114,9 @@ def _training_options(fn: F) -> F:
         click.option("--lr", type=click.FloatRange(0, min_open=True), default=r.lr, show_default=True),
         click.option("--lr-decay", type=click.FloatRange(0), default=r.lr_decay, show_default=True,
                      help="lr_i = lr / (1 + decay · i)."),
+        click.option("--ema-decay", type=click.FloatRange(0, 1, max_open=True), default=r.ema_decay,
+                     show_default=True, help="Keep a moving average of the weights with this decay per step "
+                                             "(e.g. 0.999) and export it (0 = off)."),
         # run options
         click.option("--steps", type=click.IntRange(1), default=o.steps, show_default=True,
                      help="Total steps (when resuming: the new total)."),
@@ -246,12 +249,15 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
               help="Write here instead of $VSTYLE_HOME/NAME.safetensors.")
 @click.option("--half", is_flag=True, help="Store fp16 tensors (half the size; loaded back as fp32).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.option("--raw", is_flag=True, help="Export the last step's weights of a run trained with --ema-decay "
+                                          "(default there: the moving average).")
 @click.option("--json", "as_json", is_flag=True, help="Print the path and provenance as JSON.")
-def export_command(run_dir: str, name: str, output: str | None, half: bool, overwrite: bool, as_json: bool) -> None:
+def export_command(run_dir: str, name: str, output: str | None, half: bool, overwrite: bool, raw: bool,
+                   as_json: bool) -> None:
     """Save a run's latest checkpoint as a model file (project format, with provenance metadata)."""
     from ..train.export import export_run
 
-    path, meta = export_run(run_dir, name, output, overwrite=overwrite, half=half)
+    path, meta = export_run(run_dir, name, output, overwrite=overwrite, half=half, raw=raw)
     if as_json:
         print_json({"path": str(path), "provenance": meta})
     else:

@@ -62,6 +62,9 @@ class Recipe:
     # optimiser
     lr: float = 1e-4
     lr_decay: float = 5e-5
+    # An exponential moving average of the trained weights (Polyak averaging), exported instead of the
+    # raw ones: small-batch steps swing the decoder from one checkpoint to the next (0 = off).
+    ema_decay: float = 0.0
     batch: int = 8
     # data
     resize: int = 512
@@ -96,6 +99,7 @@ class Recipe:
             (0 < self.style_scale_min <= self.style_scale_max, "style scale range must satisfy 0 < min <= max"),
             (0 <= self.style_hue <= 180, f"{flag('style_hue')} must be between 0 and 180 degrees"),
             (self.lr > 0 and self.lr_decay >= 0, f"{flag('lr')} must be positive and {flag('lr_decay')} non-negative"),
+            (0 <= self.ema_decay < 1, f"{flag('ema_decay')} must be at least 0 and below 1"),
             (self.tau > 0, f"{flag('tau')} must be positive"),
             (self.style_temperature > 0, f"{flag('style_temperature')} must be positive"),
             (self.ccpl_centres >= 1, f"{flag('ccpl_centres')} must be at least 1"),

@@ -21,7 +21,7 @@ RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lam
                "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat", "lambda_style_softmax",
                "style_temperature", "tau", "ccpl_centres", "shift_px", "lr", "lr_decay", "batch", "resize",
                "resize_mode", "crop", "flip", "scale_min", "scale_max", "style_resize", "style_scale_min",
-               "style_scale_max", "style_hue", "video_frames", "seed", "init", "random_weights")
+               "style_scale_max", "style_hue", "ema_decay", "video_frames", "seed", "init", "random_weights")
 
 
 def default_output(name: str) -> Path:
@@ -38,17 +38,24 @@ def check_name(name: str) -> str:
     return name
 
 
-def model_from_checkpoint(state: dict[str, Any]) -> SCTNet:
-    """The trained network stored in a checkpoint, in eval mode on the CPU."""
+def model_from_checkpoint(state: dict[str, Any], raw: bool = False) -> SCTNet:
+    """The trained network stored in a checkpoint, in eval mode on the CPU: the run's moving average of
+    the weights when it kept one (``--ema-decay``), else (or with ``raw``) the weights of the last step."""
     try:
         model = build(state["arch"], state["arch_config"])
     except ValueError as exc:
         raise VStyleError(f"checkpoint: {exc}") from None
-    model.load_state_dict(state["model"])
+    ema = state.get("model_ema")
+    model.load_state_dict(state["model"] if raw or ema is None else ema["weights"])
     return model.eval()
 
 
-def provenance(state: dict[str, Any], name: str, run_dir: Path) -> dict[str, Any]:
+def weights_kind(state: dict[str, Any], raw: bool = False) -> str:
+    """Which weights :func:`model_from_checkpoint` takes: ``"ema"`` or ``"last step"``."""
+    return "last step" if raw or state.get("model_ema") is None else "ema"
+
+
+def provenance(state: dict[str, Any], name: str, run_dir: Path, raw: bool = False) -> dict[str, Any]:
     """Metadata recorded with an exported model: data hash, steps, loss setup, code and machines."""
     recipe = state["recipe"]
     sessions = state.get("sessions", [])
@@ -57,6 +64,7 @@ def provenance(state: dict[str, Any], name: str, run_dir: Path) -> dict[str, Any
         "trained_with": "vstyle train",
         "run": run_dir.name,
         "steps": state["step"],
+        "weights": weights_kind(state, raw),
         "wall_seconds": round(float(state["wall_seconds"]), 1),
         "data_sha256": state["data_hash"],
         "recipe": {k: recipe.get(k) for k in RECIPE_KEYS},
@@ -71,8 +79,10 @@ def provenance(state: dict[str, Any], name: str, run_dir: Path) -> dict[str, Any
 
 
 def export_run(run_dir: str | Path, name: str, output: str | Path | None = None, overwrite: bool = False,
-               half: bool = False) -> tuple[Path, dict[str, Any]]:
-    """Write the run's current model with :func:`vstyle.weights.save_model`; returns (path, provenance)."""
+               half: bool = False, raw: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Write the run's current model with :func:`vstyle.weights.save_model`; returns (path, provenance).
+
+    ``raw`` exports the last step's weights of a run that keeps a moving average (the default there)."""
     from ..weights import SUFFIX, save_model
 
     run = Path(run_dir).expanduser()
@@ -84,10 +94,10 @@ def export_run(run_dir: str | Path, name: str, output: str | Path | None = None,
     if output is None:
         path.parent.mkdir(parents=True, exist_ok=True)
     check_writable(path, overwrite)
-    model = model_from_checkpoint(state)
+    model = model_from_checkpoint(state, raw)
     style_resize = int(state["recipe"].get("style_resize") or 0)
     if style_resize:  # trained on styles at this scale: inference reads them at the same one
         model.apply_settings(replace(model.inference_settings, style_size=style_resize))
-    meta = provenance(state, name, run)
+    meta = provenance(state, name, run, raw)
     save_model(model, path, meta, dtype=torch.float16 if half else None)
     return path, meta

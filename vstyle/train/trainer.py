@@ -133,6 +133,47 @@ def _ignore_sigint(_worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights (parameters and float buffers), for export.
+
+    The decay warms up as ``min(decay, (1 + n) / (10 + n))`` over the n updates so far, so the average
+    forgets the starting weights within a run's first few hundred steps rather than carrying them along.
+    Frozen entries (the encoder) average to themselves, so the whole state dict is kept: it loads as is.
+    """
+
+    def __init__(self, model: SCTNet, decay: float, state: dict[str, Any] | None = None) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.average: dict[str, Tensor] | None = None
+        if decay <= 0:
+            return
+        if state is not None:  # resume: the average and its update count as checkpointed
+            self.updates = int(state["updates"])
+            device = next(model.parameters()).device
+            self.average = {k: v.to(device) for k, v in state["weights"].items()}
+        else:
+            self.average = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: SCTNet) -> None:
+        """Move the average towards the model's current weights (after an optimiser step)."""
+        if self.average is None:
+            return
+        self.updates += 1
+        weight = 1.0 - min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        for key, value in model.state_dict().items():
+            if value.is_floating_point():
+                self.average[key].lerp_(value, weight)
+            else:
+                self.average[key].copy_(value)
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """Checkpoint form (CPU tensors), or None when averaging is off."""
+        if self.average is None:
+            return None
+        return {"updates": self.updates, "weights": {k: v.detach().cpu() for k, v in self.average.items()}}
+
+
 class Trainer:
     """Sets a run up from a recipe (fresh) or a run folder (resume), then trains with :meth:`run`."""
 
@@ -164,6 +205,7 @@ class Trainer:
         self._setup_objective(state)
         self._setup_optimiser(state)
         self.step = int(state["step"]) if state else 0
+        self.ema = WeightAverage(self.model, self.recipe.ema_decay, state.get("model_ema") if state else None)
         self.wall_seconds = float(state["wall_seconds"]) if state else 0.0
         self.sessions: list[dict[str, Any]] = list(state["sessions"]) if state else []
         if state:
@@ -386,6 +428,7 @@ class Trainer:
         else:
             total.backward()
             self.optimiser.step()
+        self.ema.update(self.model)
         losses = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
         return losses, output.detach()
 
@@ -399,6 +442,7 @@ class Trainer:
             "arch": self.model.arch,
             "arch_config": self.model.config,
             "model": self.model.state_dict(),
+            "model_ema": self.ema.state_dict(),
             "objective": self.objective.state_dict(),
             "optimizer": self.optimiser.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
