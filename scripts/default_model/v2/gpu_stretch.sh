@@ -11,9 +11,9 @@
 # copied data and trains with bf16 autocast, batch 16, on the GPU (the CUDA path: tests/test_train.py runs
 # it only on CPU), then exports the model in fp16 to OUT (a .safetensors file, e.g. under $OUT). TRAIN
 # OPTIONS are a stage's loss weights, as in train.sh (e.g. stage E's: --lambda-style 100 ...).
-# The next stretch to run there (docs/default_model.md, "After the fifth stretch": the style-augmented
+# The next stretch to run there (docs/default_model.md, "Sixth stretch": stage H, the style-augmented
 # stage G, for many more steps than fit on this CPU, exporting a moving average of the weights):
-#   run weights/default-v2-stretch5.safetensors 6000 "$OUT/stretch6.safetensors" --lambda-style 250 \
+#   run weights/default-v2-stretch6.safetensors 6000 "$OUT/stretch7.safetensors" --lambda-style 250 \
 #     --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
 #     --style-hue 180 --style-scale-range 1 2 --lr 1e-4 --ema-decay 0.999 \
 #     --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'

@@ -3,10 +3,11 @@
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
 # It stops after the last stage's STEPS (default: the committed stretch's) and exports every stage; stage D's
-# export is weights/default-v2-stretch3.safetensors, stage E's weights/default-v2-stretch4.safetensors and
-# the last one, RUN_ROOT/stageG.safetensors, weights/default-v2-stretch5.safetensors.
+# export is weights/default-v2-stretch3.safetensors, stage E's weights/default-v2-stretch4.safetensors,
+# stage G's weights/default-v2-stretch5.safetensors and the last one, RUN_ROOT/stageH.safetensors,
+# weights/default-v2-stretch6.safetensors.
 #
-# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), five stages:
+# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), eight stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
 #            back (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so SCT and decoder
 #            carry the subject before any style loss pulls at them (how WCT and AdaIN decoders are made);
@@ -21,8 +22,10 @@
 #            the photo; 2,718 steps (the fourth stretch);
 #   stage F: the decoder grows a FiLM of every stage from the style code (dec_style_film, zero-initialised,
 #            so it starts as stage E's model), style 250; 1,250 steps;
-#   stage G: the teacher's pixel loss off (features kept); STEPS steps (the committed fifth stretch's
-#            count by default).
+#   stage G: the teacher's pixel loss off (features kept); 778 steps (the fifth stretch);
+#   stage H: style augmentation (every style sample's hue rotated by up to ±180°, cropped at 1–2×
+#            scale), lr 1e-4, and the exported weights a moving average (decay 0.998); STEPS steps (the
+#            committed sixth stretch's 2,000 by default).
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -53,7 +56,12 @@ stage "$root/stageF" 1250 --init "$root/stageE.safetensors" --lambda-style 250 \
   --lambda-teacher-pix 5 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 vstyle train export "$root/stageF" --name default-v2-stageF -o "$root/stageF.safetensors" --half --overwrite
-stage "$root/stageG" "${STEPS:-778}" --init "$root/stageF.safetensors" --lambda-style 250 \
+stage "$root/stageG" 778 --init "$root/stageF.safetensors" --lambda-style 250 \
   --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 vstyle train export "$root/stageG" --name default-v2-stretch5 -o "$root/stageG.safetensors" --half --overwrite
+stage "$root/stageH" "${STEPS:-2000}" --init "$root/stageG.safetensors" --lambda-style 250 \
+  --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+  --style-hue 180 --style-scale-range 1 2 --lr 1e-4 --ema-decay 0.998 \
+  --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
+vstyle train export "$root/stageH" --name default-v2-stretch6 -o "$root/stageH.safetensors" --half --overwrite
