@@ -45,8 +45,7 @@ def model_from_checkpoint(state: dict[str, Any], raw: bool = False) -> SCTNet:
         model = build(state["arch"], state["arch_config"])
     except ValueError as exc:
         raise VStyleError(f"checkpoint: {exc}") from None
-    ema = state.get("model_ema")
-    model.load_state_dict(state["model"] if raw or ema is None else ema["weights"])
+    model.load_state_dict(state["model_ema"]["weights"] if weights_kind(state, raw) == "ema" else state["model"])
     return model.eval()
 
 
