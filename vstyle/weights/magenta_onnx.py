@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Sequence, cast
 
 import numpy as np
 import torch
@@ -114,22 +114,16 @@ def read_convs(path: str | Path) -> dict[str, ConvParams]:
     return convs
 
 
-def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
-    """The Magenta transformer graph with batch, height and width made symbolic (in memory).
-
-    The file is fixed at 1×384×384×3, but its graph only has explicit reflection pads, stride-2
-    convs, ×2 scale-based resizes and per-channel reshapes, so it runs at any size that is a
-    multiple of 4 (identical results at 384). The reshape targets ``[1, C, 1, 1]`` get −1 as
-    their first entry so a batch of images with a batch of style vectors also runs.
-    """
-    import onnx
+def _free_batch(model: "onnx.ModelProto", names: Sequence[str]) -> None:
+    """Make the leading dims of the graph's inputs and output symbolic (``names``: input 0's first,
+    then output, then input 1's), and give each reshape target ``[1, C, 1, 1]`` a −1 as its first
+    entry, so a batch of images with a batch of style vectors also runs."""
     from onnx import numpy_helper
 
-    model = onnx.load(str(path))
     graph = model.graph
-    content, style = graph.input[0], graph.input[1]
-    for tensor, names in ((content, "NHW"), (graph.output[0], "NHW"), (style, "N")):
-        for dim, name in zip(tensor.type.tensor_type.shape.dim, names):
+    tensors = [graph.input[0], graph.output[0], *graph.input[1:2]]
+    for tensor, dims in zip(tensors, names):
+        for dim, name in zip(tensor.type.tensor_type.shape.dim, dims):
             dim.dim_param = name  # setting dim_param clears the fixed dim_value
     del graph.value_info[:]  # stale fixed shapes would contradict the symbolic ones
     targets = {node.input[1] for node in graph.node if node.op_type == "Reshape"}
@@ -137,9 +131,31 @@ def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
         if init.name in targets:
             shape = numpy_helper.to_array(init).copy()
             if shape.ndim != 1 or shape[0] != 1 or (shape[1:] != 1).sum() > 1:
-                raise ValueError(f"unexpected reshape {shape.tolist()}; not the Magenta transformer")
+                raise ValueError(f"unexpected reshape {shape.tolist()}; not a Magenta graph")
             shape[0] = -1
             init.CopyFrom(numpy_helper.from_array(shape, init.name))
+
+
+def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
+    """The Magenta transformer graph with batch, height and width made symbolic (in memory).
+
+    The file is fixed at 1×384×384×3, but its graph only has explicit reflection pads, stride-2
+    convs, ×2 scale-based resizes and per-channel reshapes, so it runs at any size that is a
+    multiple of 4 (identical results at 384).
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    _free_batch(model, ("NHW", "NHW", "N"))
+    return model
+
+
+def free_predictor_batch(path: str | Path) -> "onnx.ModelProto":
+    """The Magenta predictor graph (fixed at 1×256×256×3) with a symbolic batch (in memory)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    _free_batch(model, ("N", "N"))
     return model
 
 
