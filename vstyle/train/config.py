@@ -55,6 +55,8 @@ class Recipe:
     # whose raw statistics a decoder can match with patterns no other network reads as the style.
     lambda_style_softmax: float = 0.0
     style_temperature: float = 1.0
+    # A style term on the style taps' Gram matrices (channel co-activations: texture) beside mean/std.
+    lambda_style_gram: float = 0.0
     tau: float = 0.07
     ccpl_centres: int = 8
     shift_px: int = 0
@@ -107,8 +109,9 @@ class Recipe:
             (self.video_frames >= 1, f"{flag('video_frames')} must be at least 1"),
             (self.seed >= 0, f"{flag('seed')} must be non-negative"),
         ]
-        weights = [self.lambda_content, self.lambda_style, self.lambda_style_softmax, self.lambda_ccpl,
-                   self.lambda_teacher_pix, self.lambda_teacher_feat, self.lambda_identity, self.lambda_identity_feat]
+        weights = [self.lambda_content, self.lambda_style, self.lambda_style_softmax, self.lambda_style_gram,
+                   self.lambda_ccpl, self.lambda_teacher_pix, self.lambda_teacher_feat, self.lambda_identity,
+                   self.lambda_identity_feat]
         checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
         checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
         for ok, message in checks:

@@ -48,6 +48,23 @@ def style_loss(generated: Sequence[Tensor], style: Sequence[Tensor]) -> Tensor:
     return total
 
 
+def gram_loss(generated: Sequence[Tensor], style: Sequence[Tensor]) -> Tensor:
+    """Sum over levels of MSE between channel Gram matrices (F·Fᵀ / HW, fp32), averaged over batch × C × C.
+
+    Mean and std see each channel alone; the Gram matrix also sees which channels fire together, the
+    texture (Gatys et al. 2016; Magenta's transformer was trained with it). Sizes may differ.
+    """
+    total = generated[0].new_zeros((), dtype=torch.float32)
+    for g, s in zip(generated, style):
+        total = total + F.mse_loss(_gram(g), _gram(s))
+    return total
+
+
+def _gram(f: Tensor) -> Tensor:
+    flat = f.float().flatten(2)
+    return flat @ flat.transpose(1, 2) / flat.shape[2]
+
+
 def shift_image(x: Tensor, dy: int, dx: int, pad: int) -> Tensor:
     """``x`` moved by (dy, dx) pixels with reflect padding, same size (|dy|, |dx| ≤ pad)."""
     if pad == 0:
@@ -152,12 +169,14 @@ def channel_softmax(feat: Tensor, temperature: float) -> Tensor:
 
 class StyleTerm(LossTerm):
     """Mean/std matching to the style image, summed over taps; on channel-softmaxed activations when
-    ``softmax`` (a temperature) is positive."""
+    ``softmax`` (a temperature) is positive; Gram matrices instead of mean/std when ``gram``."""
 
-    def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0, name: str = "style") -> None:
+    def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0, name: str = "style",
+                 gram: bool = False) -> None:
         super().__init__(name, weight)
         self.indices = tuple(indices)
         self.softmax = float(softmax)
+        self.gram = gram
 
     def forward(self, ctx: StepContext) -> Tensor:
         out, sty = ctx.features("output"), ctx.features("style")
@@ -165,7 +184,7 @@ class StyleTerm(LossTerm):
         if self.softmax > 0:
             outs = [channel_softmax(f, self.softmax) for f in outs]
             stys = [channel_softmax(f, self.softmax) for f in stys]
-        return style_loss(outs, stys)
+        return gram_loss(outs, stys) if self.gram else style_loss(outs, stys)
 
 
 class CCPLTerm(LossTerm):

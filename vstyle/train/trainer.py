@@ -299,7 +299,7 @@ class Trainer:
         used: list[str] = []
         if r.lambda_content > 0 or r.lambda_identity_feat > 0:
             used.append(self.layers.content)
-        if r.lambda_style > 0:
+        if r.lambda_style > 0 or r.lambda_style_softmax > 0 or r.lambda_style_gram > 0:
             used.extend(self.layers.style)
         if r.lambda_ccpl > 0:
             used.extend(self.layers.ccpl)
@@ -332,6 +332,9 @@ class Trainer:
         if r.lambda_style_softmax > 0:
             terms.append(StyleTerm(r.lambda_style_softmax, [idx(t) for t in self.layers.style], r.style_temperature,
                                    name="style_softmax"))
+        if r.lambda_style_gram > 0:
+            terms.append(StyleTerm(r.lambda_style_gram, [idx(t) for t in self.layers.style], name="style_gram",
+                                   gram=True))
         if r.lambda_ccpl > 0:
             ccpl = CCPL(self.layers.ccpl, [self.loss_net.channels(t) for t in self.layers.ccpl], r.ccpl_centres, r.tau)
             terms.append(CCPLTerm(r.lambda_ccpl, [idx(t) for t in self.layers.ccpl], ccpl))

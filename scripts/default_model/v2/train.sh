@@ -4,10 +4,10 @@
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
 # It stops after the last stage's STEPS (default: the committed stretch's) and exports every stage; stage D's
 # export is weights/default-v2-stretch3.safetensors, stage E's weights/default-v2-stretch4.safetensors,
-# stage G's weights/default-v2-stretch5.safetensors and the last one, RUN_ROOT/stageH.safetensors,
-# weights/default-v2-stretch6.safetensors.
+# stage G's weights/default-v2-stretch5.safetensors, stage H's weights/default-v2-stretch6.safetensors and
+# the last one, RUN_ROOT/stageI_skips065.safetensors, weights/default-v2-stretch7.safetensors.
 #
-# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), eight stages:
+# One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), nine stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
 #            back (identity L1 + 0.5 × e6x feature MSE; 128² crops, batch 8, lr 1e-3), so SCT and decoder
 #            carry the subject before any style loss pulls at them (how WCT and AdaIN decoders are made);
@@ -25,7 +25,12 @@
 #   stage G: the teacher's pixel loss off (features kept); 778 steps (the fifth stretch);
 #   stage H: style augmentation (every style sample's hue rotated by up to ±180°, cropped at 1–2×
 #            scale), lr 1e-4, and the exported weights a moving average (decay 0.998); STEPS steps (the
-#            committed sixth stretch's 2,000 by default).
+#            2,000 steps (the sixth stretch; STEPS_H overrides);
+#   stage I: stage H's recipe at batch 32 with a slower average (decay 0.999), STEPS steps (the committed
+#            seventh stretch's 829 by default); its export's skip projections are then scaled by 0.65
+#            (scale_skips.py), which trades a little recognisability for style (docs/default_model.md).
+#            The seventh stretch ran on an H200 in 181 s (gpu_stretch.sh, bf16; the command is in that
+#            script); here it is the same recipe in fp32 on the CPU, about 12 s a step on two cores.
 # Every stage is resumable: Ctrl-C (or a crash) and rerun the same command.
 set -euo pipefail
 root="${1:-runs/default-v2}"
@@ -60,8 +65,15 @@ stage "$root/stageG" 778 --init "$root/stageF.safetensors" --lambda-style 250 \
   --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 vstyle train export "$root/stageG" --name default-v2-stretch5 -o "$root/stageG.safetensors" --half --overwrite
-stage "$root/stageH" "${STEPS:-2000}" --init "$root/stageG.safetensors" --lambda-style 250 \
+stage "$root/stageH" "${STEPS_H:-2000}" --init "$root/stageG.safetensors" --lambda-style 250 \
   --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
   --style-hue 180 --style-scale-range 1 2 --lr 1e-4 --ema-decay 0.998 \
   --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 vstyle train export "$root/stageH" --name default-v2-stretch6 -o "$root/stageH.safetensors" --half --overwrite
+stage "$root/stageI" "${STEPS:-829}" --init "$root/stageH.safetensors" --lambda-style 250 \
+  --lambda-teacher-pix 0 --lambda-teacher-feat 20 --lambda-identity 5 --lambda-identity-feat 2.5 \
+  --style-hue 180 --style-scale-range 1 2 --lr 1e-4 --ema-decay 0.999 --batch 32 \
+  --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
+vstyle train export "$root/stageI" --name default-v2-stageI -o "$root/stageI.safetensors" --half --overwrite
+python scripts/default_model/v2/scale_skips.py "$root/stageI.safetensors" "$root/stageI_skips065.safetensors" \
+  --gain 0.65 --name default-v2-stretch7 --overwrite
