@@ -86,7 +86,7 @@ def test_torch_engine_runs_the_graphs_as_onnx_defines_them(teacher, shared_data:
     torch_teacher = MagentaTeacher(engine="torch")
     styles = torch.cat([_load(shared_data / "styles" / n, 300) for n in ("great_wave.jpg", "la_muse.jpg")])
     vec = teacher.style_vector(styles)
-    assert (torch_teacher.style_vector(styles) - vec).abs().max() <= 0.05  # within one output quantum
+    assert (torch_teacher.style_vector(styles) - vec).abs().max() <= 0.05  # a few output steps (0.02)
     content = torch.cat([_load(shared_data / "content" / n, 256) for n in ("tubingen.jpg", "avril.jpg")]).float() / 255
     ref = teacher.stylize(content, vec)
     port = (torch_teacher.stylize(content, vec) - ref).abs().mean()

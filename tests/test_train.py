@@ -477,6 +477,9 @@ def test_gram_loss_sees_texture_that_mean_and_std_miss() -> None:
     assert gram_loss([together], [apart]) > 0.1
     shuffled = together.flatten(2)[:, :, torch.randperm(256)].reshape(2, 2, 16, 16)  # where, not which
     assert gram_loss([together], [shuffled]) < 1e-10
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # as the trainer calls it: the sums stay fp32
+        big = gram_loss([together * 300], [apart * 300])
+    assert big.dtype == torch.float32 and torch.isfinite(big) and big > 0
 
 
 def test_identity_terms_train_the_decoder_to_invert_the_encoder(shared_data: Path, tmp_path: Path) -> None:

@@ -102,11 +102,11 @@ def _training_options(fn: F) -> F:
         click.option("--lambda-style-softmax", type=click.FloatRange(0), default=r.lambda_style_softmax,
                      show_default=True, help="Style loss on the loss net's activations after a softmax over "
                                              "channels (SWAG), beside the raw one."),
+        click.option("--style-temperature", type=click.FloatRange(0, min_open=True), default=r.style_temperature,
+                     show_default=True, help="Temperature of that softmax."),
         click.option("--lambda-style-gram", type=click.FloatRange(0), default=r.lambda_style_gram,
                      show_default=True, help="Style loss on the style taps' Gram matrices (texture), beside "
                                              "mean/std."),
-        click.option("--style-temperature", type=click.FloatRange(0, min_open=True), default=r.style_temperature,
-                     show_default=True, help="Temperature of that softmax."),
         click.option("--tau", type=click.FloatRange(0, min_open=True), default=r.tau, show_default=True,
                      help="CCPL temperature."),
         click.option("--ccpl-centres", type=click.IntRange(1), default=r.ccpl_centres, show_default=True,

@@ -61,8 +61,11 @@ def gram_loss(generated: Sequence[Tensor], style: Sequence[Tensor]) -> Tensor:
 
 
 def _gram(f: Tensor) -> Tensor:
-    flat = f.float().flatten(2)
-    return flat @ flat.transpose(1, 2) / flat.shape[2]
+    # Autocast would put the product back in fp16/bf16 (fp16 overflows on large maps); scaling by √HW
+    # first keeps the sums small.
+    with torch.autocast(f.device.type, enabled=False):
+        flat = f.float().flatten(2) / f.shape[2:].numel() ** 0.5
+        return flat @ flat.transpose(1, 2)
 
 
 def shift_image(x: Tensor, dy: int, dx: int, pad: int) -> Tensor:

@@ -63,6 +63,8 @@ class MagentaTeacher:
         transformer = magenta_model_path(TRANSFORMER, path, hint=_HINT)
         beside = transformer.parent / PREDICTOR
         predictor = beside if path is not None and beside.is_file() else magenta_model_path(PREDICTOR, hint=_HINT)
+        if engine not in (None, "ort", "torch"):
+            raise ValueError(f"engine must be 'ort' or 'torch', got {engine!r}")
         self.device = torch.device(device) if device is not None else None
         self.engine: Engine = engine or ("torch" if self.device is not None and self.device.type == "cuda" else "ort")
         self._predict: Callable[[np.ndarray], Tensor]

