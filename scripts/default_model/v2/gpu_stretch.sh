@@ -11,8 +11,10 @@
 # the wheel into /tmp/site and trains on the copy with bf16 autocast, batch $BATCH (16), on the GPU, for
 # STEPS steps or $SECONDS_LIMIT seconds, whichever ends first, then exports the weights in fp16 to OUT
 # (a .safetensors file, e.g. under $OUT; the moving average if the options ask for one, and the last
-# step's beside it as *_raw.safetensors) and the loss log beside it. TRAIN OPTIONS are a stage's loss
-# weights, as in train.sh (e.g. stage E's: --lambda-style 100 ...).
+# step's beside it as *_raw.safetensors unless RAW=0) and the loss log beside it (*_losses.csv). Runs
+# with different OUTs can share the GPU at once (start them in the background, WORKERS split over the
+# 16 cores); a device call brings back at most 8 files, so tar them when there are more. TRAIN OPTIONS
+# are a stage's loss weights, as in train.sh (e.g. stage E's: --lambda-style 100 ...).
 # The seventh stretch (docs/default_model.md, "Seventh stretch": stage H's recipe at batch 32, 829 steps
 # in 181 s on an H200; then scale_skips.py --gain 0.65) came from:
 #   SECONDS_LIMIT=200 BATCH=32 WORKERS=14 scripts/default_model/v2/gpu_stretch.sh \
@@ -69,21 +71,25 @@ PY
   run)
     init="$2" steps="$3" out="$4"
     shift 4
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .gpu/whl/*.whl
+    run="/tmp/gpu_run_$(basename "$out" .safetensors)"  # one per OUT, so several runs can share the GPU
+    flock /tmp/gpu_site.lock python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site \
+      .gpu/whl/*.whl
     export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
     # SECONDS_LIMIT bounds the training by wall-clock time (a device call's time is short): Ctrl-C's path,
     # which finishes the step and checkpoints, so the export below still runs.
     rc=0
     timeout -k 120 -s INT "${SECONDS_LIMIT:-0}" python3 -m vstyle train --config .gpu/recipe.json --init "$init" \
-      --out /tmp/gpu_run --steps "$steps" --device cuda --precision bf16 --batch "${BATCH:-16}" \
+      --out "$run" --steps "$steps" --device cuda --precision bf16 --batch "${BATCH:-16}" \
       --workers "${WORKERS:-8}" --checkpoint-every 1000 --sample-every 1000 --json "$@" || rc=$?
     # A crash (or the time limit) after a checkpoint still exports what was saved; a crash then fails.
-    [ -f /tmp/gpu_run/checkpoint.pt ] || { echo "no checkpoint was saved (exit $rc)" >&2; exit 1; }
-    python3 -m vstyle train export /tmp/gpu_run --name default-v2-gpu -o "$out" --half --overwrite
-    python3 -m vstyle train export /tmp/gpu_run --name default-v2-gpu-raw --raw \
-      -o "${out%.safetensors}_raw.safetensors" --half --overwrite
-    cp /tmp/gpu_run/losses.csv "$(dirname "$out")/gpu_losses.csv"
+    [ -f "$run/checkpoint.pt" ] || { echo "no checkpoint was saved (exit $rc)" >&2; exit 1; }
+    python3 -m vstyle train export "$run" --name default-v2-gpu -o "$out" --half --overwrite
+    if [ "${RAW:-1}" = 1 ]; then
+      python3 -m vstyle train export "$run" --name default-v2-gpu-raw --raw \
+        -o "${out%.safetensors}_raw.safetensors" --half --overwrite
+    fi
+    cp "$run/losses.csv" "${out%.safetensors}_losses.csv"
     [ "$rc" = 0 ] || [ "$rc" = 124 ] || exit "$rc"
     ;;
   *) sed -n 2,14p "$0"; exit 2 ;;
