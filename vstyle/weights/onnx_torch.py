@@ -5,9 +5,9 @@ training step by the CPU (about 1 s a step at batch 32, whatever the GPU). This 
 operators of Magenta's two int8 QDQ graphs (``arbitrary_predict.onnx``, ``arbitrary_transform.onnx``):
 activations are quantised and dequantised as ONNX defines it (round half to even, saturate), so the
 outputs follow onnxruntime's to within its rounding of near-ties (measured in ``tests/test_teacher.py``).
-Nodes whose inputs are all constants (the weights' DequantizeLinear) are folded once, at construction,
-with the same float64 arithmetic as the loss net's weights (:func:`~.magenta_onnx.dequantize`); shape,
-pad and scale inputs become Python numbers then, so a run never waits on the GPU to read them.
+The weights' and biases' DequantizeLinear nodes are folded once, at construction, with the same float64
+arithmetic as the loss net's weights (:func:`~.magenta_onnx.folded_dequantize`); shape, pad and scale
+inputs become Python numbers then, so a run never waits on the GPU to read them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .magenta_onnx import dequantize
+from .magenta_onnx import folded_dequantize
 
 if TYPE_CHECKING:
     import onnx
@@ -73,10 +73,9 @@ class OnnxGraphModule(nn.Module):
             if node.op_type not in _ATTRS or unknown:
                 raise ValueError(f"ONNX {node.op_type} {sorted(unknown)} is not implemented")
             names: list[str | None] = [n or None for n in node.input]  # "": an omitted optional input
-            if node.op_type == "DequantizeLinear" and node.input[0] in arrays:  # weights and biases: fold
-                q, scale = arrays[node.input[0]], arrays[node.input[1]]
-                zp = arrays[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros((), q.dtype)
-                arrays[node.output[0]] = dequantize(q, scale, zp, int(attrs.get("axis", 1)))
+            folded = folded_dequantize(node, arrays)  # weights and biases: once, here
+            if folded is not None:
+                arrays[node.output[0]] = folded
                 continue
             fn, tensor_inputs = self._op(node.op_type, attrs, names, arrays)
             self._steps.append((fn, tensor_inputs, node.output[0]))

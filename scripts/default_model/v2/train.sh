@@ -24,8 +24,8 @@
 #            so it starts as stage E's model), style 250; 1,250 steps;
 #   stage G: the teacher's pixel loss off (features kept); 778 steps (the fifth stretch);
 #   stage H: style augmentation (every style sample's hue rotated by up to ±180°, cropped at 1–2×
-#            scale), lr 1e-4, and the exported weights a moving average (decay 0.998); STEPS steps (the
-#            2,000 steps (the sixth stretch; STEPS_H overrides);
+#            scale), lr 1e-4, and the exported weights a moving average (decay 0.998); 2,000 steps (the
+#            sixth stretch; STEPS_H overrides);
 #   stage I: stage H's recipe at batch 32 with a slower average (decay 0.999), STEPS steps (the committed
 #            seventh stretch's 829 by default); its export's skip projections are then scaled by 0.65
 #            (scale_skips.py), which trades a little recognisability for style (docs/default_model.md).
