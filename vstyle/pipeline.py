@@ -238,19 +238,25 @@ def _batches(ctl: _Control, q_in: queue.Queue[Any], size: int) -> Iterator[tuple
 
 def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engine: Stylizer, code: StyleCode,
                      alpha: float, preserve_color: bool) -> Iterator[tuple[np.ndarray, Sequence[Any]]]:
-    """Engine work with one batch of look-ahead: batch i+1 is uploaded while batch i computes.
+    """Engine work with one batch of look-ahead on CUDA: batch i+1 is uploaded while batch i computes.
 
     ``stylize_tensor`` only queues kernels on CUDA, so the upload issued after it runs on the
     copy stream alongside, and ``download`` (which waits for batch i) overlaps the copy.
-    On CPU the same order costs nothing.
+    Elsewhere there is nothing to overlap, and ``stylize`` lets the engine take uint8 frames its
+    fastest way (a backend may pad, scale and round them inside its graph).
     """
+    if engine.device.type != "cuda":
+        for images, metas in batches:
+            call = functools.partial(engine.stylize, images, code, alpha=alpha, preserve_color=preserve_color)
+            yield _oom_guard(call, len(images), images[0].shape[1::-1]), metas
+        return
     cur = next(batches, None)
     if cur is None:
         return
     x = engine.upload(cur[0])
     while True:
         y = _oom_guard(functools.partial(engine.stylize_tensor, x, code, alpha=alpha, preserve_color=preserve_color),
-                       len(cur[0]), x.shape)
+                       len(cur[0]), x.shape[:-3:-1])
         nxt = next(batches, None)
         x_next = engine.upload(nxt[0]) if nxt is not None else None
         out = engine.download(y)
@@ -261,12 +267,12 @@ def _stylize_batches(batches: Iterator[tuple[list[np.ndarray], list[Any]]], engi
         cur, x = nxt, x_next
 
 
-def _oom_guard(fn: Callable[[], T], n: int, shape: Sequence[int]) -> T:
-    """Turn out-of-memory into a one-line hint."""
+def _oom_guard(fn: Callable[[], T], n: int, size: Sequence[int]) -> T:
+    """Turn out-of-memory into a one-line hint; ``size`` is (width, height)."""
     import torch
 
     try:
         return fn()
     except torch.OutOfMemoryError:
-        raise VStyleError(f"out of memory stylising a batch of {n} frames of {shape[-1]}×{shape[-2]}; "
+        raise VStyleError(f"out of memory stylising a batch of {n} frames of {size[0]}×{size[1]}; "
                           f"use a smaller {flag('batch')} or {flag('max_size')}") from None

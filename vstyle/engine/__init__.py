@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .device import resolve_device, resolve_precision
-    from .engine import Engine, pad_to_multiple
+    from .engine import Engine
+    from .padding import pad_to_multiple
 
 __all__ = ["Engine", "pad_to_multiple", "resolve_device", "resolve_precision"]
-_HOMES = {"Engine": ".engine", "pad_to_multiple": ".engine", "resolve_device": ".device",
+_HOMES = {"Engine": ".engine", "pad_to_multiple": ".padding", "resolve_device": ".device",
           "resolve_precision": ".device"}
 
 

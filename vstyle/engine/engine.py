@@ -6,32 +6,17 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import VStyleError
 from ..models import SCTNet, StyleCode
-from .backends import Backend
+from .backends import Backend, FrameBackend
 from .color import preserve_color as _preserve_color
 from .auto import pick_backend
 from .device import resolve_device, resolve_precision
 from .options import BACKENDS
+from .padding import pad_to_multiple
 
-
-
-def pad_to_multiple(x: Tensor, multiple: int, margin: int = 0) -> tuple[Tensor, int, int]:
-    """Reflect-pad N×C×H×W by ``margin`` on every side, then bottom/right to multiples of ``multiple``.
-
-    Returns (padded, H, W); the frame is ``padded[..., margin:margin + H, margin:margin + W]``.
-    """
-    h, w = x.shape[-2:]
-    ph, pw = (-(h + 2 * margin)) % multiple, (-(w + 2 * margin)) % multiple
-    pads = (margin, margin + pw, margin, margin + ph)
-    if any(pads):
-        # Reflection needs each pad to be smaller than the side; tiny images fall back to replicate.
-        mode = "reflect" if margin + ph < h and margin + pw < w else "replicate"
-        x = F.pad(x, pads, mode=mode)
-    return x, h, w
 
 
 def frames_to_tensor(frames: np.ndarray | Sequence[np.ndarray]) -> Tensor:
@@ -113,8 +98,7 @@ class Engine:
 
     def stylize_tensor(self, x: Tensor, code: StyleCode, alpha: float = 1.0, preserve_color: bool = False) -> Tensor:
         """Stylise N×3×H×W float [0, 1] on the device; returns the same size, clamped to [0, 1]."""
-        if not 0.0 <= alpha <= 1.0:
-            raise VStyleError(f"alpha must be between 0 and 1, got {alpha}")
+        _check_alpha(alpha)
         m = self.model.margin
         padded, h, w = pad_to_multiple(x, self.model.multiple, m)
         with torch.inference_mode():
@@ -126,13 +110,25 @@ class Engine:
 
     def stylize(self, frames: np.ndarray | Sequence[np.ndarray], code: StyleCode, alpha: float = 1.0,
                 preserve_color: bool = False) -> np.ndarray:
-        """Stylise same-sized uint8 RGB frames (N×H×W×3 or a list); output has exactly the input size."""
+        """Stylise same-sized uint8 RGB frames (N×H×W×3 or a list); output has exactly the input size.
+
+        Backends that take uint8 frames whole (:class:`~vstyle.engine.backends.FrameBackend`) get them
+        so, unless colours are preserved (that blends with the float frames on the host).
+        """
+        if isinstance(self.backend, FrameBackend) and not preserve_color:
+            _check_alpha(alpha)
+            return self.backend.run_frames(frames_to_tensor(frames).numpy(), code.sigma, code.mean, float(alpha))
         return self.download(self.stylize_tensor(self.upload(frames), code, alpha, preserve_color))
 
     def describe(self) -> dict[str, str]:
         """What runs where, for ``--json`` summaries."""
         return {"device": str(self.device), "backend": self.backend_name, "precision": self.precision,
                 "arch": self.model.arch, "mode": self.model.mode}
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0.0 <= alpha <= 1.0:
+        raise VStyleError(f"alpha must be between 0 and 1, got {alpha}")
 
 
 def _make_backend(name: str, model: SCTNet, device: torch.device, precision: str, *,

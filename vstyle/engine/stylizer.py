@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 class Stylizer(Protocol):
-    """The frames side: upload uint8 frames, stylise them on the device, download the result."""
+    """The frames side: uint8 frames in, stylised uint8 frames out, in one call (``stylize``) or in
+    three (upload, stylise on the device, download) so that copies overlap compute on CUDA."""
 
     @property
     def device(self) -> torch.device:
@@ -34,6 +35,11 @@ class Stylizer(Protocol):
         """N×3×H×W [0, 1] → N×H×W×3 uint8 frames on the host."""
         ...
 
+    def stylize(self, frames: np.ndarray | Sequence[np.ndarray], code: StyleCode, alpha: float = 1.0,
+                preserve_color: bool = False) -> np.ndarray:
+        """Stylise same-sized uint8 RGB frames (N×H×W×3 or a list); returns N×H×W×3 uint8."""
+        ...
+
 
 class StyleEngine(Stylizer, Protocol):
     """A whole engine: style codes from images, frames in one call, a description for ``--json``."""
@@ -45,11 +51,6 @@ class StyleEngine(Stylizer, Protocol):
 
     def style_code(self, image: np.ndarray, max_size: int | None = None) -> StyleCode:
         """The style code of one H×W×3 uint8 image (scaled to the model's style size by default)."""
-        ...
-
-    def stylize(self, frames: np.ndarray | Sequence[np.ndarray], code: StyleCode, alpha: float = 1.0,
-                preserve_color: bool = False) -> np.ndarray:
-        """Stylise uint8 frames of any size; returns N×H×W×3 uint8."""
         ...
 
     def describe(self) -> dict[str, str]:

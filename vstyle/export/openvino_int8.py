@@ -58,7 +58,8 @@ def import_nncf() -> Any:
 def calibration_inputs(model: SCTNet, examples: Path = EXAMPLES) -> list[dict[str, np.ndarray]]:
     """Graph inputs for calibration: real clip frames (padded as the engine pads them), each with
     the style code of one of several paintings in turn."""
-    from ..engine.engine import frames_to_tensor, pad_to_multiple
+    from ..engine.engine import frames_to_tensor
+    from ..engine.padding import pad_to_multiple
     from ..io.images import fit_within, read_image
     from ..io.video_source import VideoReader, probe_video
 
