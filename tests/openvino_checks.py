@@ -1,5 +1,5 @@
 """The OpenVINO measurements behind tests/test_openvino.py, run in a child process (``python
-tests/openvino_checks.py``, one JSON object on the last line of stdout).
+tests/openvino_checks.py [MODEL]``, the shipped model by default; one JSON object on the last line of stdout).
 
 A child keeps OpenVINO's and NNCF's native thread pools out of the pytest process: with them loaded,
 a later test that forks a data-loader worker and signals itself crashed the whole run (exit 139).
@@ -8,6 +8,7 @@ a later test that forks a data-loader worker and signals itself crashed the whol
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ def main() -> None:
     from vstyle.metrics.temporal import pair_flows, sequence_warping_errors
     from vstyle.weights import load_model
 
-    net = load_model(None)
+    model_name = sys.argv[1] if len(sys.argv) > 1 else None
+    net = load_model(model_name)
     eng = {"torch": Engine(net, device="cpu", backend="torch"),
            "fp32": Engine(net, device="cpu", backend="openvino"),
            "int8": Engine(net, device="cpu", precision="int8", backend="auto")}
@@ -91,7 +93,7 @@ def main() -> None:
                                       for key in ("judge_style_meanstd", "kl_content", "top5_kept")}}
     path = eng["int8"].backend.source
     before = path.stat().st_mtime_ns
-    again = cached_int8_model(load_model(None))
+    again = cached_int8_model(load_model(model_name))
     result["cache"] = {"path": str(path), "bin": path.with_suffix(".bin").is_file(), "again": str(again),
                        "rewritten": path.stat().st_mtime_ns != before,
                        "blobs": len(list(path.parent.glob("*.blob")))}

@@ -114,3 +114,22 @@ def test_image_cli_openvino_int8_and_refusals(home: Path, tmp_path: Path, checks
         proc = run_vstyle("image", EXAMPLES / "great_wave.jpg", "--style", EXAMPLES / "the_scream.jpg",
                           "-o", tmp_path / "x.jpg", *args, env=env)
         assert message in assert_one_line_error(proc)
+
+
+def test_pre_transform_convolutions_are_those_no_matmul_feeds() -> None:
+    """int8 of a model with skip features keeps these float: the convolution before the product, not
+    the one after it."""
+    import numpy as np
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from vstyle.export.openvino_int8 import pre_transform_convolutions
+
+    x = ops.parameter([1, 2, 4, 4], ov.Type.f32, name="frames")
+    before = ops.convolution(x, np.ones((2, 2, 1, 1), np.float32), [1, 1], [0, 0], [0, 0], [1, 1])
+    before.set_friendly_name("before")
+    mixed = ops.matmul(before, np.eye(4, dtype=np.float32), False, False)
+    after = ops.convolution(mixed, np.ones((2, 2, 1, 1), np.float32), [1, 1], [0, 0], [0, 0], [1, 1])
+    after.set_friendly_name("after")
+    graph = ov.Model([ops.result(after)], [x], "toy")
+    assert pre_transform_convolutions(graph) == ["before"]
