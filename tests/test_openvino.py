@@ -133,3 +133,25 @@ def test_pre_transform_convolutions_are_those_no_matmul_feeds() -> None:
     after.set_friendly_name("after")
     graph = ov.Model([ops.result(after)], [x], "toy")
     assert pre_transform_convolutions(graph) == ["before"]
+
+
+def test_after_skip_merge_convolutions_are_those_a_skip_projection_feeds_after_the_transform() -> None:
+    """The trunk's own residual sums are not skip merges; the decoder's sum with a projection is."""
+    import numpy as np
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from vstyle.export.openvino_int8 import after_skip_merge_convolutions
+
+    def conv(x: object, name: str) -> object:
+        node = ops.convolution(x, np.ones((2, 2, 1, 1), np.float32), [1, 1], [0, 0], [0, 0], [1, 1])
+        node.set_friendly_name(name)
+        return node
+
+    x = ops.parameter([1, 2, 4, 4], ov.Type.f32, name="frames")
+    trunk = conv(x, "trunk")
+    residual = ops.add(trunk, x)  # a MobileNetV2 block's sum, before the transform
+    styled = conv(ops.matmul(conv(residual, "compress"), np.eye(4, dtype=np.float32), False, False), "level")
+    merged = ops.add(styled, conv(trunk, "projection"))
+    graph = ov.Model([ops.result(conv(merged, "tail"))], [x], "toy")
+    assert after_skip_merge_convolutions(graph) == ["tail"]

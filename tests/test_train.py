@@ -448,6 +448,14 @@ def test_bf16_autocast_step_on_cpu(shared_data: Path, tmp_path: Path) -> None:
         Trainer(tmp_path / "fp16", recipe, RunOptions(steps=1, precision="fp16", device="cpu"))
 
 
+def test_style_embedding_needs_the_style_predictor(shared_data: Path, tmp_path: Path) -> None:
+    recipe = Recipe(content=(str(shared_data / "content"),), style=(str(shared_data / "styles"),),
+                    arch="sctnet", loss_net="vgg19", arch_config={"mode": "photo"}, random_weights=True, batch=1,
+                    resize=40, crop=32, lambda_style_embed=1.0)
+    with pytest.raises(VStyleError, match="mnv2-magenta"):
+        Trainer(tmp_path / "vgg", recipe, RunOptions(steps=1, workers=0, sample_every=0))
+
+
 def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: Path) -> None:
     """sctnet-mobile + mnv2-magenta share the Magenta encoder; the distillation terms join the objective."""
     pytest.importorskip("onnxruntime")
@@ -455,16 +463,17 @@ def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: P
     recipe = Recipe(content=(str(shared_data / "video" / "realshort.mp4"),), style=(str(shared_data / "styles"),),
                     arch="sctnet-mobile", loss_net="mnv2-magenta", batch=1, resize=72, crop=64, video_frames=3,
                     lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4, lambda_style_softmax=2.0,
-                    lambda_style_gram=1.0)
+                    lambda_style_gram=1.0, lambda_style_embed=1.0)
     trainer = Trainer(tmp_path / "mobile", recipe, RunOptions(steps=2, workers=0, sample_every=0, threads=1))
     assert trainer.encoder_source == "loss net" and trainer.shared == 3
-    assert trainer.objective.names == ["content", "style", "style_softmax", "style_gram", "ccpl", "teacher_pix",
-                                       "teacher_feat"]
+    assert trainer.objective.names == ["content", "style", "style_softmax", "style_gram", "style_embed", "ccpl",
+                                       "teacher_pix", "teacher_feat"]
     assert len(trainer.dataset.pools[0]) == 3
     summary = trainer.run()
     assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
     assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0
     assert summary.last_losses["style_softmax"] > 0 and summary.last_losses["style_gram"] > 0
+    assert summary.last_losses["style_embed"] > 0
 
 
 def test_gram_loss_sees_texture_that_mean_and_std_miss() -> None:

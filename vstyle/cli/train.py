@@ -107,6 +107,9 @@ def _training_options(fn: F) -> F:
         click.option("--lambda-style-gram", type=click.FloatRange(0), default=r.lambda_style_gram,
                      show_default=True, help="Style loss on the style taps' Gram matrices (texture), beside "
                                              "mean/std."),
+        click.option("--lambda-style-embed", type=click.FloatRange(0), default=r.lambda_style_embed,
+                     show_default=True, help="Style loss on the 100-d embedding of Magenta's style predictor "
+                                             "(mnv2-magenta loss net only)."),
         click.option("--tau", type=click.FloatRange(0, min_open=True), default=r.tau, show_default=True,
                      help="CCPL temperature."),
         click.option("--ccpl-centres", type=click.IntRange(1), default=r.ccpl_centres, show_default=True,

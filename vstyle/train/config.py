@@ -57,6 +57,9 @@ class Recipe:
     style_temperature: float = 1.0
     # A style term on the style taps' Gram matrices (channel co-activations: texture) beside mean/std.
     lambda_style_gram: float = 0.0
+    # MSE between the 100-d style embeddings of output and style image in Magenta's full style predictor
+    # (the loss net run to its end): a style description learnt from tens of thousands of paintings.
+    lambda_style_embed: float = 0.0
     tau: float = 0.07
     ccpl_centres: int = 8
     shift_px: int = 0
@@ -110,8 +113,8 @@ class Recipe:
             (self.seed >= 0, f"{flag('seed')} must be non-negative"),
         ]
         weights = [self.lambda_content, self.lambda_style, self.lambda_style_softmax, self.lambda_style_gram,
-                   self.lambda_ccpl, self.lambda_teacher_pix, self.lambda_teacher_feat, self.lambda_identity,
-                   self.lambda_identity_feat]
+                   self.lambda_style_embed, self.lambda_ccpl, self.lambda_teacher_pix, self.lambda_teacher_feat,
+                   self.lambda_identity, self.lambda_identity_feat]
         checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
         checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
         for ok, message in checks:

@@ -190,6 +190,18 @@ class StyleTerm(LossTerm):
         return gram_loss(outs, stys) if self.gram else style_loss(outs, stys)
 
 
+class StyleEmbedTerm(LossTerm):
+    """MSE between the loss net's global style embeddings of the output and of the style image."""
+
+    def __init__(self, weight: float) -> None:
+        super().__init__("style_embed", weight)
+
+    def forward(self, ctx: StepContext) -> Tensor:
+        with torch.no_grad():
+            target = ctx.loss_net.embedding(ctx.images["style"].float())
+        return F.mse_loss(ctx.loss_net.embedding(ctx.output.float()).float(), target.float())
+
+
 class CCPLTerm(LossTerm):
     """CCPL between output and content features; owns the trainable projector heads."""
 

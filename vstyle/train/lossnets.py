@@ -70,6 +70,11 @@ class LossNet(nn.Module):
         """All taps of ``x``, shallow to deep."""
         raise NotImplementedError
 
+    def embedding(self, x: Tensor) -> Tensor:
+        """A global N×D style embedding of ``x``; only networks trained to give one have it."""
+        raise VStyleError(f"{flag('lambda_style_embed')} needs the mnv2-magenta loss net (Magenta's style "
+                          f"predictor), not {self.kind}")
+
     def index(self, tap: str) -> int:
         """Position of ``tap`` in :meth:`features`' output."""
         try:
@@ -116,6 +121,10 @@ class MobileNetLossNet(LossNet):
 
     def features(self, x: Tensor) -> list[Tensor]:
         return cast("MagentaMobileNetV2", self.backbone).features(x, self.tap_names)
+
+    def embedding(self, x: Tensor) -> Tensor:
+        """The predictor's 100-d style embedding (the loss net is the full predictor, run to its end)."""
+        return cast("MagentaMobileNetV2", self.backbone)(x)
 
 
 # ----------------------------------------------------------------------------- defaults

@@ -33,7 +33,7 @@ from .data import Augment, PairedBatches, batch_stream, build_pool, list_media, 
 from .log import LOG_NAME, LossLog
 from .lossnets import LossLayers, LossNet, build_loss_net, default_layers, init_encoder, shared_tap
 from .losses import (CCPLTerm, ContentTerm, IdentityFeatureTerm, IdentityPixelTerm, LossTerm, Objective,
-                     StepContext, StyleTerm, TeacherFeatureTerm, TeacherPixelTerm)
+                     StepContext, StyleEmbedTerm, StyleTerm, TeacherFeatureTerm, TeacherPixelTerm)
 from .plots import plot_losses, sample_grid
 from .provenance import code_version, machine_info
 
@@ -335,6 +335,9 @@ class Trainer:
         if r.lambda_style_gram > 0:
             terms.append(StyleTerm(r.lambda_style_gram, [idx(t) for t in self.layers.style], name="style_gram",
                                    gram=True))
+        if r.lambda_style_embed > 0:
+            self.loss_net.embedding(torch.zeros(1, 3, 32, 32, device=self.device))  # one clear line if it has none
+            terms.append(StyleEmbedTerm(r.lambda_style_embed))
         if r.lambda_ccpl > 0:
             ccpl = CCPL(self.layers.ccpl, [self.loss_net.channels(t) for t in self.layers.ccpl], r.ccpl_centres, r.tau)
             terms.append(CCPLTerm(r.lambda_ccpl, [idx(t) for t in self.layers.ccpl], ccpl))

@@ -8,6 +8,7 @@ with ``INFERENCE_NUM_THREADS``, ``INFERENCE_PRECISION_HINT`` and ``PERFORMANCE_H
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from ...errors import VStyleError
 from ...flags import flag
+from ...hostinfo import has_int8_units
 from ...export.graph import OUTPUT_NAME
 from ...export.onnx_export import cache_dir, cached_onnx_path, exporter_and
 from ...models import SCTNet
@@ -77,6 +79,9 @@ class OpenVinoBackend:
         if precision == "int8":
             from ...export.openvino_int8 import cached_int8_model
 
+            if has_int8_units() is False:
+                print("vstyle: this CPU has no int8 units (VNNI/AMX): int8 runs at about fp32's speed here, "
+                      f"and fp32 ({flag('backend')} openvino) is exact", file=sys.stderr, flush=True)
             source: Path = cached_int8_model(model)
         else:
             source = cached_onnx_path(model, "fp32")
