@@ -17,7 +17,7 @@ from vstyle.models.mobilenet import (
     tap_channels,
     tap_stride,
 )
-from vstyle.weights.magenta_onnx import load_magenta_mobilenet
+from vstyle.weights.magenta_onnx import load_magenta_mobilenet, session_options
 
 TAPS = {"c0": (32, 2), "e1x": (96, 2), "e3x": (144, 4), "e6x": (192, 8), "b9": (64, 16)}
 
@@ -47,7 +47,7 @@ def test_port_matches_onnxruntime(shared_data: Path, name: str) -> None:
 
     path = _predictor_path()
     x = _centre_256(shared_data / name)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
     ref = session.run(None, {session.get_inputs()[0].name: x})[0].reshape(1, -1)
     model = load_magenta_mobilenet(path)
     with torch.no_grad():

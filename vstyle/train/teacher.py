@@ -19,7 +19,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..weights.magenta_onnx import (PREDICTOR, TRANSFORMER, free_predictor_batch, free_transformer_shape,
-                                     magenta_model_path)
+                                     magenta_model_path, session_options)
 from ..weights.onnx_torch import OnnxGraphModule
 
 STYLE_SIZE = 256  # the predictor's input side
@@ -78,10 +78,7 @@ class MagentaTeacher:
             return
         import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts = session_options(threads)
         providers = ["CPUExecutionProvider"]
         predict_session = ort.InferenceSession(str(predictor), opts, providers=providers)
         predict_name = predict_session.get_inputs()[0].name
