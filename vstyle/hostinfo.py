@@ -11,26 +11,26 @@ CPUINFO = Path("/proc/cpuinfo")
 INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
-def cpu_name() -> str:
-    """The CPU model (``/proc/cpuinfo``'s "model name"), else what ``platform`` knows."""
+def cpuinfo_field(key: str, cpuinfo: Path = CPUINFO) -> str | None:
+    """The value of the first ``key : value`` line of ``/proc/cpuinfo`` (Linux); None where there is none."""
     try:
-        for line in CPUINFO.read_text().splitlines():
-            if line.startswith("model name"):
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith(key):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo``'s "model name"), else what ``platform`` knows."""
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     """The x86 instruction-set flags of ``/proc/cpuinfo`` (Linux); None where they are not listed."""
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
+    flags = cpuinfo_field("flags", cpuinfo)
+    return None if flags is None else frozenset(flags.split())
 
 
 def has_int8_units(cpuinfo: Path = CPUINFO) -> bool | None:

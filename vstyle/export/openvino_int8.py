@@ -112,10 +112,9 @@ def calibration_inputs(model: SCTNet, examples: Path = EXAMPLES) -> list[dict[st
 def style_compress_convolutions(graph: Any) -> list[str]:
     """Names of the convolutions between instance normalisation and the style code's matrix product
     (``cnet``): walk back from the MatMul, stopping at the normalisation's Divide and at shape logic."""
-    matmuls = [op for op in graph.get_ops() if op.get_type_name() == "MatMul"]
     seen: set[str] = set()
     convs: list[str] = []
-    stack = list(matmuls)
+    stack = matmuls(graph)
     while stack:
         node = stack.pop()
         for port in node.inputs():
@@ -128,6 +127,11 @@ def style_compress_convolutions(graph: Any) -> list[str]:
                 convs.append(name)
             stack.append(src)
     return sorted(convs)
+
+
+def matmuls(graph: Any) -> list[Any]:
+    """The graph's MatMul nodes: the SCT's product and the style modulation's MLP, where styling begins."""
+    return [op for op in graph.get_ops() if op.get_type_name() == "MatMul"]
 
 
 def downstream(nodes: list[Any]) -> set[str]:
@@ -154,15 +158,14 @@ def convolutions(graph: Any, names: set[str], inside: bool) -> list[str]:
 def pre_transform_convolutions(graph: Any) -> list[str]:
     """Names of the convolutions no MatMul feeds: everything before the style transform (the trunk,
     ``cnet``, skip projections), since the SCT's product and the style modulation's MLP feed the decoder."""
-    return convolutions(graph, downstream([op for op in graph.get_ops() if op.get_type_name() == "MatMul"]),
-                        inside=False)
+    return convolutions(graph, downstream(matmuls(graph)), inside=False)
 
 
 def after_skip_merge_convolutions(graph: Any) -> list[str]:
     """Names of the convolutions downstream of a skip merge: an Add after the style transform one of
     whose inputs is a pre-transform convolution (a skip projection)."""
-    styled = downstream([op for op in graph.get_ops() if op.get_type_name() == "MatMul"])
-    pre = set(convolutions(graph, styled, inside=False))
+    styled = downstream(matmuls(graph))
+    pre = set(convolutions(graph, styled, inside=False))  # pre_transform_convolutions, from the same walk
     merges = [op for op in graph.get_ops() if op.get_type_name() == "Add" and op.get_friendly_name() in styled
               and any(p.get_source_output().get_node().get_friendly_name() in pre for p in op.inputs())]
     return convolutions(graph, downstream(merges), inside=True)

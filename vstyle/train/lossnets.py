@@ -70,10 +70,12 @@ class LossNet(nn.Module):
         """All taps of ``x``, shallow to deep."""
         raise NotImplementedError
 
+    #: Whether :meth:`embedding` exists: only networks trained to give a global style embedding have one.
+    embeds: bool = False
+
     def embedding(self, x: Tensor) -> Tensor:
-        """A global N×D style embedding of ``x``; only networks trained to give one have it."""
-        raise VStyleError(f"{flag('lambda_style_embed')} needs the mnv2-magenta loss net (Magenta's style "
-                          f"predictor), not {self.kind}")
+        """A global N×D style embedding of ``x`` (networks with :attr:`embeds` only)."""
+        raise NotImplementedError
 
     def index(self, tap: str) -> int:
         """Position of ``tap`` in :meth:`features`' output."""
@@ -113,6 +115,7 @@ class MobileNetLossNet(LossNet):
 
     kind = "mnv2-magenta"
     input_note = "RGB [0,1], no normalisation"
+    embeds = True
 
     def __init__(self, net: nn.Module, taps: Sequence[str]) -> None:
         from ..models.mobilenet import tap_channels

@@ -336,7 +336,9 @@ class Trainer:
             terms.append(StyleTerm(r.lambda_style_gram, [idx(t) for t in self.layers.style], name="style_gram",
                                    gram=True))
         if r.lambda_style_embed > 0:
-            self.loss_net.embedding(torch.zeros(1, 3, 32, 32, device=self.device))  # one clear line if it has none
+            if not self.loss_net.embeds:
+                raise VStyleError(f"{flag('lambda_style_embed')} needs the mnv2-magenta loss net (Magenta's style "
+                                  f"predictor), not {self.loss_net.kind}")
             terms.append(StyleEmbedTerm(r.lambda_style_embed))
         if r.lambda_ccpl > 0:
             ccpl = CCPL(self.layers.ccpl, [self.loss_net.channels(t) for t in self.layers.ccpl], r.ccpl_centres, r.tau)
