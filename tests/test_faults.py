@@ -311,6 +311,23 @@ def _signal_at_random_moments(runs: list[tuple[list[Any], Path, float]], sig: in
                 proc.kill()
 
 
+def test_ctrl_c_caught_inside_string_code_still_exits_130(tmp_path: Path) -> None:
+    """A Ctrl-C that lands while ``exec``/``eval`` runs a string (a dataclass being defined during an
+    import) and is then caught by the CLI exits 130 under ``python -m``, not by SIGINT (-2)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "ctrl_c_probe.py").write_text(
+        "import vstyle.cli.main as m\n"
+        "def interrupted_in_string_code(**kwargs):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "m.cli.main = interrupted_in_string_code\n"
+        "m.main()\n")
+    proc = subprocess.run([sys.executable, "-m", "ctrl_c_probe"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert (proc.returncode, proc.stderr.strip()) == (130, "vstyle: interrupted"), proc.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "batch"])
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])

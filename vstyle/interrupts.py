@@ -50,6 +50,17 @@ def ignore_late_signals() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def forget_caught_interrupts() -> None:
+    """Call just before exiting after a Ctrl-C was caught, so the exit status stays the one asked for.
+
+    CPython (seen on 3.11) marks a KeyboardInterrupt as unhandled when it escapes code run by ``exec`` or
+    ``eval`` of a string (every ``@dataclass`` and ``namedtuple`` definition runs one), even when
+    a caller catches it later; under ``python -m`` the interpreter then kills itself with SIGINT at
+    exit (status -2) in place of 130. Each string evaluation clears that mark first, so one that
+    completes forgets the earlier one."""
+    eval("None")
+
+
 @contextlib.contextmanager
 def deferred_interrupts() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while the body runs and deliver them when it ends.

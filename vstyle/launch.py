@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from .interrupts import install_sigterm, interrupted_exit
+from .interrupts import forget_caught_interrupts, install_sigterm, interrupted_exit
 
 
 def main() -> None:
@@ -18,6 +18,7 @@ def main() -> None:
         from .cli.main import main as run_cli
     except KeyboardInterrupt as exc:
         status, message = interrupted_exit(exc)
+        forget_caught_interrupts()
         print(message, file=sys.stderr)
         sys.exit(status)
     run_cli()

@@ -14,7 +14,8 @@ import click
 
 from ..errors import VStyleError
 from ..flags import spelled_by
-from ..interrupts import default_sigterm, ignore_late_signals, install_sigterm, interrupted_exit
+from ..interrupts import (default_sigterm, forget_caught_interrupts, ignore_late_signals, install_sigterm,
+                          interrupted_exit)
 
 #: Commands that manage their own signals (training checkpoints on Ctrl-C) keep SIGTERM's default action.
 OWN_SIGNALS = {"train"}
@@ -120,6 +121,7 @@ def main() -> None:
     # The work is over: a signal from here on has nothing left to stop, and raised during the
     # message or interpreter shutdown it would turn this exit into a traceback.
     ignore_late_signals()
+    forget_caught_interrupts()
     report()
     sys.exit(status)
 
