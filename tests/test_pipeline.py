@@ -144,6 +144,34 @@ def test_keyboard_interrupt_stops_every_thread() -> None:
     assert threading.active_count() == before
 
 
+def test_signal_while_the_threads_start_leaves_none_reading_or_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or SIGTERM) landing while the threads start is held back until all run, then stops them all
+    before it reaches the caller: the caller closes the files behind reader and writer next (a reader left
+    decoding a closed container crashed batch, or hung it, in CI)."""
+    import signal
+
+    import vstyle.pipeline as pipeline
+
+    start_worker = pipeline._worker
+
+    def start_then_signal(ctl: object, name: str, fn: object) -> threading.Thread:
+        thread = start_worker(ctl, name, fn)
+        if name == "write":
+            signal.raise_signal(signal.SIGINT)  # lands inside the start-up section
+        return thread
+
+    monkeypatch.setattr(pipeline, "_worker", start_then_signal)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(slow(frames(10_000), 0.002), FakeEngine(delay=0.01), None, lambda *_: time.sleep(0.001))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # No grace period: reader and writer are joined before the interrupt leaves run_pipeline.
+    alive = {t.name for t in threading.enumerate() if t.is_alive()}
+    assert not alive & {"vstyle-read", "vstyle-write"}, alive
+
+
 def test_bad_batch_size() -> None:
     with pytest.raises(VStyleError):
         run_pipeline(iter(()), FakeEngine(), None, lambda *_: None, batch=0)

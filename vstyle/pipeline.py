@@ -159,13 +159,15 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Stylizer, code:
 
     t0 = time.perf_counter()
     interrupted: KeyboardInterrupt | None = None
-    # Ctrl-C or SIGTERM (a KeyboardInterrupt too) is held back while the threads start and stop, so
-    # it can never leave a thread running behind the caller's back: it is handled below instead.
-    with deferred_interrupts():
-        reader = _worker(ctl, "read", read)
-        computer = _worker(ctl, "compute", compute)
-        writer = _worker(ctl, "write", encode)
+    started: dict[str, threading.Thread] = {}
     try:
+        # Ctrl-C or SIGTERM (a KeyboardInterrupt too) is held back while the threads start and delivered
+        # when they all run, inside this ``try``: it can never leave a thread reading or writing files
+        # the caller is about to close (the reader decoding a closed container crashes the process).
+        with deferred_interrupts():
+            for name, fn in (("read", read), ("compute", compute), ("write", encode)):
+                started[name] = _worker(ctl, name, fn)
+        writer = started["write"]
         while writer.is_alive():
             writer.join(0.1)
             if on_progress is not None:
@@ -177,11 +179,14 @@ def run_pipeline(frames: Iterable[tuple[np.ndarray, M]], engine: Stylizer, code:
             ctl.stop.set()
             # Reader and writer poll the stop flag between frames; both finish within a frame's work.
             # They must be out of ``frames``/``write`` before the caller closes the files behind them.
-            reader.join()
-            writer.join()
+            for name in ("read", "write"):
+                if name in started:
+                    started[name].join()
             # The compute thread may still be inside one batch (not interruptible); it drops its result
             # and exits on its own. Don't wait for it here, but don't let it crash the exit either.
-            _abandon(computer, None if interrupted is None else 143 if isinstance(interrupted, Terminated) else 130)
+            if "compute" in started:
+                _abandon(started["compute"],
+                         None if interrupted is None else 143 if isinstance(interrupted, Terminated) else 130)
     if interrupted is not None:
         raise interrupted  # Terminated (SIGTERM) stays Terminated
     if ctl.error is not None:
