@@ -65,3 +65,40 @@ def test_scale_skips_scales_only_the_skip_projections(tmp_path: Path, gain: floa
         want = before[k].float() * (gain if k in scaled else 1.0)
         assert torch.allclose(after[k].float(), want, atol=1e-3), k
     assert read_metadata(out)["provenance"]["skip_gain"] == gain
+
+
+def test_prune_dead_channels_keeps_the_pictures() -> None:
+    """Channels that can never fire, cut from a level with a skip, one without (its zeros put back by the
+    decoder) and a separable one, with residual blocks and FiLM rows to move: the same output."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prune_dead_channels", TOOLS / "prune_dead_channels.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    torch.manual_seed(0)
+    config = {**SKIPS, "dec_res_blocks": 1, "dec_res_width": 8, "dec_style_film": True,
+              "dec_widths": [16, 8, 8, 8]}
+    model = build("sctnet-mobile", config).eval()
+    for p in model.decoder.parameters():
+        p.data.normal_(0, 0.3)
+    dead = {0: [1, 5, 6, 12], 1: [0, 3, 7], 3: [2, 4]}  # level 1 has the b2 skip, level 3 is separable
+    peaks = []
+    with torch.no_grad():
+        for i, lvl in enumerate(model.decoder.body):
+            conv = tool.level_convs(lvl)[-1]
+            conv.bias[dead.get(i, [])] = -1e4  # never fires, whatever the input
+            peak = torch.ones(conv.out_channels)
+            peak[dead.get(i, [])] = -1.0
+            peaks.append(peak)
+    pruned, live = tool.prune(model, peaks, margin=0.05, min_share=0.25)
+    assert live == [12, 5, 8, 6]
+    assert pruned.decoder.body[1][-2].out_channels == 5
+    x, style = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        a, b = model.encode_style(style), pruned.encode_style(style)
+        ya, yb = model(x, a.sigma, a.mean, 0.8), pruned(x, b.sigma, b.mean, 0.8)
+    assert ya.abs().max() > 0.1
+    assert torch.allclose(ya, yb, atol=1e-4 * float(ya.abs().max())), float((ya - yb).abs().max())
+    with pytest.raises(tool.VStyleError, match="already pruned"):
+        tool.prune(pruned, peaks, margin=0.05, min_share=0.25)

@@ -185,7 +185,10 @@ def test_fp16_graph_keeps_instance_norm_in_fp32(frames, style_image) -> None:
     # The second default model's layout and its style-modulated successor.
     {"dec_res_blocks": 2, "skip_taps": ["b0", "b2"]},
     {"dec_res_blocks": 2, "skip_taps": ["b0", "b2"], "dec_style_film": True},
-], ids=["nearest", "bilinear", "skips", "film"])
+    # Dead channels pruned: a level with a skip, one without (zeros put back) and a separable one.
+    {"dec_res_blocks": 2, "skip_taps": ["b0", "b2"], "dec_style_film": True, "dec_widths": [96, 48, 24, 12],
+     "dec_live_channels": [80, 19, 24, 9]},
+], ids=["nearest", "bilinear", "skips", "film", "pruned"])
 def test_mobile_architecture_exports_and_matches(frames, style_image, config: dict[str, object]) -> None:
     from vstyle.export.onnx_export import export_onnx
 

@@ -18,24 +18,39 @@ from torch import Tensor, nn
 UPSAMPLE_MODES = ("nearest", "bilinear")
 
 
-def level(cin: int, cout: int, upsample: bool, separable: bool, mode: str = "nearest") -> nn.Sequential:
+def level(cin: int, cout: int, upsample: bool, separable: bool, mode: str = "nearest",
+          live: int | None = None) -> nn.Sequential:
     """One decoder level: [×2 upsampling] → reflection pad 1 → 3×3 conv → ReLU.
 
     The separable form is 1×1 conv (cin→cout) → [×2 upsampling] → pad → 3×3 depthwise → ReLU: a 1×1
     conv commutes with nearest and with bilinear upsampling (both mix each channel spatially with
     weights summing to 1), so doing it first runs it on a quarter of the pixels and upsamples
     ``cout`` rather than ``cin`` channels.
+
+    ``live`` < ``cout``: the convs compute only the first ``live`` channels (the others, channels whose
+    ReLU never fires, cut from trained weights by ``scripts/default_model/v2/prune_dead_channels.py``,
+    are zeros that :class:`MobileDecoder` adds back). Parameter names stay those of the full level.
     """
     if mode not in UPSAMPLE_MODES:
         raise ValueError(f"upsampling must be one of {UPSAMPLE_MODES}, got {mode!r}")
+    live = cout if live is None else live
+    if not 1 <= live <= cout:
+        raise ValueError(f"a level of {cout} channels computes 1…{cout} of them, got {live}")
     # align_corners=False: the half-pixel convention ONNX Resize and TensorRT implement natively.
     corners = False if mode == "bilinear" else None  # nearest takes no align_corners
     up = [nn.Upsample(scale_factor=2, mode=mode, align_corners=corners)] if upsample else []
     if separable:
-        layers = [nn.Conv2d(cin, cout, 1), *up, nn.ReflectionPad2d(1), nn.Conv2d(cout, cout, 3, groups=cout)]
+        layers = [nn.Conv2d(cin, live, 1), *up, nn.ReflectionPad2d(1), nn.Conv2d(live, live, 3, groups=live)]
     else:
-        layers = [*up, nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+        layers = [*up, nn.ReflectionPad2d(1), nn.Conv2d(cin, live, 3)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True))
+
+
+def add_to_first_channels(x: Tensor, y: Tensor) -> Tensor:
+    """``y`` with ``x`` added to its first channels (``x`` has at most as many): a pruned level's output
+    plus a skip projection, without first padding the level's dead channels with zeros."""
+    n = x.shape[1]
+    return x + y if n == y.shape[1] else torch.cat([x + y[:, :n], y[:, n:]], dim=1)
 
 
 class SeparableResidual(nn.Module):
@@ -128,12 +143,13 @@ class MobileDecoder(nn.Module):
     ``skips`` lists (channels, stride) of unstylised encoder features that :meth:`forward` takes beside
     ``x``; each is added (through a :class:`SkipProjection`) to the output of the level at its stride.
     ``style_dim`` > 0 adds a :class:`StyleModulation` of a style code that long (the bottleneck output and
-    every level, after its skip); :meth:`forward` then takes the code.
+    every level, after its skip); :meth:`forward` then takes the code. ``live`` (one entry per level, or
+    empty for all) is how many of each level's channels its convs compute (see :func:`level`).
     """
 
     def __init__(self, channels: int, widths: Sequence[int], separable: int = 0, upsample: str = "nearest",
                  res_blocks: int = 0, res_width: int = 128, skips: Sequence[tuple[int, int]] = (),
-                 style_dim: int = 0) -> None:
+                 style_dim: int = 0, live: Sequence[int] = ()) -> None:
         super().__init__()
         if not widths:
             raise ValueError("the decoder needs at least one width")
@@ -141,6 +157,8 @@ class MobileDecoder(nn.Module):
             raise ValueError(f"separable must be 0…{len(widths)}, got {separable}")
         if res_blocks < 0 or res_width < 1:
             raise ValueError(f"res_blocks must be >= 0 and res_width >= 1, got {res_blocks}, {res_width}")
+        if live and len(live) != len(widths):
+            raise ValueError(f"live needs one entry per level ({len(widths)}), got {len(live)}")
         cin = channels
         self.bottleneck: nn.Module
         if res_blocks:
@@ -151,9 +169,11 @@ class MobileDecoder(nn.Module):
             self.bottleneck = nn.Identity()
         layers: list[nn.Module] = []
         for i, width in enumerate(widths):
-            layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable, mode=upsample))
+            layers.append(level(cin, width, upsample=i > 0, separable=i >= len(widths) - separable, mode=upsample,
+                                live=live[i] if live else None))
             cin = width
         self.body = nn.Sequential(*layers)
+        self.widths = [int(w) for w in widths]
         top = len(widths) - 1
         # Level i's output has stride 2^(top − i).
         self.skip_levels = [top - (stride.bit_length() - 1) for _, stride in skips]
@@ -189,7 +209,9 @@ class MobileDecoder(nn.Module):
             x = lvl(x)
             for feat, level_index, proj in zip(skips, self.skip_levels, self.skips):
                 if level_index == i:
-                    x = x + proj(feat)
+                    x = add_to_first_channels(x, proj(feat))
+            if x.shape[1] < self.widths[i]:  # a pruned level with no skip: its dead channels as zeros
+                x = F.pad(x, (0, 0, 0, 0, 0, self.widths[i] - x.shape[1]))
             if film:
                 scale, shift = film[i]
                 x = x * scale + shift

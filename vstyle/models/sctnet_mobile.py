@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "skip_taps": [],
     # Style-code FiLM of every decoder stage (mobile_decoder.StyleModulation; off in older files).
     "dec_style_film": False,
+    # Channels each decoder level computes; the rest are zeros (dead channels pruned from trained weights,
+    # mobile_decoder.level). Empty: all of dec_widths.
+    "dec_live_channels": [],
 }
 
 
@@ -69,7 +72,8 @@ def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:
                             upsample=str(cfg["dec_upsample"]), res_blocks=int(cfg["dec_res_blocks"]),
                             res_width=int(cfg["dec_res_width"]),
                             skips=[(tap_channels(t), tap_stride(t)) for t in cfg["skip_taps"]],
-                            style_dim=sct.rank ** 2 + encoder.channels if cfg["dec_style_film"] else 0)
+                            style_dim=sct.rank ** 2 + encoder.channels if cfg["dec_style_film"] else 0,
+                            live=[int(n) for n in cfg["dec_live_channels"]])
     # snet's valid convs need style features of side ≥ style_shrink + 1; SAME padding gives ⌈n / stride⌉.
     min_style_side = encoder.stride * sct.style_shrink + 1
     # One stride of reflected context per side: the TensorFlow "SAME" padding of Magenta's strided convs
