@@ -67,11 +67,12 @@ def test_scale_skips_scales_only_the_skip_projections(tmp_path: Path, gain: floa
     assert read_metadata(out)["provenance"]["skip_gain"] == gain
 
 
-def test_prune_dead_channels_keeps_the_pictures() -> None:
+def test_prune_dead_channels_keeps_the_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
     """Channels that can never fire, cut from a level with a skip, one without (its zeros put back by the
     decoder) and a separable one, with residual blocks and FiLM rows to move: the same output."""
     import importlib.util
 
+    monkeypatch.syspath_prepend(str(TOOLS))  # the tool imports its sibling weight_files, as when run as a script
     spec = importlib.util.spec_from_file_location("prune_dead_channels", TOOLS / "prune_dead_channels.py")
     assert spec is not None and spec.loader is not None
     tool = importlib.util.module_from_spec(spec)

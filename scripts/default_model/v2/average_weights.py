@@ -17,6 +17,7 @@ import torch
 
 from vstyle.errors import VStyleError
 from vstyle.weights.modelfile import file_sha256, load_model, read_metadata, save_model
+from weight_files import check_new_output
 
 
 def _input(spec: str) -> tuple[Path, float]:
@@ -43,13 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.inputs) < 2:
         parser.error("give at least two files to average")
-    for path, _ in args.inputs:
-        if not path.is_file():
-            parser.error(f"{path} is not a file")
-        if path.resolve() == args.output.resolve():
-            parser.error("the output must be a new file")
-    if args.output.exists() and not args.overwrite:
-        parser.error(f"{args.output} exists (--overwrite replaces it)")
+    check_new_output(parser, args.output, [path for path, _ in args.inputs], args.overwrite)
     try:
         models = [load_model(path) for path, _ in args.inputs]
         provenance = read_metadata(args.inputs[0][0]).get("provenance", {})

@@ -29,9 +29,10 @@ from torch import Tensor, nn
 
 from vstyle.errors import VStyleError
 from vstyle.io.images import IMAGE_SUFFIXES, fit_within, read_image
-from vstyle.models import SCTNet, build
+from vstyle.models import SCTNet, StyleCode, build
 from vstyle.train.data import read_video_frames
-from vstyle.weights.modelfile import file_sha256, load_model, read_metadata, save_model
+from vstyle.weights.modelfile import file_sha256, save_model
+from weight_files import check_new_output, load_source
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 #: Long side of the content images the activations are measured on (the recipe trains on 256–384 crops).
@@ -58,9 +59,8 @@ def level_convs(level: nn.Sequential) -> list[nn.Conv2d]:
     return convs if len(convs) == 2 and convs[1].groups == convs[1].out_channels > 1 else convs[-1:]
 
 
-def largest_pre_relu(model: SCTNet, contents: list[Tensor], styles: list[Tensor]) -> list[Tensor]:
+def largest_pre_relu(model: SCTNet, contents: list[Tensor], codes: list[StyleCode]) -> list[Tensor]:
     """Per decoder level, each channel's largest value before the level's ReLU over all the pairs."""
-    codes = [model.encode_style(s) for s in styles]
     peaks: list[Tensor | None] = [None] * len(model.decoder.body)
     hooks = []
     for i, lvl in enumerate(model.decoder.body):
@@ -130,15 +130,14 @@ def prune(model: SCTNet, peaks: list[Tensor], margin: float, min_share: float) -
     return pruned.eval(), live_counts
 
 
-def largest_difference(a: SCTNet, b: SCTNet, contents: list[Tensor], styles: list[Tensor]) -> int:
-    """Largest difference in grey levels between the two models' rounded outputs, each content under two styles."""
-    codes_a = [a.encode_style(s) for s in styles]
-    codes_b = [b.encode_style(s) for s in styles]
+def largest_difference(a: SCTNet, b: SCTNet, contents: list[Tensor], codes: list[StyleCode]) -> int:
+    """Largest difference in grey levels between the two models' rounded outputs, each content under two styles
+    (pruning leaves the encoder and the SCT alone, so one set of style codes serves both)."""
     worst = 0
     for k, x in enumerate(contents):
-        for j in (k % len(styles), (k + len(styles) // 2) % len(styles)):
-            ya = a(x, codes_a[j].sigma, codes_a[j].mean).clamp(0, 1).mul(255).round()
-            yb = b(x, codes_b[j].sigma, codes_b[j].mean).clamp(0, 1).mul(255).round()
+        for j in (k % len(codes), (k + len(codes) // 2) % len(codes)):
+            ya = a(x, codes[j].sigma, codes[j].mean).clamp(0, 1).mul(255).round()
+            yb = b(x, codes[j].sigma, codes[j].mean).clamp(0, 1).mul(255).round()
             worst = max(worst, int((ya - yb).abs().max()))
     return worst
 
@@ -155,17 +154,8 @@ def main() -> None:
                         help="Prune a level only when at least this share of its channels is dead [0.25].")
     parser.add_argument("--overwrite", action="store_true", help="Replace an existing output file.")
     args = parser.parse_args()
-    if not args.source.is_file():
-        parser.error(f"{args.source} is not a file")
-    if args.output.resolve() == args.source.resolve():
-        parser.error("the output must be a new file")
-    if args.output.exists() and not args.overwrite:
-        parser.error(f"{args.output} exists (--overwrite replaces it)")
-    try:
-        model = load_model(args.source)
-        provenance = read_metadata(args.source).get("provenance", {})
-    except VStyleError as exc:
-        parser.exit(1, f"error: {exc}\n")
+    check_new_output(parser, args.output, [args.source], args.overwrite)
+    model, provenance = load_source(parser, args.source)
     if model.arch != "sctnet-mobile":
         parser.error(f"{args.source} is not an sctnet-mobile model")
     torch.set_grad_enabled(False)
@@ -173,10 +163,10 @@ def main() -> None:
     photos = [read_image(p) for p in images_under(DATA / "content")]
     frames = [f for clip in sorted((DATA / "video").glob("*.mp4")) for f in read_video_frames(clip, 8)]
     stride = model.multiple
-    styles = [as_input(p, model.style_size, stride) for p in paintings]
+    codes = [model.encode_style(as_input(p, model.style_size, stride)) for p in paintings]
     contents = [as_input(im, CONTENT_SIDE, stride) for im in photos + frames + paintings]
-    print(f"measuring {len(contents)} images × {STYLES_PER_IMAGE} of {len(styles)} styles", flush=True)
-    peaks = largest_pre_relu(model, contents, styles)
+    print(f"measuring {len(contents)} images × {STYLES_PER_IMAGE} of {len(codes)} styles", flush=True)
+    peaks = largest_pre_relu(model, contents, codes)
     try:
         pruned, live = prune(model, peaks, args.margin, args.min_share)
     except VStyleError as exc:
@@ -188,7 +178,7 @@ def main() -> None:
         kept = "" if n < w or not dead.numel() else " (kept: too few to repay)"
         print(f"level {i}: {dead.numel()} of {w} channels dead{closest}{kept}")
     checks = [as_input(im, CONTENT_SIDE, stride) for im in photos]
-    worst = largest_difference(model, pruned, checks, styles)
+    worst = largest_difference(model, pruned, checks, codes)
     print(f"check: {len(checks)} photos × 2 styles, largest difference {worst} grey level(s)")
     if worst > 1:
         parser.exit(1, "error: the pruned model's pictures differ; nothing written\n")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from vstyle.errors import VStyleError
-from vstyle.weights.modelfile import file_sha256, load_model, read_metadata, save_model
+from vstyle.weights.modelfile import file_sha256, save_model
+from weight_files import check_new_output, load_source
 
 
 def main() -> None:
@@ -30,17 +30,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 <= args.gain <= 1:
         parser.error("--gain must be between 0 and 1")
-    if not args.source.is_file():
-        parser.error(f"{args.source} is not a file")
-    if args.output.resolve() == args.source.resolve():
-        parser.error("the output must be a new file")
-    if args.output.exists() and not args.overwrite:
-        parser.error(f"{args.output} exists (--overwrite replaces it)")
-    try:
-        model = load_model(args.source)
-        provenance = read_metadata(args.source).get("provenance", {})
-    except VStyleError as exc:
-        parser.exit(1, f"error: {exc}\n")
+    check_new_output(parser, args.output, [args.source], args.overwrite)
+    model, provenance = load_source(parser, args.source)
     skips = getattr(model.decoder, "skips", None)
     if not skips:
         parser.error(f"{args.source} has no skip features")
