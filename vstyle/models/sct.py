@@ -21,11 +21,16 @@ def _chain(specs: Sequence[tuple[int, int, int]]) -> nn.Sequential:
 
 
 def instance_norm(x: Tensor) -> Tensor:
-    """(x − μ)/sqrt(unbiased var + 1e-5) per sample and channel, computed in fp32 (relu4_1 overflows fp16)."""
+    """(x − μ)/sqrt(unbiased var + 1e-5) per sample and channel, computed in fp32 (relu4_1 overflows fp16).
+
+    Two passes (the mean, then the sum of squares of x − μ) rather than ``Tensor.var``: the same value
+    to float rounding, about ten times faster on the CPU (``var``'s kernel took 2 ms of a 512² frame's
+    45 in eager mode on a 2-core EPYC, 2026-12-06), and x − μ is needed anyway.
+    """
     xf = x.float()
-    mu = xf.mean(dim=(2, 3), keepdim=True)
-    var = xf.var(dim=(2, 3), keepdim=True, unbiased=True)
-    return ((xf - mu) / torch.sqrt(var + EPS)).to(x.dtype)
+    d = xf - xf.mean(dim=(2, 3), keepdim=True)
+    var = d.square().sum(dim=(2, 3), keepdim=True) / (d.shape[2] * d.shape[3] - 1)
+    return (d / torch.sqrt(var + EPS)).to(x.dtype)
 
 
 class SCT(nn.Module):
