@@ -171,3 +171,24 @@ def test_after_skip_merge_convolutions_are_those_a_skip_projection_feeds_after_t
     merged = ops.add(styled, conv(trunk, "projection"))
     graph = ov.Model([ops.result(conv(merged, "tail"))], [x], "toy")
     assert after_skip_merge_convolutions(graph) == ["tail"]
+
+
+@pytest.mark.parametrize("live", [[96, 19, 24, 12], [80, 48, 24, 9]], ids=["skip-level", "no-skip-levels"])
+def test_pruning_keeps_the_same_convolutions_float(tmp_path: Path, live: list[int]) -> None:
+    """A pruned level's skip merge adds a slice of the projection; int8 must still see it as a merge."""
+    import openvino as ov
+
+    from vstyle.export.onnx_export import export_onnx
+    from vstyle.export.openvino_int8 import after_skip_merge_convolutions, pre_transform_convolutions
+    from vstyle.models import build
+
+    layout = {"mode": "art", "dec_res_blocks": 2, "skip_taps": ["b0", "b2"], "dec_style_film": True,
+              "dec_widths": [96, 48, 24, 12]}
+    counts = []
+    for name, config in (("full", layout), ("pruned", {**layout, "dec_live_channels": live})):
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(export_onnx(build("sctnet-mobile", config).eval()))
+        graph = ov.Core().read_model(str(path))
+        counts.append((len(pre_transform_convolutions(graph)), len(after_skip_merge_convolutions(graph))))
+    assert counts[0] == counts[1]
+    assert counts[0][1] > 0

@@ -51,7 +51,7 @@ from ..io.atomic import replace_on_success
 from ..models import SCTNet
 
 #: Bump when the calibration set or the quantisation settings change, so cached models are rebuilt.
-CALIBRATION_VERSION = 4
+CALIBRATION_VERSION = 5
 #: The repository's sample media (examples/SOURCES.md): frames of a real clip and three paintings.
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CALIBRATION_CLIP = "bunny.mp4"
@@ -160,13 +160,26 @@ def pre_transform_convolutions(graph: Any) -> list[str]:
     return convolutions(graph, downstream(matmuls(graph)), inside=False)
 
 
+#: Operations that only select part of their first input: a skip projection reaches a pruned level's
+#: merge through one (the live channels get the sum, the rest pass beside it).
+SLICES = ("Slice", "StridedSlice")
+
+
+def producer(port: Any) -> Any:
+    """The node whose output reaches the input ``port``, looking through slices to what they slice."""
+    node = port.get_source_output().get_node()
+    while node.get_type_name() in SLICES:
+        node = node.input(0).get_source_output().get_node()
+    return node
+
+
 def after_skip_merge_convolutions(graph: Any) -> list[str]:
     """Names of the convolutions downstream of a skip merge: an Add after the style transform one of
-    whose inputs is a pre-transform convolution (a skip projection)."""
+    whose inputs is a pre-transform convolution (a skip projection), whole or sliced."""
     styled = downstream(matmuls(graph))
     pre = set(convolutions(graph, styled, inside=False))  # pre_transform_convolutions, from the same walk
     merges = [op for op in graph.get_ops() if op.get_type_name() == "Add" and op.get_friendly_name() in styled
-              and any(p.get_source_output().get_node().get_friendly_name() in pre for p in op.inputs())]
+              and any(producer(p).get_friendly_name() in pre for p in op.inputs())]
     return convolutions(graph, downstream(merges), inside=True)
 
 
