@@ -16,6 +16,7 @@ while (($#)); do
 done
 ((${#models[@]})) || models=(--model weights/default.safetensors)
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+mkdir -p "$(dirname "$out")"  # the JSON goes beside OUT_DIR, which vstyle eval creates
 mapfile -t content < <(python3 -c '
 import json, pathlib
 panel = json.loads(pathlib.Path("scripts/eye_panel.json").read_text())
