@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Train the second default model (sctnet-mobile with a residual decoder), shipped as `default` since
-# 2026-12-06: weights/default.safetensors is the seventh stretch; see docs/default_model.md.
+# 2026-12-06: weights/default.safetensors is the seventh stretch with its dead decoder channels cut
+# (prune_dead_channels.py: the same pictures to one grey level, less arithmetic); see docs/default_model.md.
 # Run from the repository root:
 #   scripts/default_model/v2/train.sh [RUN_ROOT]             # start, or continue where it stopped
 # It stops after the last stage's STEPS (default: the committed stretch's) and exports every stage; stage D's
 # export is weights/default-v2-stretch3.safetensors, stage E's weights/default-v2-stretch4.safetensors,
 # stage G's weights/default-v2-stretch5.safetensors, stage H's weights/default-v2-stretch6.safetensors and
-# the last one, RUN_ROOT/stageI_skips065.safetensors, weights/default-v2-stretch7.safetensors, which is
-# also weights/default.safetensors (the same bytes):
-#   cp RUN_ROOT/stageI_skips065.safetensors weights/default.safetensors
+# the last one, RUN_ROOT/stageI_skips065.safetensors, weights/default-v2-stretch7.safetensors; pruned, it is
+# RUN_ROOT/default.safetensors, the shipped weights/default.safetensors:
+#   cp RUN_ROOT/default.safetensors weights/default.safetensors
 #
 # One data set (recipe.json: the shared photos, frames and styles minus the eye panel's), nine stages:
 #   stage A: 2,000 steps of reconstruction only: the content stylised with itself as the style must come
@@ -80,3 +81,5 @@ stage "$root/stageI" "${STEPS:-829}" --init "$root/stageH.safetensors" --lambda-
 vstyle train export "$root/stageI" --name default-v2-stageI -o "$root/stageI.safetensors" --half --overwrite
 python "$(dirname "$0")/scale_skips.py" "$root/stageI.safetensors" "$root/stageI_skips065.safetensors" \
   --gain 0.65 --name default-v2-stretch7 --overwrite
+python "$(dirname "$0")/prune_dead_channels.py" "$root/stageI_skips065.safetensors" "$root/default.safetensors" \
+  --name default-v2-stretch7-pruned --overwrite
