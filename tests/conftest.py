@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,15 @@ def _default_signal_handlers() -> Iterator[None]:
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture(autouse=True)
+def _interrupted_main_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() called inside this process ends an interrupted command with SystemExit, as it would without
+    ``exit_interrupted``'s os._exit, which would end pytest itself; commands run as child processes keep it."""
+    import vstyle.cli.main
+
+    monkeypatch.setattr(vstyle.cli.main, "exit_interrupted", sys.exit)
 
 
 @pytest.fixture
