@@ -28,9 +28,9 @@ import torch
 from torch import Tensor, nn
 
 from vstyle.errors import VStyleError
-from vstyle.io.images import IMAGE_SUFFIXES, fit_within, read_image
+from vstyle.io.images import fit_within, read_image
 from vstyle.models import SCTNet, StyleCode, build
-from vstyle.train.data import read_video_frames
+from vstyle.train.data import list_media, read_video_frames
 from vstyle.weights.modelfile import file_sha256, save_model
 from weight_files import check_new_output, load_source
 
@@ -39,11 +39,6 @@ DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 CONTENT_SIDE = 384
 #: Styles each content image is stylised with while measuring (round robin over all paintings).
 STYLES_PER_IMAGE = 9
-
-
-def images_under(folder: Path) -> list[Path]:
-    """Image files under ``folder``, sorted."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def as_input(image: np.ndarray, side: int, multiple: int) -> Tensor:
@@ -159,9 +154,13 @@ def main() -> None:
     if model.arch != "sctnet-mobile":
         parser.error(f"{args.source} is not an sctnet-mobile model")
     torch.set_grad_enabled(False)
-    paintings = [read_image(p) for p in images_under(DATA / "styles")]
-    photos = [read_image(p) for p in images_under(DATA / "content")]
-    frames = [f for clip in sorted((DATA / "video").glob("*.mp4")) for f in read_video_frames(clip, 8)]
+    try:
+        paintings = [read_image(p) for p in list_media([DATA / "styles"], "painting", videos=False).images]
+        photos = [read_image(p) for p in list_media([DATA / "content"], "photo", videos=False).images]
+        clips = list_media([DATA / "video"], "clip", videos=True).videos
+    except VStyleError as exc:
+        parser.exit(1, f"error: {exc}\n")
+    frames = [f for clip in clips for f in read_video_frames(clip, 8)]
     stride = model.multiple
     codes = [model.encode_style(as_input(p, model.style_size, stride)) for p in paintings]
     contents = [as_input(im, CONTENT_SIDE, stride) for im in photos + frames + paintings]
