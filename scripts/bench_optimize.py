@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from vstyle.process_settings import apply_process_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PAIRS = [("content/chicago.jpg", "styles/starry_night.jpg"), ("content/bulldog.jpg", "styles/great_wave.jpg")]
@@ -43,6 +45,7 @@ def main() -> int:
     ap.add_argument("--pairs", default=None, help="only these (photo, style) pairs: indices, e.g. 0,1 (default all)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
+    apply_process_settings()  # as vstyle image's process runs
     torch.set_num_threads(args.threads)
 
     from vstyle.io.images import fit_within, read_image

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vstyle.process_settings import apply_process_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "video" / "big_buck_bunny_cut.mp4"
 DEFAULT_STYLE = ROOT.parent / "shared" / "data" / "styles" / "asheville.jpg"
@@ -93,6 +95,7 @@ def main() -> None:
     ap.add_argument("--preset", default=None, help="x264 preset of the end-to-end side (default: vstyle run's)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
+    apply_process_settings()  # what vstyle run's process runs with
 
     from vstyle.engine import Engine
     from vstyle.io.images import read_image

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from vstyle.process_settings import apply_process_settings
 from vstyle.train.config import Recipe, RunOptions
 from vstyle.train.trainer import Trainer
 
@@ -89,8 +90,11 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--vgg-file", default=None, help="vgg_normalised.pth (speed is the same with random weights)")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc's defaults (vstyle train keeps freed memory: README, 'The allocator')")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    apply_process_settings(malloc=not args.system_malloc)  # as vstyle train's process runs
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
     results: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:

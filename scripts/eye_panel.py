@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from vstyle.process_settings import apply_process_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 PANEL = json.loads((ROOT / "scripts" / "eye_panel.json").read_text())
 SHARED = ROOT.parent / "shared" / "data"
@@ -77,6 +79,7 @@ def main() -> int:
     ap.add_argument("--colors", type=int, default=0, help="save with an adaptive palette of this many colours")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "eye_panel.png")
     args = ap.parse_args()
+    apply_process_settings()  # before torch, as the CLI does
 
     import torch
 

@@ -32,6 +32,7 @@ import torch
 from .engine.options import PRECISIONS, unsupported
 from .errors import VStyleError, exception_line
 from .hostinfo import cpu_name
+from .process_settings import describe_process_settings
 from .models import SCTNet
 
 if TYPE_CHECKING:
@@ -106,7 +107,8 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
 def machine_info(device: torch.device) -> dict[str, str]:
     """Where the numbers come from: CPU model and threads or GPU name, library versions."""
     info = {"device": str(device), "cpu": cpu_name(), "cpu_threads": str(torch.get_num_threads()),
-            "os": platform.platform(terse=True), "python": platform.python_version(), "torch": torch.__version__}
+            "os": platform.platform(terse=True), "python": platform.python_version(), "torch": torch.__version__,
+            **describe_process_settings()}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     try:

@@ -16,6 +16,7 @@ from ..errors import VStyleError
 from ..flags import spelled_by
 from ..interrupts import (default_sigterm, forget_caught_interrupts, ignore_late_signals, install_sigterm,
                           interrupted_exit)
+from ..process_settings import apply_process_settings
 
 #: Commands that manage their own signals (training checkpoints on Ctrl-C) keep SIGTERM's default action.
 OWN_SIGNALS = {"train"}
@@ -94,9 +95,7 @@ def cli() -> None:
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2; Ctrl-C exits 130
     and SIGTERM 143, both after the same clean-up (temporary files removed)."""
-    # Idle OpenMP workers sleep instead of spinning: on small shared CPUs spinning threads starve
-    # the ones doing work (measured 1.3× on the VGG model, 3× on sctnet-mobile; see README).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    apply_process_settings()  # before any thread or tensor: OpenMP's wait policy, malloc's reuse
     if OWN_SIGNALS.intersection(sys.argv[1:2]):
         default_sigterm()  # the entry point caught SIGTERM from the start; this command handles its own
     else:

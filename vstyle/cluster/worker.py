@@ -18,7 +18,9 @@ class StylizeWorker:
 
     def __init__(self, engine_args: dict[str, Any], code: Any, spelling: Spelling) -> None:
         from ..jobs.engine import EngineSpec
+        from ..process_settings import keep_freed_memory
 
+        keep_freed_memory()  # a Ray worker process never ran the CLI's start-up (vstyle.process_settings)
         self.spelling = spelling
         with spelled_by(spelling):
             self.engine = EngineSpec(**engine_args).build()

@@ -35,14 +35,30 @@ OpenVINO fp32          13.6        43.7        169.6
 OpenVINO int8          7.8         29.0        105.7
 =====================  ==========  ==========  ==========
 
-OpenVINO fp32 is 1.7–2.0× eager at every size (``vstyle live`` at 256: 78 vs 34–39 FPS), ONNX
-Runtime 1.4–1.7×, but the first use of a model costs both a one-off ONNX export (13 s for the shipped
-model; OpenVINO then compiles each frame shape in 0.1–0.3 s; all cached). That repays itself after
-about 13 s ÷ 0.12 s saved per megapixel ≈ 110 megapixels with OpenVINO (some 400 frames at 512²) and
-13 s ÷ 0.088 s ≈ 150 with ONNX Runtime. So for fp32 on the CPU ``auto`` takes OpenVINO, or else ONNX
-Runtime, when it is installed and the job says it will stylise at least that many megapixels
-(:data:`REPAY_MEGAPIXELS`: a video, a folder, a live stream with no frame limit); a few images stay
-on eager PyTorch, which starts at once. int8 runs nowhere else: ``--precision int8`` means OpenVINO.
+OpenVINO fp32 was 1.7–2.0× eager at every size, ONNX Runtime 1.4–1.7×. Most of eager's deficit was
+glibc's malloc mapping fresh pages for every frame's feature maps; since the process keeps freed memory
+(:mod:`vstyle.process_settings`), the same machine, model and command (2026-12-07, 10 rounds at 256² and
+512², 5 at 1024²) give, ms per frame:
+
+=====================  ==========  ==========  ==========
+variant                256²        512²        1024²
+=====================  ==========  ==========  ==========
+eager, channels-last   16.8        37.6        149.9
+ONNX Runtime           8.3         31.5        171.7
+OpenVINO fp32          5.8         20.0        107.6
+OpenVINO int8          4.3         15.9        85.3
+=====================  ==========  ==========  ==========
+
+OpenVINO fp32 is still 1.4–2.9× eager (it saves 168 / 67 / 40 ms per megapixel at the three sizes);
+ONNX Runtime is 2.0× eager at 256², 1.2× at 512² and slower at 1024², so ``auto`` no longer picks
+it (``--backend ort`` stays). The first use of a model costs OpenVINO a one-off ONNX export (13 s for
+the shipped model; it then compiles each frame shape in 0.1–0.3 s; all cached), which repays itself
+after 13 s ÷ 0.067 s ≈ 200 megapixels at 512² (some 740 frames), 325 at 1024². So for fp32 on the
+CPU ``auto`` takes OpenVINO when it is installed and the job says it will stylise at least
+:data:`REPAY_MEGAPIXELS` (25 s or more of 512² video at 30 fps, a big folder, a live stream with no
+frame limit);
+shorter jobs and single images stay on eager PyTorch, which starts at once. int8 runs nowhere else:
+``--precision int8`` means OpenVINO.
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
@@ -53,18 +69,16 @@ from __future__ import annotations
 import torch
 
 from .backends.openvino_backend import openvino_ready
-from .backends.ort_backend import ort_ready
 
-#: Megapixels a CPU job must stylise before each backend's fp32 repays its one-off export (see above),
-#: fastest first.
-REPAY_MEGAPIXELS = {"openvino": 100.0, "ort": 150.0}
-_READY = {"openvino": openvino_ready, "ort": ort_ready}
+#: Megapixels a CPU job must stylise before a backend's fp32 repays its one-off export (see above).
+REPAY_MEGAPIXELS = {"openvino": 200.0}
+_READY = {"openvino": openvino_ready}
 
 
 def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32",
                  megapixels: float | None = None, compile: bool = False) -> str:
-    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); for fp32 on the CPU, the
-    fastest installed of ``openvino`` and ``ort`` whose :data:`REPAY_MEGAPIXELS` the job reaches
+    """``trt`` for CUDA with an engine file; ``openvino`` for int8 (CPU); for fp32 on the CPU,
+    ``openvino`` when it is installed and the job reaches its :data:`REPAY_MEGAPIXELS`
     (``megapixels``: its estimate, ``math.inf`` for a stream without end, ``None`` when unknown),
     unless ``compile`` asks for torch.compile; otherwise ``torch`` (channels-last eager)."""
     if device.type == "cuda" and engine_path:

@@ -13,13 +13,7 @@ from ...errors import VStyleError
 from ...flags import flag
 from ...export.graph import INPUT_NAMES, OUTPUT_NAME
 from ...models import SCTNet
-from ...export.onnx_export import exporter_and
 from ..device import resolve_precision
-
-
-def ort_ready() -> bool:
-    """Whether ONNX Runtime and the ONNX exporter it runs are importable (checked without importing)."""
-    return exporter_and("onnxruntime")
 
 
 def _import_ort() -> Any:
