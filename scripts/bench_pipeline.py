@@ -11,6 +11,8 @@ against the faster of model-only from the main thread and from a worker thread.
     python scripts/bench_pipeline.py --model weights/default.safetensors --device cuda --frames 240
     python scripts/bench_pipeline.py --backend openvino --precision int8 --threads 2 --frames 48
     python scripts/bench_pipeline.py --backend openvino --precision int8 --threads 2 --preset ultrafast
+    python scripts/bench_pipeline.py --clip ../shared/data/video/fox.mp4 --frames 240 --rounds 5 --preset ultrafast \
+        --host-only   # the CPU the pipeline itself takes per frame, the network taken out
 """
 
 from __future__ import annotations
@@ -77,6 +79,36 @@ def model_only(engine, code, frames: list[np.ndarray], batch: int, worker: bool)
     return result[0]
 
 
+class PassThrough:
+    """Stands in for the engine in ``--host-only`` runs: hands back a copy of each frame, so what the
+    process spends is the pipeline's own work (decode, scale, queues, colour conversion, encode)."""
+
+    def __init__(self, engine) -> None:  # the real engine: its device and description
+        self.device, self.model, self._describe = engine.device, engine.model, engine.describe
+
+    def stylize(self, frames: np.ndarray, code, alpha: float = 1.0, preserve_color: bool = False) -> np.ndarray:
+        return np.array(frames, copy=True)
+
+    def describe(self) -> dict[str, str]:
+        return {**self._describe(), "backend": "pass-through (host only)"}
+
+
+def host_only(engine, code, clip: Path, opts, rounds: int) -> dict:
+    """CPU and wall ms per frame of ``vstyle run``'s job with the network taken out (median of rounds)."""
+    from vstyle.jobs.video import stylize_video
+
+    cpu, wall = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            t0, c0 = time.perf_counter(), time.process_time()
+            summary = stylize_video(PassThrough(engine), code, clip, Path(tmp) / "out.mp4", opts)
+            cpu.append((time.process_time() - c0) * 1000 / summary["frames"])
+            wall.append((time.perf_counter() - t0) * 1000 / summary["frames"])
+    return {"frames": summary["frames"], "host_cpu_ms_per_frame": round(statistics.median(cpu), 2),
+            "host_wall_ms_per_frame": round(statistics.median(wall), 2),
+            "rounds": {"cpu_ms": [round(x, 2) for x in cpu], "wall_ms": [round(x, 2) for x in wall]}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
@@ -93,6 +125,8 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", help="engine precision (fp32, int8, …)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--preset", default=None, help="x264 preset of the end-to-end side (default: vstyle run's)")
+    ap.add_argument("--host-only", action="store_true",
+                    help="time only the pipeline around the network (the engine hands frames back unchanged)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args()
     apply_process_settings()  # what vstyle run's process runs with
@@ -111,6 +145,14 @@ def main() -> None:
     info = probe_video(args.clip, 0.0, duration)
     w, h = processing_size(info.width, info.height, args.size, None)
     batch = args.batch or auto_batch(engine.device.type, h, w)
+    if args.host_only:
+        opts = VideoOptions(max_size=args.size, duration=duration, batch=batch, overwrite=True, preset=args.preset)
+        result = {"clip": str(args.clip), "size": [w, h], "preset": args.preset, **host_only(engine, code, args.clip,
+                                                                                           opts, args.rounds)}
+        print(json.dumps(result, indent=2) if args.json else
+              f"{result['frames']} frames at {w}×{h}, host only: {result['host_cpu_ms_per_frame']} ms of CPU and "
+              f"{result['host_wall_ms_per_frame']} ms wall per frame")
+        return
     with VideoReader(info, (w, h)) as reader:
         frames = [f.image for f in reader.frames()]
     engine.stylize(np.stack(frames[:batch]), code)  # warm-up (allocations, kernel selection)
