@@ -88,3 +88,14 @@ def test_the_cli_applies_the_settings_first(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(SystemExit) as exit_info:
         cli_main.main()
     assert exit_info.value.code == 0 and calls == [True]
+
+
+def test_info_reports_the_settings() -> None:
+    from clitools import run_vstyle
+
+    proc = run_vstyle("info", "--json")
+    assert proc.returncode == 0, proc.stderr
+    kept = GLIBC and not _user_tuned_malloc(os.environ)
+    assert json.loads(proc.stdout)["process"] == {
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+        "malloc": "keep freed memory" if kept else "unchanged"}

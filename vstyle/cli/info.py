@@ -70,13 +70,15 @@ def command(as_json: bool) -> None:
     Example:
       vstyle info --json
     """
+    from ..process_settings import describe_process_settings
     from ..weights import search_dirs
 
     from ..models.registry import architectures
 
     models, skipped = _models()
-    data: dict[str, Any] = {"versions": _versions(), "devices": _devices(), "architectures": architectures(),
-            "model_dirs": [str(d) for d in search_dirs()], "models": models, "skipped_models": skipped}
+    data: dict[str, Any] = {"versions": _versions(), "devices": _devices(), "process": describe_process_settings(),
+                            "architectures": architectures(), "model_dirs": [str(d) for d in search_dirs()],
+                            "models": models, "skipped_models": skipped}
     for s in skipped:
         click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
@@ -90,6 +92,8 @@ def command(as_json: bool) -> None:
     dev = data["devices"]
     gpus = ", ".join(g["name"] for g in dev["cuda"]) or "none"
     console.print(f"[bold]devices[/bold]: CPU {dev['cpu']} ({dev['cpu_count']} cores), CUDA GPUs: {gpus}")
+    proc = data["process"]
+    console.print(f"[bold]process[/bold]: OMP_WAIT_POLICY {proc['omp_wait_policy']}, malloc: {proc['malloc']}")
     console.print("[bold]architectures[/bold] (vstyle train --arch): " + ", ".join(data["architectures"]))
     table = Table("name", "arch", "mode", "MB", "path", title="models")
     for m in data["models"]:
