@@ -53,7 +53,7 @@ OpenVINO fp32 is still 1.4–2.9× eager (it saves 168 / 67 / 40 ms per megapixe
 ONNX Runtime is 2.0× eager at 256², 1.2× at 512² and slower at 1024², so ``auto`` no longer picks
 it (``--backend ort`` stays). The first use of a model costs OpenVINO a one-off ONNX export (13 s for
 the shipped model; it then compiles each frame shape in 0.1–0.3 s; all cached), which repays itself
-after 13 s ÷ 0.067 s ≈ 200 megapixels at 512² (some 740 frames), 325 at 1024². So for fp32 on the
+after 13 s ÷ 0.067 s ≈ 200 megapixels at 512² (some 760 frames), 325 at 1024². So for fp32 on the
 CPU ``auto`` takes OpenVINO when it is installed and the job says it will stylise at least
 :data:`REPAY_MEGAPIXELS` (25 s or more of 512² video at 30 fps, a big folder, a live stream with no
 frame limit);
