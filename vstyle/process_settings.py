@@ -49,7 +49,10 @@ def keep_freed_memory() -> bool:
     global _malloc_kept
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or _user_tuned_malloc(os.environ):
         return False
-    mallopt = ctypes.CDLL(None).mallopt
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a process without the symbol: nothing to tune
+        return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     # Arena first: a second arena's heaps are at most 64 MiB, and glibc falls back to mmap for any
     # block larger than that in a thread's arena whatever M_MMAP_MAX says (1024² feature maps are).
