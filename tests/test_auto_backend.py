@@ -37,8 +37,8 @@ def test_fp32_on_the_cpu_leaves_eager_torch_only_for_long_jobs(monkeypatch: pyte
                                                                openvino: bool) -> None:
     from vstyle.engine import auto
 
-    monkeypatch.setattr(auto, "_READY", {"openvino": lambda: openvino})
-    cpu, repay = torch.device("cpu"), auto.REPAY_MEGAPIXELS["openvino"]
+    monkeypatch.setattr(auto, "openvino_ready", lambda: openvino)
+    cpu, repay = torch.device("cpu"), auto.REPAY_MEGAPIXELS
     fastest = "openvino" if openvino else "torch"
     assert auto.pick_backend(cpu, None, "fp32", math.inf) == fastest
     assert auto.pick_backend(cpu, None, "fp32", repay) == fastest

@@ -9,9 +9,9 @@ process:
 * glibc's malloc serves large blocks with fresh ``mmap`` pages and gives freed memory back to the
   kernel, so eager PyTorch, which frees and reallocates the same feature maps every frame, takes
   new pages every frame: about 18,000 page faults per 512² frame of the shipped model, a third of
-  its CPU time, and 222,000 at 1024² (README, "The allocator"). One arena, no ``mmap`` and no trimming make
-  each frame reuse the previous frame's pages. The price: memory freed after a peak stays with the
-  process until it exits, instead of going back to the system.
+  its CPU time, and 222,000 at 1024² (README, "The allocator"). One arena, no ``mmap`` and no
+  trimming make each frame reuse the previous frame's pages. The price: memory freed after a peak
+  stays with the process until it exits, instead of going back to the system.
 """
 
 from __future__ import annotations

@@ -56,9 +56,8 @@ the shipped model; it then compiles each frame shape in 0.1–0.3 s; all cached)
 after 13 s ÷ 0.067 s ≈ 200 megapixels at 512² (some 760 frames), 325 at 1024². So for fp32 on the
 CPU ``auto`` takes OpenVINO when it is installed and the job says it will stylise at least
 :data:`REPAY_MEGAPIXELS` (25 s or more of 512² video at 30 fps, a big folder, a live stream with no
-frame limit);
-shorter jobs and single images stay on eager PyTorch, which starts at once. int8 runs nowhere else:
-``--precision int8`` means OpenVINO.
+frame limit); shorter jobs and single images stay on eager PyTorch, which starts at once. int8 runs
+nowhere else: ``--precision int8`` means OpenVINO.
 
 CUDA: a TensorRT engine when one is given (``--engine``), else eager PyTorch; building an engine
 takes minutes, so ``auto`` never starts a build by itself.
@@ -70,9 +69,8 @@ import torch
 
 from .backends.openvino_backend import openvino_ready
 
-#: Megapixels a CPU job must stylise before a backend's fp32 repays its one-off export (see above).
-REPAY_MEGAPIXELS = {"openvino": 200.0}
-_READY = {"openvino": openvino_ready}
+#: Megapixels a CPU job must stylise before OpenVINO fp32 repays its one-off export (see above).
+REPAY_MEGAPIXELS = 200.0
 
 
 def pick_backend(device: torch.device, engine_path: str | None, precision: str = "fp32",
@@ -85,8 +83,7 @@ def pick_backend(device: torch.device, engine_path: str | None, precision: str =
         return "trt"
     if precision == "int8":
         return "openvino"
-    if device.type == "cpu" and precision == "fp32" and not compile and megapixels is not None:
-        for name, repay in REPAY_MEGAPIXELS.items():
-            if megapixels >= repay and _READY[name]():
-                return name
+    if (device.type == "cpu" and precision == "fp32" and not compile and megapixels is not None
+            and megapixels >= REPAY_MEGAPIXELS and openvino_ready()):
+        return "openvino"
     return "torch"

@@ -158,7 +158,7 @@ def stylize_job(engine: Any, code: Any, job: Job, opts: Any,
 def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
     """Megapixels the pending jobs will stylise, from probes and image headers (the engine's ``auto``
     weighs one-off costs by it); a file that cannot be read counts nothing (its job fails later).
-    Counting stops once the largest of auto's thresholds is reached: a big folder is not probed twice."""
+    Counting stops once auto's threshold is reached: a big folder is not probed twice."""
     from PIL import Image
 
     from ..engine.auto import REPAY_MEGAPIXELS
@@ -166,10 +166,9 @@ def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
     from ..io.video_source import probe_video
     from .video import video_megapixels
 
-    enough = max(REPAY_MEGAPIXELS.values())
     total = 0.0
     for job in todo:
-        if total >= enough:
+        if total >= REPAY_MEGAPIXELS:
             break
         try:
             if job.kind == "image":
