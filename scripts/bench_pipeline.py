@@ -5,7 +5,8 @@ calls :func:`vstyle.jobs.video.stylize_video` (probe, decode thread, engine, enc
 H.264 + audio copy, atomic rename), exactly what ``vstyle run`` does after parsing. The two are
 measured in alternating rounds so load changes on a shared machine hit both alike; the ratio of
 the medians is reported (1.0 = the pipeline hides all decode/encode work behind the model),
-against the faster of model-only from the main thread and from a worker thread.
+against the faster of model-only from the main thread and from a worker thread. The process's CPU
+time per frame is reported beside them (model-only from the main thread, and end to end).
 
     python scripts/bench_pipeline.py --size 512 --frames 24
     python scripts/bench_pipeline.py --model weights/default.safetensors --device cuda --frames 240
@@ -161,32 +162,45 @@ def main() -> None:
     main_fps: list[float] = []
     worker_fps: list[float] = []
     e2e_fps: list[float] = []
+    # Process CPU (all threads) per frame, model-only (main thread) and end to end: on a CPU the network
+    # and the pipeline share the cores, and these say where the time went (--host-only: the pipeline alone).
+    model_cpu: list[float] = []
+    e2e_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"
         for r in range(args.rounds):
+            c0 = time.process_time()
             main_fps.append(model_only(engine, code, frames, batch, worker=False))
+            model_cpu.append((time.process_time() - c0) * 1000 / len(frames))
             worker_fps.append(model_only(engine, code, frames, batch, worker=True))
+            c0 = time.process_time()
             summary = stylize_video(engine, code, args.clip, out, opts)
+            e2e_cpu.append((time.process_time() - c0) * 1000 / len(frames))
             assert summary["frames"] == len(frames), summary
             e2e_fps.append(summary["frames"] / summary["seconds"])
             print(f"round {r + 1}: model-only {main_fps[-1]:.3f} fps (main thread), {worker_fps[-1]:.3f} fps "
-                  f"(worker thread); end-to-end {e2e_fps[-1]:.3f} fps", file=sys.stderr)
+                  f"(worker thread); end-to-end {e2e_fps[-1]:.3f} fps; CPU per frame {model_cpu[-1]:.2f} ms "
+                  f"model-only, {e2e_cpu[-1]:.2f} ms end to end", file=sys.stderr)
     mm, mw, e = (statistics.median(v) for v in (main_fps, worker_fps, e2e_fps))
+    mc, ec = statistics.median(model_cpu), statistics.median(e2e_cpu)
     m = max(mm, mw)
     result = {"clip": str(args.clip), "frames": len(frames), "size": [w, h], "batch": batch,
               "model": model_name, **engine.describe(), "threads": args.threads,
               "model_only_fps": round(m, 3), "model_only_main_thread_fps": round(mm, 3),
               "model_only_worker_thread_fps": round(mw, 3), "end_to_end_fps": round(e, 3), "ratio": round(e / m, 3),
+              "model_only_cpu_ms_per_frame": round(mc, 2), "end_to_end_cpu_ms_per_frame": round(ec, 2),
               "rounds": {"model_only_main": [round(x, 3) for x in main_fps],
                          "model_only_worker": [round(x, 3) for x in worker_fps],
-                         "end_to_end": [round(x, 3) for x in e2e_fps]},
+                         "end_to_end": [round(x, 3) for x in e2e_fps],
+                         "model_only_cpu_ms": [round(x, 2) for x in model_cpu],
+                         "end_to_end_cpu_ms": [round(x, 2) for x in e2e_cpu]},
               "codec": summary["codec"], "preset": args.preset, "audio": summary["audio"]}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{len(frames)} frames at {w}×{h}, batch {batch}, {model_name} on {engine.device}: "
               f"model-only {m:.3f} fps (main thread {mm:.3f}, worker thread {mw:.3f}), end-to-end {e:.3f} fps, "
-              f"ratio {e / m:.3f}")
+              f"ratio {e / m:.3f}; CPU per frame {mc:.2f} ms model-only, {ec:.2f} ms end to end")
 
 
 if __name__ == "__main__":
