@@ -54,7 +54,9 @@ class SavedFrames:
     """One method's outputs saved by ``vstyle eval --save-frames``."""
 
     def __init__(self, folder: Path, label: str) -> None:
-        self.folder, self.label = folder, label
+        # The eval run's own folder (-o) holds the frames in frames/; either may be given.
+        self.folder = folder / "frames" if (folder / "frames").is_dir() else folder
+        self.label = label
 
     def read(self, photo: str, style: str) -> np.ndarray:
         from vstyle.evaluation.sheets import safe_name
@@ -74,7 +76,8 @@ def main() -> int:
     ap.add_argument("--optimize", type=int, default=0, metavar="STEPS",
                     help="add a `vstyle image --optimize` column with this many steps (default: none)")
     ap.add_argument("--frames", type=Path, default=None,
-                    help="a `vstyle eval --save-frames` folder to take the cells from (no stylising)")
+                    help="a `vstyle eval --save-frames` run's folder (or its frames/) to take the cells from "
+                         "(no stylising)")
     ap.add_argument("--column", action="append", default=[], help="with --frames: a method label (repeat)")
     ap.add_argument("--colors", type=int, default=0, help="save with an adaptive palette of this many colours")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "eye_panel.png")
@@ -142,4 +145,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from vstyle.errors import VStyleError
+
+    try:
+        raise SystemExit(main())
+    except VStyleError as exc:  # a missing frame, photo or style: one line, as the CLI says it
+        raise SystemExit(f"eye_panel: error: {exc}") from None

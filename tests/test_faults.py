@@ -522,3 +522,24 @@ def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, 
     assert "1 done, 0 skipped, 0 failed, 2 not done (interrupted; run again to resume)" in err, err
     assert "interrupted" in err.splitlines()[-1]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png"]
+
+
+# ------------------------------------------------------------------ click's own complaints
+
+
+@pytest.mark.parametrize("args, says", [
+    (["image", "x.jpg", "--style", "y.jpg", "--alpha", "1.5"], "'--alpha': 1.5 is not in the range"),
+    (["run", "--bogus"], "No such option '--bogus'"),
+    (["imag"], "No such command 'imag'"),
+    (["run"], "Missing argument 'INPUT'"),
+])
+def test_option_errors_are_one_line_with_the_commands_help(args: list[str], says: str) -> None:
+    """A value out of range, an unknown option or command, a missing argument: one line and exit 2,
+    naming the help to read (click printed usage, a hint, a blank line and the error)."""
+    line = assert_one_line_error(run_vstyle(*args))
+    assert line.startswith("vstyle: error: ") and says in line and line.endswith(" --help'"), line
+
+
+def test_a_bare_command_group_still_shows_its_help() -> None:
+    proc = run_vstyle()
+    assert proc.returncode == 2 and "[OPTIONS] COMMAND [ARGS]" in proc.stderr and "Commands:" in proc.stderr

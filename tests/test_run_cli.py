@@ -132,6 +132,7 @@ def test_usage_errors_exit_2(tmp_path: Path, tiny_model: Path, style_image: Path
         r = run_cli("run", src, "--style", style_image, "--model", tiny_model, *extra)
         assert r.returncode == 2, (extra, r.stderr)
         assert "Traceback" not in r.stderr
+        assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, (extra, r.stderr)
 
 
 def test_preset_is_checked_before_any_work(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:

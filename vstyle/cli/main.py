@@ -109,8 +109,11 @@ def main() -> None:
         status = exc.exit_code
     except click.exceptions.Abort as exc:  # click wraps KeyboardInterrupt (and so Terminated) in Abort
         status, report = _interrupted(exc.__cause__ or exc.__context__)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help, as click shows it
+        status, report = 2, exc.show
     except click.ClickException as exc:
-        status, report = 2 if exc.exit_code == 2 or isinstance(exc, click.UsageError) else exc.exit_code, exc.show
+        status = 2 if exc.exit_code == 2 or isinstance(exc, click.UsageError) else exc.exit_code
+        report = functools.partial(click.echo, f"vstyle: error: {_click_message(exc)}", err=True)
     except VStyleError as exc:
         status, report = exc.exit_code, functools.partial(click.echo, f"vstyle: error: {exc}", err=True)
     except KeyboardInterrupt as exc:
@@ -125,6 +128,15 @@ def main() -> None:
     if status in (130, 143):
         exit_interrupted(status)
     sys.exit(status)
+
+
+def _click_message(exc: click.ClickException) -> str:
+    """Click's own complaint (a bad value, an unknown option or command) as one line, pointing at the
+    help of the command it is about, like every other user error (click would print usage, a hint and
+    the error on four lines)."""
+    message = " ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    return f"{message.rstrip('.')}; see '{ctx.command_path} --help'" if ctx is not None else message
 
 
 def exit_interrupted(status: int) -> NoReturn:
