@@ -543,3 +543,98 @@ def test_option_errors_are_one_line_with_the_commands_help(args: list[str], says
 def test_a_bare_command_group_still_shows_its_help() -> None:
     proc = run_vstyle()
     assert proc.returncode == 2 and "[OPTIONS] COMMAND [ARGS]" in proc.stderr and "Commands:" in proc.stderr
+
+
+# ------------------------------------------------------------------ found by the second fault hunt
+
+
+@pytest.mark.parametrize("args", [
+    ["image", "a.jpg", "--style", "b.jpg", "--alpha", "nan"],
+    ["image", "a.jpg", "--style", "b.jpg", "--optimize", "--style-weight", "inf"],
+    ["eval", "a.mp4", "--style", "b.jpg", "--ema-weight", "nan"],
+    ["run", "a.mp4", "--style", "b.jpg", "--duration", "nan"],
+    ["run", "a.mp4", "--style", "b.jpg", "--start", "inf"],
+])
+def test_nan_and_inf_option_values_are_refused(args: list[str]) -> None:
+    """``float()`` takes "nan" and "inf", and range checks let NaN through: they were accepted (a black
+    picture, a missing baseline, a whole clip) or crashed (``--start nan``)."""
+    line = assert_one_line_error(run_vstyle(*args))
+    assert "nan" in line.lower() or "inf" in line.lower(), line
+
+
+def test_nan_or_overflowing_style_weights_are_refused() -> None:
+    from vstyle.jobs.engine import parse_style_spec, read_styles
+
+    for spec in ("a.jpg:nan", "a.jpg:inf", "a.jpg:-inf"):
+        with pytest.raises(VStyleError, match="non-negative number"):
+            parse_style_spec(spec)
+    with pytest.raises(VStyleError, match="too large to blend"):
+        read_styles(["a.jpg:1e308", "b.jpg:1e308"])
+
+
+def test_an_image_past_pillows_pixel_limit_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.png"
+    Image.new("RGB", (100, 100)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 100×100 image is then a "decompression bomb"
+    with pytest.raises(VStyleError, match="cannot read .*big.png"):
+        read_image(path)
+
+
+def test_outputs_never_replace_a_style_image_or_each_other(tmp_path: Path, tiny_model: Path) -> None:
+    (tmp_path / "x1").mkdir()
+    (tmp_path / "x2").mkdir()
+    (tmp_path / "out").mkdir()
+    for folder in ("x1", "x2"):
+        Image.new("RGB", (40, 30), (200, 20, 20)).save(tmp_path / folder / "p.png")
+    style = tmp_path / "style.png"
+    Image.new("RGB", (40, 30), (20, 20, 200)).save(style)
+    before = style.read_bytes()
+    base = ["--style", style, "--model", tiny_model, "--max-size", "32"]
+    line = assert_one_line_error(run_vstyle("image", tmp_path / "x1" / "p.png", *base, "-o", style, "--overwrite"))
+    assert "is the input file" in line and style.read_bytes() == before
+    line = assert_one_line_error(run_vstyle("image", tmp_path / "x1" / "p.png", tmp_path / "x2" / "p.png", *base,
+                                            "-o", tmp_path / "out", "--overwrite"))
+    assert "would both be written to" in line
+    line = assert_one_line_error(run_vstyle("image", tmp_path / "x1" / "p.png", tmp_path / "x1" / "p.png", *base,
+                                            "-o", tmp_path / "out"))
+    assert "is given twice" in line
+    assert list((tmp_path / "out").iterdir()) == []  # refused before any work, nothing half done
+
+
+def test_export_onnx_never_replaces_the_model_it_reads(tmp_path: Path, tiny_model: Path) -> None:
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(tiny_model.read_bytes())
+    line = assert_one_line_error(run_vstyle("export-onnx", "--model", model, "-o", model, "--overwrite"))
+    assert "is the input file" in line and model.read_bytes() == tiny_model.read_bytes()
+
+
+def test_training_inputs_that_crashed_are_one_line(tmp_path: Path) -> None:
+    from vstyle.train.config import Recipe, RunOptions
+    from vstyle.weights.magenta_onnx import load_onnx
+    from vstyle.weights.official import load_torch_state_dict
+
+    with pytest.raises(VStyleError, match="'steps' must be int, got 'abc'"):
+        RunOptions.from_dict({"steps": "abc"})
+    with pytest.raises(VStyleError, match="'lr' must be float"):
+        Recipe.from_dict({"lr": float("nan")})
+    assert Recipe.from_dict({"lr": 1, "batch": 2}).lr == 1  # an int serves for a float
+    text = tmp_path / "text.jpg"
+    text.write_text("not a model")
+    with pytest.raises(VStyleError, match="not an ONNX graph"):
+        load_onnx(text)
+    for words in ("hello", "text"):  # torch's weights-only unpickler raised KeyError and IndexError on these
+        text.write_text(words + "\n")
+        with pytest.raises(VStyleError, match="not a readable torch checkpoint: no pickle or zip data"):
+            load_torch_state_dict(text, "VGG")
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes((Path(__file__).parent.parent / "weights" / "default.safetensors").read_bytes()[:100_000])
+    with pytest.raises(VStyleError, match="not a readable torch checkpoint"):
+        load_torch_state_dict(cut, "VGG")
+    in_the_way = tmp_path / "a_file"
+    in_the_way.write_text("")
+    from vstyle.train.trainer import Trainer
+
+    trainer = Trainer.__new__(Trainer)  # only the run folder's creation is under test
+    trainer.run_dir = in_the_way / "run"
+    with pytest.raises(VStyleError, match="cannot create the run folder"):
+        trainer._start_run_dir()

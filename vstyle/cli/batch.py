@@ -11,7 +11,7 @@ import click
 from ..jobs.batch import Job, batch_megapixels, counts, plan_batch, prepare_output_folder, run_local
 from ..errors import VStyleError
 from ..jobs.engine import EngineSpec, load_style_code, parse_style_spec
-from .common import engine_options, print_json, style_options
+from .common import FiniteFloatRange, engine_options, print_json, style_options
 from .progress import BatchProgress, stderr
 from .video_options import encode_options, size_options, video_options
 
@@ -47,7 +47,7 @@ def _summary_table(jobs: list[Job], src_dir: Path) -> Any:
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,
               help="With --ray: worker actors, each with one loaded engine [default: one per GPU; without "
                    "GPUs one per node, sharing out the CPUs (or --threads each)].")
-@click.option("--segment-seconds", type=click.FloatRange(1.0, None), default=None,
+@click.option("--segment-seconds", type=FiniteFloatRange(1.0, None), default=None,
               help="With --ray: cut videos longer than this at keyframes into segments of about this length, "
                    "stylised on any worker and joined in order [default: 60].")
 def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any, Callable, Sequence
 
@@ -12,6 +13,17 @@ from ..engine.options import BACKENDS, PRECISIONS, check_device
 from ..errors import VStyleError
 
 F = Callable[..., Any]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's ``FloatRange`` that also refuses ``nan`` and ``inf``, which ``float()`` accepts and every
+    range check lets through (a NaN style weight or loss weight gives black pictures without a word)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def _device_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -69,7 +81,7 @@ def style_options(fn: F) -> F:
     opts = [
         click.option("--style", "styles", multiple=True, required=True, metavar="PATH[:WEIGHT]",
                      help="Style image; repeat to blend styles, e.g. --style a.jpg:0.7 --style b.jpg:0.3."),
-        click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+        click.option("--alpha", type=FiniteFloatRange(0.0, 1.0), default=1.0, show_default=True,
                      help="Style strength: blends stylised and content features (0 = content, 1 = full style)."),
         click.option("--preserve-color", is_flag=True,
                      help="Keep the content's colours (luminance-only transfer, see README)."),

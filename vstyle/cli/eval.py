@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import VStyleError
-from .common import print_json, runtime_options
+from .common import FiniteFloatRange, print_json, runtime_options
 from .progress import make_progress, stderr
 
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
@@ -95,9 +95,9 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Style image; repeat for several (each is evaluated separately).")
 @click.option("--model", "models", multiple=True, metavar="NAME|PATH",
               help="Model to evaluate; repeat to compare several [default: the shipped model].")
-@click.option("--alpha", "alphas", multiple=True, type=click.FloatRange(0.0, 1.0),
+@click.option("--alpha", "alphas", multiple=True, type=FiniteFloatRange(0.0, 1.0),
               help="Style strength; repeat to evaluate every model at each value [default: 1].")
-@click.option("--ema-weight", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True,
+@click.option("--ema-weight", type=FiniteFloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True,
               help="Baseline: first model's output blended with the previous output frame, this weight on the "
                    "previous frame (0 = no EMA baseline).")
 @click.option("--peer/--no-peer", default=None,
@@ -107,7 +107,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
                    "still and style at 384 px on 2 CPU cores; skipped on clips).")
 @click.option("--optimize-steps", type=click.IntRange(1, 100000), default=200, show_default=True,
               help="Loss evaluations per still for --optimize.")
-@click.option("--optimize-style-weight", "optimize_style_weights", multiple=True, type=click.FloatRange(0.0, None),
+@click.option("--optimize-style-weight", "optimize_style_weights", multiple=True, type=FiniteFloatRange(0.0, None),
               help="Style weight of --optimize; repeat to compare several side by side [default: image --optimize's].")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
               help="Frames per clip (from the start).")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import engine_options, print_json
+from .common import FiniteFloatRange, engine_options, print_json
 from .progress import discard, make_progress, stderr
 
 
@@ -25,7 +25,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
               help="Camera index, a video file standing in for a camera, or a stream URL.")
 @click.option("--max-size", type=click.IntRange(0, 16384), default=512, show_default=True,
               help="Scale camera frames down so the longer side is at most this (0: full size).")
-@click.option("--alpha", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+@click.option("--alpha", type=FiniteFloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Starting style strength (+/- keys change it).")
 @click.option("--preserve-color", is_flag=True, help="Start with the camera's colours kept (c key toggles).")
 @click.option("--style-size", type=click.IntRange(33, 4096), default=None,
@@ -41,7 +41,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
               help="Virtual camera device, e.g. /dev/video10 (default: the first one found).")
 @click.option("--frames", type=click.IntRange(1), default=None,
               help="Stop after this many stylised frames. With a file as camera, no frame is dropped.")
-@click.option("--seconds", type=click.FloatRange(0.0, min_open=True), default=None,
+@click.option("--seconds", type=FiniteFloatRange(0.0, min_open=True), default=None,
               help="Stop after this many seconds.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help="Folder for snapshots (s) and recordings started with r.")

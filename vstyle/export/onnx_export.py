@@ -152,7 +152,8 @@ def write_onnx(model: SCTNet, output: Path, precision: str = "fp32", overwrite: 
     """Export to ``output`` atomically (refuses to replace a file without ``overwrite``); returns the metadata."""
     from ..io.atomic import atomic_output, check_writable
 
-    check_writable(output, overwrite)  # fail before the (slow) export
+    source = getattr(model, "source_path", None)
+    check_writable(output, overwrite, inputs=(Path(source),) if source else ())  # before the (slow) export
     data = export_onnx(model, precision)
     with atomic_output(output, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)

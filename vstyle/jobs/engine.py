@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -66,10 +67,15 @@ def parse_style_spec(text: str) -> StyleSpec:
             weight = float(tail)
         except ValueError:
             return StyleSpec(Path(text), 1.0)
-        if weight < 0:
-            raise VStyleError(f"style weight must be non-negative: {text}")
+        if not math.isfinite(weight) or weight < 0:  # float() takes "nan" and "inf"; they blend to black
+            raise VStyleError(f"style weight must be a non-negative number: {text}")
         return StyleSpec(Path(head), weight)
     return StyleSpec(Path(text), 1.0)
+
+
+def style_paths(styles: Sequence[str]) -> tuple[Path, ...]:
+    """The style image files of ``--style`` arguments (outputs must never replace them)."""
+    return tuple(parse_style_spec(s).path for s in styles)
 
 
 def read_styles(styles: Sequence[str]) -> list[tuple[np.ndarray, float]]:
@@ -77,8 +83,11 @@ def read_styles(styles: Sequence[str]) -> list[tuple[np.ndarray, float]]:
     from ..io.images import read_image
 
     specs = [parse_style_spec(s) for s in styles]
-    if sum(s.weight for s in specs) <= 0:
+    total = sum(s.weight for s in specs)
+    if total <= 0:
         raise VStyleError("style weights must not all be zero")
+    if not math.isfinite(total):
+        raise VStyleError("style weights are too large to blend; give them as shares, e.g. a.jpg:0.7 b.jpg:0.3")
     return [(read_image(s.path), s.weight) for s in specs]
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ..errors import VStyleError
 from ..io.atomic import check_writable
-from .engine import EngineSpec, load_style_code, stylize_still
+from .engine import EngineSpec, load_style_code, style_paths, stylize_still
 from .naming import image_output, style_label
 
 if TYPE_CHECKING:
@@ -38,8 +39,14 @@ def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequenc
     targets = [image_output(c, output, many, label) for c in content]
     if output is not None and (many or not output.suffix) and not output.exists():
         output.mkdir(parents=True, exist_ok=True)
+    seen: dict[Path, Path] = {}
     for src, dst in zip(content, targets):
-        check_writable(dst, overwrite, inputs=(src,))
+        first = seen.setdefault(dst.resolve(), src)
+        if first is not src:  # one result would replace the other, or fail on it half-way through
+            if first.resolve() == src.resolve():
+                raise VStyleError(f"{src} is given twice")
+            raise VStyleError(f"{first} and {src} would both be written to {dst}; put them in separate runs")
+        check_writable(dst, overwrite, inputs=(src, *style_paths(styles)))
     return targets, [read_image(c) for c in content]
 
 

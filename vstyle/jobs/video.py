@@ -6,6 +6,7 @@ batch job and the pipeline benchmark.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..io.atomic import atomic_output, check_writable
 from ..io.video_sink import VideoWriter, even_size
 from ..io.video_source import Frame, VideoInfo, VideoReader, probe_video
 from ..pipeline import auto_batch, run_pipeline
-from .engine import EngineSpec, load_style_code
+from .engine import EngineSpec, load_style_code, style_paths
 from .naming import style_label, video_output
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size:
     from ..io.video_sink import pick_encoder
 
     dst = video_output(src, output, style_label(styles))
-    check_writable(dst, opts.overwrite, inputs=(src,))
+    check_writable(dst, opts.overwrite, inputs=(src, *style_paths(styles)))
     info = probe_video(src, opts.start, opts.duration)
     pick_encoder(opts.codec)
     eng = dataclasses.replace(engine, megapixels=video_megapixels(info, opts)).build()
@@ -145,6 +146,6 @@ def parse_time(text: str) -> float:
             total = total * 60 + float(part)
     except ValueError:
         raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}") from None
-    if total < 0 or len(text.split(":")) > 3:
+    if not math.isfinite(total) or total < 0 or len(text.split(":")) > 3:  # float() takes "nan" and "inf"
         raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}")
     return total

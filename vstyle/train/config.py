@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -174,8 +175,30 @@ def _coerce(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
     for key, value in data.items():
         if isinstance(value, list):
             value = tuple(value)
+        _check_type(names[key], value, what)
         out[key] = value
     return out
+
+
+def _check_type(f: dataclasses.Field[Any], value: Any, what: str) -> None:
+    """A value of the kind the field's default is (an int also serves for a float), finite if a number:
+    a recipe file's ``"steps": "abc"`` or ``"lr": NaN`` is one line here, not a crash later."""
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        return
+    if default is None or value is None:  # optional settings: None, or whatever the validation accepts
+        return
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise VStyleError(f"{what} key {f.name!r} must be {type(default).__name__}, got {value!r}")
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

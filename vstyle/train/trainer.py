@@ -225,10 +225,13 @@ class Trainer:
     def _start_run_dir(self) -> None:
         """Create the folder of a fresh run (clearing a previous run's files under --overwrite)."""
         d = self.run_dir
-        for name in RUN_FILES:
-            (d / name).unlink(missing_ok=True)
-        shutil.rmtree(d / SAMPLES_DIR, ignore_errors=True)
-        d.mkdir(parents=True, exist_ok=True)
+        try:
+            for name in RUN_FILES:
+                (d / name).unlink(missing_ok=True)
+            shutil.rmtree(d / SAMPLES_DIR, ignore_errors=True)
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only place, /proc, a file in the way
+            raise VStyleError(f"cannot create the run folder {d}: {exception_line(exc)}") from None
 
     def _setup_data(self, state: dict[str, Any] | None) -> None:
         r = self.recipe

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..flags import flag
 from ..models import SCTNet
 from ..models.mobilenet import MagentaMobileNetV2, MobileNetTrunk
@@ -107,16 +107,26 @@ def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: i
     return ((q.astype(np.float64) - z) * s).astype(np.float32)
 
 
+def load_onnx(path: str | Path) -> "onnx.ModelProto":
+    """An ONNX graph from ``path``; one line (VStyleError) for a file that is not one."""
+    import onnx
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+    try:
+        return onnx.load(str(path))
+    except (OSError, DecodeError) as exc:
+        raise VStyleError(f"{path} is not an ONNX graph this tool can read ({exception_line(exc)})") from None
+
+
 def read_convs(path: str | Path) -> dict[str, ConvParams]:
     """All convs of a Magenta predictor graph, keyed by TF scope, in graph order.
 
     The scope is the weight initializer's name without its last component, e.g.
     ``MobilenetV2/expanded_conv_3/depthwise`` or ``mobilenet_conv/Conv``.
     """
-    import onnx
     from onnx import helper, numpy_helper
 
-    graph = onnx.load(str(path)).graph
+    graph = load_onnx(path).graph
     inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     # Float value of every weight/bias DequantizeLinear output whose input is a stored constant.
     consts: dict[str, tuple[str, np.ndarray]] = {}
@@ -173,18 +183,14 @@ def free_transformer_shape(path: str | Path) -> "onnx.ModelProto":
     convs, ×2 scale-based resizes and per-channel reshapes, so it runs at any size that is a
     multiple of 4 (identical results at 384).
     """
-    import onnx
-
-    model = onnx.load(str(path))
+    model = load_onnx(path)
     _free_batch(model, ("NHW", "NHW", "N"))
     return model
 
 
 def free_predictor_batch(path: str | Path) -> "onnx.ModelProto":
     """The Magenta predictor graph (fixed at 1×256×256×3) with a symbolic batch (in memory)."""
-    import onnx
-
-    model = onnx.load(str(path))
+    model = load_onnx(path)
     _free_batch(model, ("N", "N"))
     return model
 

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..io.atomic import replace_on_success, set_default_mode
 from ..models import InferenceSettings, SCTNet, build
 from .names import resolve
@@ -89,7 +89,11 @@ def load_model(spec: str | Path | None = None) -> SCTNet:
         model.apply_settings(stored_settings(model, meta))
     except (ValueError, TypeError) as exc:
         raise VStyleError(f"{path}: {exc}") from None
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    try:
+        stored = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types for a truncated or damaged file
+        raise VStyleError(f"{path} is damaged: {exception_line(exc)}") from None
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in stored.items()}
     _check_finite(tensors, str(path))
     load_checked(model, tensors, str(path))
     model.source_path = str(path)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping, cast
 
 import torch
+from safetensors import SafetensorError
 from torch import Tensor, nn
 
 from ..errors import VStyleError, exception_line
@@ -33,8 +34,12 @@ def load_torch_state_dict(path: Path, what: str) -> dict[str, Tensor]:
         raise VStyleError(f"{what} {path} was refused: it is not a plain tensor checkpoint that loads without "
                           f"running pickled code (torch: {_unpickler_reason(exc)}); vstyle never unpickles "
                           "other Python objects") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise VStyleError(f"{what} {path} is not a readable torch checkpoint: {exception_line(exc)}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError,
+            SafetensorError) as exc:
+        # KeyError/IndexError: the weights-only unpickler reading bytes that are no pickle at all;
+        # SafetensorError: torch.load hands .safetensors files to safetensors
+        reason = "no pickle or zip data" if isinstance(exc, (KeyError, IndexError)) else exception_line(exc)
+        raise VStyleError(f"{what} {path} is not a readable torch checkpoint: {reason}") from None
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
