@@ -53,7 +53,7 @@ class StepTimer:
     def message(self, _: str) -> None:
         pass
 
-    def stop(self) -> None:
+    def stop(self, failed: bool = False) -> None:
         pass
 
 

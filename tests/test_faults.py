@@ -638,3 +638,18 @@ def test_training_inputs_that_crashed_are_one_line(tmp_path: Path) -> None:
     trainer.run_dir = in_the_way / "run"
     with pytest.raises(VStyleError, match="cannot create the run folder"):
         trainer._start_run_dir()
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_can_start_again(tmp_path: Path, style_image: Path) -> None:
+    """The failed run left config.json, data.json and losses.csv: a fresh start refused the folder ("not
+    empty: continue it with --resume") and --resume found no checkpoint, so only --overwrite got out."""
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "broken.jpg").write_text("not an image")
+    (tmp_path / "style").mkdir()
+    (tmp_path / "style" / "s.png").write_bytes(style_image.read_bytes())
+    run = tmp_path / "run"
+    args = ["train", "--content", tmp_path / "content", "--style", tmp_path / "style", "--steps", "1", "--out", run]
+    for _ in range(2):  # the second start gets as far as the first: the data, not the folder, stops it
+        assert "cannot decode training image" in assert_one_line_error(run_vstyle(*args))
+    assert (run / "config.json").is_file() and not (run / "checkpoint.pt").exists()
+    assert "has no checkpoint to continue from" in assert_one_line_error(run_vstyle("train", "--resume", run))

@@ -9,7 +9,7 @@ import click
 
 from ..errors import VStyleError
 from .common import FiniteFloatRange, print_json, runtime_options
-from .progress import make_progress, stderr
+from .progress import discard, make_progress, stderr
 
 OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
            "tradeoff_plot": "tradeoff.png", "judge_plot": "judge.png", "contact_sheet": "contact_sheet.png"}
@@ -166,9 +166,13 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
                                     if c.still or not getattr(m, "stills_only", False))
     with make_progress("fps", disable=as_json) as progress:
         task = progress.add_task("evaluating", total=total)
-        result = evaluate(loaded, style_images, methods, long_delta=long_delta,
-                          progress=lambda n: progress.advance(task, n),
-                          status=lambda s: progress.update(task, description=s), keep_all_frames=video)
+        try:
+            result = evaluate(loaded, style_images, methods, long_delta=long_delta,
+                              progress=lambda n: progress.advance(task, n),
+                              status=lambda s: progress.update(task, description=s), keep_all_frames=video)
+        except BaseException:
+            discard(progress)  # the error is then the only line
+            raise
     data = result.data
     data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,

@@ -9,7 +9,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 from rich.text import Text
 
-from .progress import RateColumn, stderr
+from .progress import RateColumn, discard, stderr
 
 SMOOTH = 0.9
 
@@ -53,6 +53,9 @@ class RichReporter:
         if not self.disable:
             self.progress.console.print(text)
 
-    def stop(self) -> None:
-        """Close the display."""
-        self.progress.stop()
+    def stop(self, failed: bool = False) -> None:
+        """Close the display; after a failure erase it, so the error is the only line."""
+        if failed:
+            discard(self.progress)
+        else:
+            self.progress.stop()

@@ -44,6 +44,12 @@ SAMPLES_DIR = "samples"
 RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME)
 
 
+def _never_checkpointed(d: Path) -> bool:
+    """Whether ``d`` holds only a run's own files and no checkpoint: a run that failed before its first
+    (bad data, a bad setting), which nothing can resume, so a fresh start may reuse the folder."""
+    return not (d / CHECKPOINT_NAME).exists() and all(p.name in (*RUN_FILES, SAMPLES_DIR) for p in d.iterdir())
+
+
 class Reporter(Protocol):
     """What the trainer tells its user interface."""
 
@@ -53,7 +59,9 @@ class Reporter(Protocol):
 
     def message(self, text: str) -> None: ...
 
-    def stop(self) -> None: ...
+    def stop(self, failed: bool = False) -> None:
+        """Close the display; ``failed``: an error follows, which is all the user should see."""
+        ...
 
 
 class SilentReporter:
@@ -68,7 +76,7 @@ class SilentReporter:
     def message(self, text: str) -> None:
         """Ignored."""
 
-    def stop(self) -> None:
+    def stop(self, failed: bool = False) -> None:
         """Ignored."""
 
 
@@ -185,6 +193,9 @@ class Trainer:
         self.resume = resume
         state: dict[str, Any] | None = None
         if resume:
+            if self.run_dir.is_dir() and _never_checkpointed(self.run_dir) and any(self.run_dir.iterdir()):
+                raise VStyleError(f"{self.run_dir} has no checkpoint to continue from (the run stopped before its "
+                                  f"first); start it again with the same {flag('out')}")
             state = load_checkpoint(self.run_dir / CHECKPOINT_NAME)
             recipe = Recipe.from_dict(state["recipe"])
         elif recipe is None:
@@ -218,7 +229,7 @@ class Trainer:
         d = self.run_dir
         if d.exists() and not d.is_dir():
             raise VStyleError(f"run folder {d} is a file")
-        if d.is_dir() and any(d.iterdir()) and not overwrite:
+        if d.is_dir() and any(d.iterdir()) and not overwrite and not _never_checkpointed(d):
             raise VStyleError(f"run folder {d} is not empty: continue it with {flag('resume')} {d}, "
                               f"choose another folder, or pass {flag('overwrite')}")
 
@@ -526,6 +537,7 @@ class Trainer:
         wall0 = self.wall_seconds
         self.model.train()
         self.reporter.start(first, o.steps, {"device": str(self.device), "shared_encoder": self.shared is not None})
+        finished = False
         try:
             if self.step < o.steps:
                 batches = self._batches(first)
@@ -544,12 +556,13 @@ class Trainer:
                     self.checkpoint()
                     saved_at = self.step
                     self._plot()
+            finished = True
         finally:
             if on_main:
                 signal.signal(signal.SIGINT, old_handler)
             log.close()
             del batches
-            self.reporter.stop()
+            self.reporter.stop(failed=not finished)
         if saved_at != self.step:  # e.g. steps already reached: nothing new to save
             self.checkpoint()
         elapsed = time.perf_counter() - t0
