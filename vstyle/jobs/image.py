@@ -39,14 +39,16 @@ def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequenc
     targets = [image_output(c, output, many, label) for c in content]
     if output is not None and (many or not output.suffix) and not output.exists():
         output.mkdir(parents=True, exist_ok=True)
-    seen: dict[Path, Path] = {}
+    styles_read = style_paths(styles)
+    seen: dict[Path, Path] = {}  # resolved output → the input writing it
     for src, dst in zip(content, targets):
-        first = seen.setdefault(dst.resolve(), src)
-        if first is not src:  # one result would replace the other, or fail on it half-way through
+        first = seen.get(dst.resolve())
+        if first is not None:  # one result would replace the other, or fail on it half-way through
             if first.resolve() == src.resolve():
                 raise VStyleError(f"{src} is given twice")
             raise VStyleError(f"{first} and {src} would both be written to {dst}; put them in separate runs")
-        check_writable(dst, overwrite, inputs=(src, *style_paths(styles)))
+        seen[dst.resolve()] = src
+        check_writable(dst, overwrite, inputs=(src, *styles_read))
     return targets, [read_image(c) for c in content]
 
 
