@@ -69,9 +69,9 @@ def test_image_job_estimates_the_images_it_stylises(built: type[_Built], tmp_pat
     from vstyle.jobs.engine import EngineSpec
     from vstyle.jobs.image import ImageOptions, run_images
 
-    photo = EXAMPLES / "great_wave.jpg"
+    photos = [EXAMPLES / "great_wave.jpg", EXAMPLES / "starry_night.jpg"]  # one image twice is refused
     with pytest.raises(_Built) as caught:
-        run_images([photo, photo], tmp_path, [str(EXAMPLES / "the_scream.jpg")], None, ImageOptions(max_size=100),
+        run_images(photos, tmp_path, [str(EXAMPLES / "the_scream.jpg")], None, ImageOptions(max_size=100),
                    EngineSpec())
     mp = caught.value.megapixels
     assert mp is not None and 2 * 100 * 50 / 1e6 <= mp <= 2 * 100 * 100 / 1e6
