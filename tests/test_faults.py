@@ -653,3 +653,72 @@ def test_a_run_that_failed_before_its_first_checkpoint_can_start_again(tmp_path:
         assert "cannot decode training image" in assert_one_line_error(run_vstyle(*args))
     assert (run / "config.json").is_file() and not (run / "checkpoint.pt").exists()
     assert "has no checkpoint to continue from" in assert_one_line_error(run_vstyle("train", "--resume", run))
+
+
+# ------------------------------------------------------------------ left by the second fault hunt, fixed
+
+
+@pytest.mark.parametrize("args, says", [
+    (["image", "a.jpg", "--style", "b.jpg", "--model", ""], "--model needs a value, got an empty string"),
+    (["image", "a.jpg", "--style", "b.jpg", "--model="], "--model needs a value, got an empty string"),
+    (["image", "a.jpg", "--style", "b.jpg", "-o", ""], "-o needs a value, got an empty string"),
+    (["image", "", "--style", "b.jpg"], "an argument is an empty string"),
+    (["image", "--style", "b.jpg", "--", ""], "an argument is an empty string"),
+    (["train", "export", "", "--name", "x"], "an argument is an empty string"),
+])
+def test_empty_values_are_refused(args: list[str], says: str) -> None:
+    """``--model ''`` ran the default model and ``-o ''`` wrote beside the input, both without a word;
+    an empty input said ". is a folder"."""
+    line = assert_one_line_error(run_vstyle(*args))
+    assert says in line and line.endswith(" --help'"), line
+
+
+def test_a_refused_codec_names_containers_that_hold_it(tmp_path: Path) -> None:
+    """The message suggested .mp4 whatever the codec and the file (even for an .mp4)."""
+    from fractions import Fraction
+
+    from vstyle.io.video_sink import VideoWriter
+
+    with pytest.raises(VStyleError) as refused:
+        VideoWriter(tmp_path / "v.webm", 64, 48, Fraction(24), Fraction(1, 24), codec="mpeg4")
+    message = str(refused.value)
+    # A library caller sees the option's key; the CLI spells it --codec.
+    assert message == ".webm files cannot hold mpeg4 video; pass another codec or write .mp4, .mkv, .mov or .avi"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mjpeg_is_written_in_full_range(tmp_path: Path) -> None:
+    """MJPEG takes only full-range YUV: every container refused it (and suggested .mp4)."""
+    from fractions import Fraction
+
+    from vstyle.io.video_sink import VideoWriter
+    from vstyle.io.video_source import VideoReader, probe_video
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:, 32:] = 255
+    path = tmp_path / "v.mkv"
+    with VideoWriter(path, 64, 48, Fraction(24), Fraction(1, 24), codec="mjpeg", bitrate=4_000_000) as writer:
+        for pts in range(2):
+            writer.write(image, pts)
+    assert writer.describe()["pix_fmt"] == "yuvj420p"
+    with VideoReader(probe_video(path), (64, 48)) as reader:
+        back = next(reader.frames()).image
+    # Black and white come back as black and white (a limited/full mix-up lifts or crushes them by 16+).
+    assert back[:, :24].max() <= 4 and back[:, 40:].min() >= 251
+
+
+def test_a_style_too_thin_at_the_style_size_says_which_size_works(tiny_model: Path) -> None:
+    """It said "style image is 33×21 px; this model needs at least 33 px per side" for --style-size 33."""
+    from vstyle.engine import Engine
+    from vstyle.weights import load_model
+
+    engine = Engine(load_model(str(tiny_model)), device="cpu", backend="torch")
+    need = engine.model.min_style_side
+    painting = np.full((480, 768, 3), 128, np.uint8)
+    enough = -(-need * 768 // 480)
+    with pytest.raises(VStyleError, match=rf"768×480 px is {need}×\d+ at style_size {need}; .* pass style_size "
+                                          rf"{enough} or more"):
+        engine.style_code(painting, max_size=need)
+    engine.style_code(painting, max_size=enough)  # the size it names is enough
+    with pytest.raises(VStyleError, match=rf"style image is 768×{need - 1} px; this model needs at least {need}"):
+        engine.style_code(painting[: need - 1], max_size=None)

@@ -20,3 +20,8 @@ def exception_line(exc: BaseException, last: bool = False, limit: int = 200, emp
 def counted(n: int, noun: str) -> str:
     """``1 frame``, ``2 frames``: a count and its noun for messages (plural by adding ``s``)."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def either(words: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: alternatives for messages."""
+    return " or ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))

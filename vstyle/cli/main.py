@@ -54,8 +54,39 @@ class LazyGroup(click.Group):
         (:mod:`vstyle.flags`), until the command's context closes."""
         name, cmd, rest = super().resolve_command(ctx, args)
         if cmd is not None:
+            refuse_empty_values(click.Context(cmd, info_name=name, parent=ctx), rest)
             ctx.with_resource(spelled_by(flag_spelling(cmd)))
         return name, cmd, rest
+
+
+def refuse_empty_values(ctx: click.Context, args: list[str]) -> None:
+    """No vstyle option or argument takes an empty string, yet one reached the command as a path
+    (``-o ''`` wrote beside the input, ``vstyle image ''`` said ". is a folder") or as "not given"
+    (``--model ''`` ran the default model): refuse it, naming the option it was meant for."""
+    takes_value = {opt for param in _params(ctx.command) if isinstance(param, click.Option) and not param.is_flag
+                   for opt in param.opts}
+    positional = False  # after "--" every word is an argument
+    for i, arg in enumerate(args):
+        if arg == "--" and not positional:
+            positional = True
+        elif not positional and arg.endswith("=") and arg[:-1] in takes_value:
+            raise click.UsageError(f"{arg[:-1]} needs a value, got an empty string", ctx=ctx)
+        elif arg == "":
+            before = args[i - 1] if i and not positional else ""
+            what = f"{before} needs a value, got" if before in takes_value else "an argument is"
+            raise click.UsageError(f"{what} an empty string", ctx=ctx)
+
+
+def _params(command: click.Command) -> list[click.Parameter]:
+    """The parameters of ``command`` and of its subcommands, if it is a group (outer ones first)."""
+    params: list[click.Parameter] = []
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        params.extend(cmd.params)
+        if isinstance(cmd, click.Group):
+            stack.extend(cmd.commands.values())
+    return params
 
 
 def flag_spelling(command: click.Command) -> Callable[[str], str]:
@@ -63,14 +94,9 @@ def flag_spelling(command: click.Command) -> Callable[[str], str]:
     first long option; the CLI gives each key one flag throughout). A key the command lacks is spelled
     by Click's convention, as the user would type it."""
     flags: dict[str, str] = {}
-    stack = [command]
-    while stack:
-        cmd = stack.pop()
-        for param in cmd.params:
-            if isinstance(param, click.Option) and param.name is not None:
-                flags.setdefault(param.name, next((o for o in param.opts if o.startswith("--")), param.opts[0]))
-        if isinstance(cmd, click.Group):
-            stack.extend(cmd.commands.values())
+    for param in _params(command):
+        if isinstance(param, click.Option) and param.name is not None:
+            flags.setdefault(param.name, next((o for o in param.opts if o.startswith("--")), param.opts[0]))
     return functools.partial(_spell, flags)
 
 

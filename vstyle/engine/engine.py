@@ -61,13 +61,21 @@ class Engine:
     def style_code(self, image: np.ndarray, max_size: int | None = None) -> StyleCode:
         """Encode a style image (H×W×3 uint8 RGB) once; its longer side is first limited to ``max_size``
         (default: the model's own ``style_size``)."""
+        from ..flags import flag
         from ..io.images import fit_within
 
-        image = fit_within(image, max_size or self.model.style_size)
+        h0, w0 = image.shape[:2]
+        longest = max_size or self.model.style_size
+        image = fit_within(image, longest)
         h, w = image.shape[:2]
         need = self.model.min_style_side
         if min(h, w) < need:
-            raise VStyleError(f"style image is {w}×{h} px; this model needs at least {need} px per side")
+            if min(h0, w0) < need:
+                raise VStyleError(f"style image is {w0}×{h0} px; this model needs at least {need} px per side")
+            # Fitting the longer side to the style size made the shorter one too short: say which size works.
+            enough = -(-need * max(h0, w0) // min(h0, w0))
+            raise VStyleError(f"style image {w0}×{h0} px is {w}×{h} at {flag('style_size')} {longest}; this model "
+                              f"needs at least {need} px per side: pass {flag('style_size')} {enough} or more")
         x = frames_to_tensor(image[None]).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         with torch.inference_mode():
             code = self.model.encode_style(x)

@@ -1,7 +1,8 @@
 """Write videos with PyAV: RGB frames in, H.264 (or any FFmpeg encoder) out, audio carried over.
 
 Output timestamps are the source's (same time base), so variable-frame-rate clips stay in sync
-and the duration is kept. Frames are converted to BT.709 limited-range YUV and tagged as such.
+and the duration is kept. Frames are converted to BT.709 limited-range YUV (full range for encoders that
+take only that, such as MJPEG) and tagged as such.
 Closing always flushes the encoder and finalises the container, so even an interrupted file plays.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import VStyleError
+from ..errors import VStyleError, either
 from ..flags import flag
 from .video_audio import AudioTrack, container_accepts, holds_audio
 from .video_source import VideoInfo, av_message
@@ -35,6 +36,8 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 #: The highest ``crf`` each of those encoders takes (FFmpeg would clamp a higher one silently).
 CRF_MAX = {"libx264": 51, "libx264rgb": 51, "libx265": 51, "libvpx": 63, "libvpx-vp9": 63, "libaom-av1": 63,
            "libsvtav1": 63}
+#: Containers a refusal suggests instead (suffix → FFmpeg format), most widely played first.
+SUGGESTED_CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm", ".avi": "avi"}
 #: MPEG-4 part 2 limits the time base denominator to 16 bits.
 _SHORT_TIME_BASE = {"mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p"}
 #: Containers that store one frame rate instead of timestamps: the stream time base becomes 1/fps
@@ -69,11 +72,31 @@ def pick_encoder(codec: str | None) -> str:
 def _probe_video_stream(container: Any, encoder: str) -> Any:
     """A small ``encoder`` stream in ``container`` (for :func:`container_accepts`)."""
     stream = container.add_stream(encoder, rate=24)
-    formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
     stream.width, stream.height = 64, 48
-    stream.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+    stream.pix_fmt = pixel_format(stream.codec_context.codec)
     stream.codec_context.options = _quiet_options(encoder)
     return stream
+
+
+def pixel_format(codec: Any) -> str:
+    """The format frames are converted to for ``codec`` (an encoder): 4:2:0 YUV where it takes it, in
+    full range where that is the encoder's first choice (MJPEG refuses limited-range input), else the
+    encoder's first format."""
+    formats = [f.name for f in (codec.video_formats or [])]
+    if not formats or ("yuv420p" in formats and not formats[0].startswith("yuvj")):
+        return "yuv420p"
+    return formats[0]
+
+
+def _color_range(pix_fmt: str) -> int:
+    """FFmpeg's colour range of a YUV ``pix_fmt``: 2 (full) for the JPEG ``yuvj`` formats, else 1 (limited)."""
+    return 2 if pix_fmt.startswith("yuvj") else 1
+
+
+def containers_holding(encoder: str) -> list[str]:
+    """The suffixes in :data:`SUGGESTED_CONTAINERS` whose container can hold ``encoder``'s video."""
+    return [suffix for suffix, fmt in SUGGESTED_CONTAINERS.items()
+            if container_accepts(fmt, lambda c: _probe_video_stream(c, encoder))]
 
 
 def _quiet_options(encoder: str) -> dict[str, str]:
@@ -177,15 +200,15 @@ class VideoWriter:
 
         if not container_accepts(self._out.format.name, lambda c: _probe_video_stream(c, self.encoder)):
             if not self._default_codec:
+                others = [s for s in containers_holding(self.encoder) if s != self.name.suffix.lower()]
                 raise VStyleError(f"{self.name.suffix} files cannot hold {self.encoder} video; pass another "
-                                  f"{flag('codec')} or write .mp4/.mkv")
+                                  f"{flag('codec')}" + (f" or write {either(others)}" if others else ""))
             # No --codec and the container takes no H.264 (e.g. WebM, Ogg): use the container's own default.
             self.encoder = pick_encoder(self._out.default_video_codec)
         stream = self._out.add_stream(self.encoder, rate=fps)
         cc = stream.codec_context
         assert isinstance(cc, VideoCodecContext)
-        formats = [f.name for f in (stream.codec_context.codec.video_formats or [])]
-        self.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+        self.pix_fmt = pixel_format(stream.codec_context.codec)
         cc.width, cc.height, cc.pix_fmt = self.width, self.height, self.pix_fmt
         self.encoder_time_base = self.time_base
         if self._out.format.name in _FRAME_RATE_CONTAINERS and fps:
@@ -195,8 +218,10 @@ class VideoWriter:
         cc.time_base = self.encoder_time_base
         stream.time_base = self.encoder_time_base
         if self.pix_fmt.startswith("yuv"):
-            # BT.709 limited range, tagged, so players decode the colours we encoded.
-            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+            # BT.709, tagged, so players decode the colours we encoded; limited range but for the
+            # full-range formats JPEG-style encoders take (MJPEG: yuvj420p).
+            cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1
+            cc.color_range = _color_range(self.pix_fmt)
         if sar:
             cc.sample_aspect_ratio = sar
         options: dict[str, str] = {}
@@ -241,9 +266,10 @@ class VideoWriter:
         pts = max(pts, self._last_pts + 1)
         self._last_pts = pts
         grow = self.width * self.height > frame.width * frame.height
+        yuv = self.pix_fmt.startswith("yuv")
         frame = self._scaler.reformat(frame, width=self.width, height=self.height, format=self.pix_fmt,
-                                      dst_colorspace=Colorspace.ITU709 if self.pix_fmt.startswith("yuv") else None,
-                                      dst_color_range=1 if self.pix_fmt.startswith("yuv") else None,
+                                      dst_colorspace=Colorspace.ITU709 if yuv else None,
+                                      dst_color_range=_color_range(self.pix_fmt) if yuv else None,
                                       interpolation=Interpolation.BICUBIC if grow else Interpolation.AREA,
                                       threads=1)
         frame.pts = pts

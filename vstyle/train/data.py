@@ -22,8 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import VStyleError, exception_line
 from ..io.images import IMAGE_SUFFIXES, resize
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg")
+from ..io.video_source import VIDEO_SUFFIXES
 
 # Seed-sequence stream tags, so permutations and augmentations never share random numbers.
 _PERM, _AUG = 0, 2
