@@ -27,7 +27,8 @@ def test_batch_outputs_failure_and_resume(mixed_folder: Path, tmp_path: Path, ti
     assert r.returncode == 1, r.stderr
     assert "broken.mp4" in r.stderr and "failed" in r.stderr  # the summary table
     produced = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert produced == ["clip.mp4", "photo0.jpg", "photo1.jpg", "sub/clip.mp4", "sub/flat.png"]
+    assert produced == [".vstyle-batch-names.json", "clip.mp4", "photo0.jpg", "photo1.jpg", "sub/clip.mp4",
+                        "sub/flat.png"]
     with Image.open(out / "sub" / "flat.png") as im:
         assert im.size == (50, 40)
     assert facts(out / "clip.mp4").frames == 72 and facts(out / "clip.mp4").audio_codec == "aac"

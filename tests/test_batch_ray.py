@@ -40,7 +40,10 @@ def _audio_packets(path: Path) -> list[tuple[int, int]]:
 
 
 def _files(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    """Everything under ``folder`` but the batch's record of output names (kept by design)."""
+    from vstyle.jobs.batch import NAMES_FILE
+
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.name != NAMES_FILE)
 
 
 def _start(*args: str | Path) -> subprocess.Popen:

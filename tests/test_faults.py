@@ -6,6 +6,7 @@ Each test failed before its fix. Slow interrupt tests repeat less in short mode 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +340,7 @@ def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_
     import signal
 
     from conftest import SHORT
+    from vstyle.jobs.batch import NAMES_FILE
 
     sig = getattr(signal, signame)
     rng = random.Random(f"{command}-{signame}")
@@ -364,7 +366,7 @@ def test_signals_at_random_moments_exit_cleanly(command: str, signame: str, tmp_
     results = [r for k in range(0, tries, 4) for r in _signal_at_random_moments(runs[k:k + 4], sig)]
     for i, (status, err) in enumerate(results):
         work = tmp_path / f"try{i}"
-        hidden = [p for p in work.rglob(".*")]
+        hidden = [p for p in work.rglob(".*") if p.name != NAMES_FILE]  # the batch's record of names is kept
         assert not hidden, (i, hidden)
         if _in_interpreter_start_up(status, err, sig):  # on a loaded machine start-up can outlast the delay
             early += 1
@@ -521,7 +523,7 @@ def test_interrupted_batch_prints_its_summary(tmp_path: Path, tiny_model: Path, 
     err = capsys.readouterr().err
     assert "1 done, 0 skipped, 0 failed, 2 not done (interrupted; run again to resume)" in err, err
     assert "interrupted" in err.splitlines()[-1]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".vstyle-batch-names.json", "p0.png"]
 
 
 # ------------------------------------------------------------------ click's own complaints
@@ -722,3 +724,89 @@ def test_a_style_too_thin_at_the_style_size_says_which_size_works(tiny_model: Pa
     engine.style_code(painting, max_size=enough)  # the size it names is enough
     with pytest.raises(VStyleError, match=rf"style image is 768×{need - 1} px; this model needs at least {need}"):
         engine.style_code(painting[: need - 1], max_size=None)
+
+
+# ------------------------------------------------------------------ found by the third fault hunt
+
+
+def test_batch_rerun_keeps_each_files_output_name(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    """Two inputs mapping to one name are told apart by order: P.PNG, added before a rerun, took P.png's
+    output name, was reported "skipped: output exists" and never stylised, while P.png was stylised
+    again as P_png.png."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    Image.new("RGB", (40, 30), (10, 200, 90)).save(src / "P.png")
+    args = ["batch", src, out, "--style", style_image, "--model", tiny_model, "--max-size", "32", "--json"]
+    first = run_vstyle(*args)
+    assert first.returncode == 0, first.stderr
+    Image.new("RGB", (40, 30), (200, 10, 90)).save(src / "P.PNG")
+    second = run_vstyle(*args)
+    assert second.returncode == 0, second.stderr
+    files = {Path(f["file"]).name: f for f in json.loads(second.stdout)["files"]}
+    assert (Path(files["P.png"]["output"]).name, files["P.png"]["status"]) == ("P.png", "skipped")
+    assert (Path(files["P.PNG"]["output"]).name, files["P.PNG"]["status"]) == ("P_png.png", "ok")
+    assert json.loads((out / ".vstyle-batch-names.json").read_text()) == {"P.PNG": "P_png.png", "P.png": "P.png"}
+
+
+def test_a_third_input_of_one_name_gets_a_name_of_its_own() -> None:
+    from vstyle.jobs.naming import mirrored_output
+
+    taken: set[Path] = set()
+    names = [mirrored_output(Path(n), Path("o"), "image", taken).name for n in ("a.BMP", "a.Bmp", "a.bmp")]
+    assert names == ["a.bmp", "a_bmp.bmp", "a_bmp_2.bmp"]
+
+
+def test_output_folders_that_cannot_be_made_are_one_line(tmp_path: Path, tiny_model: Path, style_image: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``image -o NEW/`` and ``weights import`` ended in NotADirectoryError or FileExistsError tracebacks
+    where the folder could not be made (a file in the way, as here, or no permission)."""
+    from vstyle.weights import model_output
+
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (40, 30), (10, 200, 90)).save(photo)
+    line = assert_one_line_error(run_vstyle("image", photo, "--style", style_image, "--model", tiny_model,
+                                            "-o", f"{photo}/sub/"))
+    assert line.startswith(f"vstyle: error: cannot create output folder {photo}/sub: "), line
+    monkeypatch.setenv("VSTYLE_HOME", str(photo))
+    with pytest.raises(VStyleError, match=f"cannot create model folder {photo}: "):
+        model_output("mine", None)
+
+
+def test_images_refused_for_colliding_outputs_leave_no_folder(tmp_path: Path, tiny_model: Path,
+                                                              style_image: Path) -> None:
+    for folder in ("x1", "x2"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (40, 30), (200, 20, 20)).save(tmp_path / folder / "p.png")
+    line = assert_one_line_error(run_vstyle("image", tmp_path / "x1" / "p.png", tmp_path / "x2" / "p.png",
+                                            "--style", style_image, "--model", tiny_model, "-o", tmp_path / "new"))
+    assert "would both be written to" in line and not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("name, output, says", [
+    ("default", None, "'default' is a shipped model's name, and model default would load that one"),
+    (".", None, "must start with a letter or digit"),
+    ("..", None, "must start with a letter or digit"),
+    ("mine.safetensors", None, "give the model name without .safetensors: 'mine'"),
+    ("mine", "mine.txt", "model files end in .safetensors"),
+])
+def test_model_names_that_model_lookup_would_never_find_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   name: str, output: str | None, says: str) -> None:
+    """``weights import --name default`` wrote a file that ``--model default`` never loads (the shipped one
+    is found first); ``.`` and ``..`` wrote ``..safetensors``; ``x.safetensors`` wrote
+    ``x.safetensors.safetensors``. One rule now serves ``weights import`` and ``train export``."""
+    from vstyle.weights import model_output
+
+    monkeypatch.setenv("VSTYLE_HOME", str(tmp_path))
+    with pytest.raises(VStyleError, match=re.escape(says)):
+        model_output(name, tmp_path / output if output else None)
+    assert model_output("default", tmp_path / "default.safetensors") == tmp_path / "default.safetensors"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_weighted_live_style_says_live_takes_no_weights(example_style: Path) -> None:
+    """``live --style a.jpg:0.5`` said "file not found: a.jpg:0.5" of a file that exists."""
+    from vstyle.jobs.live import expand_styles
+
+    with pytest.raises(VStyleError, match="live styles take no weight"):
+        expand_styles([f"{example_style}:0.5"])
+    assert expand_styles([str(example_style)]) == [example_style]

@@ -90,7 +90,7 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
     notes: list[str] = []
     try:
         if todo:
-            prepare_output_folder(out_dir)
+            prepare_output_folder(in_dir, out_dir, jobs)
             if ray_address is not None:
                 described = _run_on_ray(jobs, in_dir, out_dir, opts, engine_args, styles, style_size, ray_address,
                                         workers, threads, segment_seconds, as_json, notes)

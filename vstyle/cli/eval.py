@@ -152,6 +152,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     from ..evaluation import plots, report, sheets
     from ..evaluation.clips import load_content, load_photos
     from ..evaluation.runner import evaluate
+    from ..io.atomic import make_folder
     from ..io.images import read_image
 
     targets = _targets(output, video, overwrite, save_frames)
@@ -181,7 +182,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     data["outputs"] = {k: str(v) for k, v in targets.items()}
     if save_frames:
         data["outputs"]["frames"] = str(output / FRAMES_OUTPUT)
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output)
     report.write_json(targets["json"], data, overwrite)
     report.write_text(targets["markdown"], report.markdown(data), overwrite)
     plots.plot_warping_error(data, targets["warping_plot"], overwrite)

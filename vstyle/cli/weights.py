@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -39,12 +38,9 @@ def import_(vgg: Path, decoder: Path, sct: Path, name: str, mode: str | None, ou
       vstyle run clip.mp4 --style starry.jpg --model ccpl-art
     """
     from ..io.atomic import check_writable
-    from ..weights import SUFFIX, file_sha256, load_official, save_model, user_dir
+    from ..weights import file_sha256, load_official, model_output, save_model
 
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise VStyleError(f"model name {name!r} may only use letters, digits, '.', '_' and '-'")
-    target = output or user_dir() / f"{name}{SUFFIX}"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = model_output(name, output)
     check_writable(target, overwrite)
     model = load_official(vgg, decoder, sct, mode)
     provenance = {

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..flags import flag
 
 
@@ -39,6 +39,15 @@ def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) 
     if final.exists() and not overwrite:
         raise VStyleError(f"output {final} exists; pass {flag('overwrite')} to replace it")
     check_folder_writable(final.parent if str(final.parent) else Path("."))
+
+
+def make_folder(folder: Path, what: str = "output folder") -> None:
+    """Create ``folder`` and its parents if missing; one line when it cannot be made (a read-only
+    place, a file in the way)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VStyleError(f"cannot create {what} {folder}: {exc.strerror or exception_line(exc)}") from None
 
 
 def check_folder_writable(folder: Path) -> None:

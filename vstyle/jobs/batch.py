@@ -9,6 +9,7 @@ behaviour and per-file report.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,11 @@ from typing import Any, Callable, Protocol, Sequence
 from ..errors import VStyleError, exception_line
 from ..flags import flag
 from .naming import mirrored_output
+
+#: Kept in OUT: the output name each input was given. Two inputs that map to one name (``a.png`` and
+#: ``a.bmp``) are told apart by order, so a file added before a rerun could take another's name; with
+#: the record every input keeps its name across reruns and a newcomer gets a free one.
+NAMES_FILE = ".vstyle-batch-names.json"
 
 
 @dataclass
@@ -53,15 +59,41 @@ def is_inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def read_names(out_dir: Path) -> dict[str, str]:
+    """The :data:`NAMES_FILE` record of an earlier batch into ``out_dir``: input → output, both relative
+    (POSIX); empty when there is none."""
+    path = out_dir / NAMES_FILE
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise VStyleError(f"cannot read {path} ({exception_line(exc)}); delete it to name outputs afresh") from None
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise VStyleError(f"{path} is not a batch's record of output names; delete it to name outputs afresh")
+    return names
+
+
+def record_names(in_dir: Path, out_dir: Path, jobs: Sequence[Job]) -> None:
+    """Add the jobs' output names to ``out_dir``'s :data:`NAMES_FILE` (written atomically)."""
+    from ..io.atomic import write_bytes_atomic
+
+    names = {**read_names(out_dir),
+             **{j.src.relative_to(in_dir).as_posix(): j.dst.relative_to(out_dir).as_posix() for j in jobs}}
+    write_bytes_atomic(out_dir / NAMES_FILE, (json.dumps(names, indent=1, sort_keys=True) + "\n").encode())
+
+
 def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
     """Images and videos under ``src_dir`` (hidden files and anything inside ``out_dir`` excluded),
-    each mapped to the same relative path under ``out_dir`` (:func:`~vstyle.jobs.naming.mirrored_output`)."""
+    each mapped to the same relative path under ``out_dir`` (:func:`~vstyle.jobs.naming.mirrored_output`),
+    or to the name an earlier batch into ``out_dir`` gave it (:data:`NAMES_FILE`)."""
     from ..io.images import IMAGE_SUFFIXES
     from ..io.video_source import VIDEO_SUFFIXES
 
     found = sorted(src_dir.rglob("*") if recursive else src_dir.iterdir())
-    jobs: list[Job] = []
-    taken: set[Path] = set()
+    named = read_names(out_dir)
+    taken = {out_dir / name for name in named.values()}
+    media: list[tuple[Path, Path, str]] = []
     for src in found:
         rel = src.relative_to(src_dir)
         if not src.is_file() or any(part.startswith(".") for part in rel.parts) or is_inside(src, out_dir):
@@ -73,8 +105,10 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
             kind = "image"
         else:
             continue
-        jobs.append(Job(src, mirrored_output(rel, out_dir, kind, taken), kind))
-    return jobs
+        media.append((src, rel, kind))
+    # Names given before stay; the rest are chosen around them, in order.
+    dst = {src: out_dir / named[rel.as_posix()] for src, rel, _ in media if rel.as_posix() in named}
+    return [Job(src, dst.get(src) or mirrored_output(rel, out_dir, kind, taken), kind) for src, rel, kind in media]
 
 
 def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursive: bool,
@@ -102,15 +136,14 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
     return jobs
 
 
-def prepare_output_folder(out_dir: Path) -> None:
-    """Create OUT and check that files can be written there, so an unwritable folder is one early error."""
-    from ..io.atomic import check_folder_writable
+def prepare_output_folder(in_dir: Path, out_dir: Path, jobs: Sequence[Job]) -> None:
+    """Create OUT and check that files can be written there, so an unwritable folder is one early error;
+    then record the jobs' output names (:data:`NAMES_FILE`) before any is written."""
+    from ..io.atomic import check_folder_writable, make_folder
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VStyleError(f"cannot create output folder {out_dir}: {exc.strerror or exc.__class__.__name__}") from None
+    make_folder(out_dir)
     check_folder_writable(out_dir)
+    record_names(in_dir, out_dir, jobs)
 
 
 def stylize_image_file(engine: Any, code: Any, src: Path, dst: Path, opts: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import VStyleError
-from ..io.atomic import check_writable
+from ..io.atomic import check_writable, make_folder
 from .engine import EngineSpec, load_style_code, style_paths, stylize_still
 from .naming import image_output, style_label
 
@@ -37,9 +37,6 @@ def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequenc
     many = len(content) > 1
     label = style_label(styles)
     targets = [image_output(c, output, many, label) for c in content]
-    if output is not None and (many or not output.suffix) and not output.exists():
-        output.mkdir(parents=True, exist_ok=True)
-    styles_read = style_paths(styles)
     seen: dict[Path, Path] = {}  # resolved output → the input writing it
     for src, dst in zip(content, targets):
         first = seen.get(dst.resolve())
@@ -48,6 +45,10 @@ def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequenc
                 raise VStyleError(f"{src} is given twice")
             raise VStyleError(f"{first} and {src} would both be written to {dst}; put them in separate runs")
         seen[dst.resolve()] = src
+    if output is not None and (many or not output.suffix):  # -o names a folder: made once the run is sound
+        make_folder(output)
+    styles_read = style_paths(styles)
+    for src, dst in zip(content, targets):
         check_writable(dst, overwrite, inputs=(src, *styles_read))
     return targets, [read_image(c) for c in content]
 

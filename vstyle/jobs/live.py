@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import VStyleError
 from ..flags import flag
-from .engine import EngineSpec
+from .engine import EngineSpec, parse_style_spec
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -38,6 +38,9 @@ def expand_styles(specs: Sequence[str]) -> list[Path]:
             if not found:
                 raise VStyleError(f"{flag('styles')} {spec}: the folder has no images")
             paths.extend(found)
+        elif not path.exists() and parse_style_spec(spec).path.is_file():  # a.jpg:0.5 names a.jpg and a weight
+            raise VStyleError(f"{flag('styles')} {spec}: live styles take no weight (each is shown on its own; "
+                              "the keys switch between them)")
         else:
             paths.append(path)
     return paths

@@ -69,7 +69,10 @@ def mirrored_output(rel: Path, out_dir: Path, kind: str, taken: set[Path]) -> Pa
     suffix in its stem (``a.png`` and ``a.bmp`` → ``a.png`` and ``a_bmp.png``). Adds it to ``taken``."""
     suffix = output_suffix(rel, kind)
     dst = out_dir / rel.with_suffix(suffix)
-    if dst in taken:
-        dst = out_dir / rel.with_name(f"{rel.stem}_{rel.suffix.lower()[1:]}{suffix}")
+    n = 1
+    while dst in taken:  # a.BMP, a.bmp and a.png: a.png, a_bmp.png, a_png.png; a third clash counts on
+        tail = rel.suffix.lower()[1:] + (f"_{n}" if n > 1 else "")
+        dst = out_dir / rel.with_name(f"{rel.stem}_{tail}{suffix}")
+        n += 1
     taken.add(dst)
     return dst

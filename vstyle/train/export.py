@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,6 @@ from ..io.atomic import check_writable
 from ..models import SCTNet, build
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 #: Recipe keys copied into a model's provenance (what shaped the weights).
 RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lambda_teacher_pix",
                "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat", "lambda_style_softmax",
@@ -24,20 +22,6 @@ RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lam
                "batch", "resize", "resize_mode", "crop", "flip", "scale_min", "scale_max", "style_resize",
                "style_scale_min", "style_scale_max", "style_hue", "ema_decay", "video_frames", "seed", "init",
                "random_weights")
-
-
-def default_output(name: str) -> Path:
-    """Where ``--name NAME`` goes without ``-o``: ``$VSTYLE_HOME/NAME.safetensors``, so ``--model NAME`` finds it."""
-    from ..weights import SUFFIX, user_dir
-
-    return user_dir() / f"{name}{SUFFIX}"
-
-
-def check_name(name: str) -> str:
-    """A model name: letters, digits, ``._+-``, no path separators."""
-    if not _NAME.match(name):
-        raise VStyleError(f"model name {name!r} must be letters, digits and ._+- (no folders)")
-    return name
 
 
 def model_from_checkpoint(state: dict[str, Any], raw: bool = False) -> SCTNet:
@@ -84,16 +68,11 @@ def export_run(run_dir: str | Path, name: str, output: str | Path | None = None,
     """Write the run's current model with :func:`vstyle.weights.save_model`; returns (path, provenance).
 
     ``raw`` exports the last step's weights of a run that keeps a moving average (the default there)."""
-    from ..weights import SUFFIX, save_model
+    from ..weights import model_output, save_model
 
     run = Path(run_dir).expanduser()
-    check_name(name)
+    path = model_output(name, output)
     state = load_checkpoint(run / CHECKPOINT_NAME)
-    path = Path(output).expanduser() if output is not None else default_output(name)
-    if path.suffix != SUFFIX:
-        raise VStyleError(f"model files end in {SUFFIX}: {path}")
-    if output is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
     check_writable(path, overwrite)
     model = model_from_checkpoint(state, raw)
     style_resize = int(state["recipe"].get("style_resize") or 0)

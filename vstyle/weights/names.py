@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import VStyleError
@@ -12,6 +13,8 @@ SUFFIX = ".safetensors"
 #: Shipped weights live beside the package (editable installs and source checkouts).
 PROJECT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_MODEL = "default"
+#: A name ``--model NAME`` can find: a letter or digit first (never "." or ".."), no folders.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 def how_to_get_a_model() -> str:
@@ -59,3 +62,29 @@ def resolve(spec: str | None) -> Path:
         raise VStyleError(how_to_get_a_model())
     known = ", ".join(p.stem for p in available_models()) or "none"
     raise VStyleError(f"model {name!r} not found in {', '.join(map(str, search_dirs()))} (known: {known})")
+
+
+def model_output(name: str, output: str | Path | None) -> Path:
+    """Where a model saved under ``name`` goes: ``output`` (a .safetensors file), or
+    ``$VSTYLE_HOME/NAME.safetensors`` (the folder made if missing), so that ``--model NAME`` finds it.
+
+    Refuses a name that lookup would never reach: one that is not a plain name, one ending in the suffix
+    (looked up as a path), or, without ``output``, a shipped model's name (the project's folder is
+    searched first, so the new file would be shadowed).
+    """
+    from ..io.atomic import make_folder
+
+    if not _NAME.fullmatch(name):
+        raise VStyleError(f"model name {name!r} must start with a letter or digit and use only letters, digits "
+                          "and ._+- (no folders)")
+    if name.endswith(SUFFIX):
+        raise VStyleError(f"give the model name without {SUFFIX}: {name[:-len(SUFFIX)]!r}")
+    if output is None and (PROJECT_WEIGHTS / f"{name}{SUFFIX}").is_file():
+        raise VStyleError(f"{name!r} is a shipped model's name, and {flag('model')} {name} would load that one; "
+                          "choose another name")
+    path = Path(output).expanduser() if output is not None else user_dir() / f"{name}{SUFFIX}"
+    if path.suffix != SUFFIX:
+        raise VStyleError(f"model files end in {SUFFIX}: {path}")
+    if output is None:
+        make_folder(path.parent, "model folder")
+    return path
