@@ -810,3 +810,49 @@ def test_a_weighted_live_style_says_live_takes_no_weights(example_style: Path) -
     with pytest.raises(VStyleError, match="live styles take no weight"):
         expand_styles([f"{example_style}:0.5"])
     assert expand_styles([str(example_style)]) == [example_style]
+
+
+def test_options_the_running_backend_would_ignore_are_refused(tiny_model: Path) -> None:
+    """``--engine FILE`` on a run that uses torch on the CPU, and ``--compile`` with ONNX Runtime or int8
+    (OpenVINO), were accepted and ignored: the summary said torch and no note said why."""
+    from vstyle.engine import Engine
+    from vstyle.weights import load_model
+
+    model = load_model(str(tiny_model))
+    with pytest.raises(VStyleError, match="engine_path x.engine is a TensorRT engine, .* this run uses torch on cpu"):
+        Engine(model, device="cpu", backend="auto", engine_path="x.engine")
+    for backend, precision in (("ort", "fp32"), ("auto", "int8")):
+        with pytest.raises(VStyleError, match="compile_ is torch.compile, for the torch backend; this run uses"):
+            Engine(model, device="cpu", backend=backend, precision=precision, compile=True)
+
+
+def test_a_folder_batch_cannot_list_is_a_failure_not_nothing(tmp_path: Path, tiny_model: Path,
+                                                               style_image: Path) -> None:
+    """``batch -r`` passed over a sub-folder it could not list without a word ("all done", exit 0)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (10, 20, 90)).save(src / "a.png")
+    Image.new("RGB", (40, 30), (10, 20, 90)).save(src / "locked" / "b.png")
+    (src / "locked").chmod(0o000)
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # root lists any folder unless it gives up the capability to
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+        caps = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", "--bounding-set", caps, "--inh-caps", caps, "--"]
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-m", "vstyle", "batch", str(src), str(tmp_path / "out"),
+                               "--style", str(style_image), "--model", str(tiny_model), "-r", "--max-size", "32",
+                               "--json"], capture_output=True, text=True, timeout=300)
+    finally:
+        (src / "locked").chmod(0o755)
+    assert proc.returncode == 1, proc.stderr
+    files = {Path(f["file"]).name: f for f in json.loads(proc.stdout)["files"]}
+    assert files["a.png"]["status"] == "ok"
+    assert (files["locked"]["kind"], files["locked"]["status"]) == ("folder", "failed")
+    assert files["locked"]["reason"] == "cannot list: Permission denied"

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ..errors import VStyleError
+from ..flags import flag
 from ..models import SCTNet, StyleCode
 from .backends import Backend, FrameBackend
 from .color import preserve_color as _preserve_color
@@ -44,6 +45,7 @@ class Engine:
             raise VStyleError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
         if backend == "auto":
             backend = pick_backend(self.device, engine_path, precision, megapixels, compile)
+        _check_backend_options(backend, self.device, compile, engine_path)
         resolve_precision(precision, self.device, backend)  # before any model work
         if threads:
             torch.set_num_threads(threads)
@@ -61,7 +63,6 @@ class Engine:
     def style_code(self, image: np.ndarray, max_size: int | None = None) -> StyleCode:
         """Encode a style image (H×W×3 uint8 RGB) once; its longer side is first limited to ``max_size``
         (default: the model's own ``style_size``)."""
-        from ..flags import flag
         from ..io.images import fit_within
 
         h0, w0 = image.shape[:2]
@@ -132,6 +133,16 @@ class Engine:
         """What runs where, for ``--json`` summaries."""
         return {"device": str(self.device), "backend": self.backend_name, "precision": self.precision,
                 "arch": self.model.arch, "mode": self.model.mode}
+
+
+def _check_backend_options(backend: str, device: torch.device, compile: bool, engine_path: str | None) -> None:
+    """Refuse options the backend that will run would ignore: a user who asks for torch.compile or a
+    TensorRT engine and silently gets neither measures the wrong thing."""
+    if compile and backend != "torch":
+        raise VStyleError(f"{flag('compile_')} is torch.compile, for the torch backend; this run uses {backend}")
+    if engine_path is not None and backend != "trt":
+        raise VStyleError(f"{flag('engine_path')} {engine_path} is a TensorRT engine, run by the trt backend on "
+                          f"CUDA; this run uses {backend} on {device.type}")
 
 
 def _check_alpha(alpha: float) -> None:

@@ -79,7 +79,8 @@ def record_names(in_dir: Path, out_dir: Path, jobs: Sequence[Job]) -> None:
     from ..io.atomic import write_bytes_atomic
 
     names = {**read_names(out_dir),
-             **{j.src.relative_to(in_dir).as_posix(): j.dst.relative_to(out_dir).as_posix() for j in jobs}}
+             **{j.src.relative_to(in_dir).as_posix(): j.dst.relative_to(out_dir).as_posix() for j in jobs
+                if j.kind != "folder"}}
     write_bytes_atomic(out_dir / NAMES_FILE, (json.dumps(names, indent=1, sort_keys=True) + "\n").encode())
 
 
@@ -91,6 +92,7 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
     from ..io.video_source import VIDEO_SUFFIXES
 
     found = sorted(src_dir.rglob("*") if recursive else src_dir.iterdir())
+    unreadable = _unreadable_folders(src_dir, out_dir) if recursive else []
     named = read_names(out_dir)
     taken = {out_dir / name for name in named.values()}
     media: list[tuple[Path, Path, str]] = []
@@ -108,7 +110,21 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
         media.append((src, rel, kind))
     # Names given before stay; the rest are chosen around them, in order.
     dst = {src: out_dir / named[rel.as_posix()] for src, rel, _ in media if rel.as_posix() in named}
-    return [Job(src, dst.get(src) or mirrored_output(rel, out_dir, kind, taken), kind) for src, rel, kind in media]
+    jobs = [Job(src, dst.get(src) or mirrored_output(rel, out_dir, kind, taken), kind) for src, rel, kind in media]
+    # A folder that cannot be listed is a failure of the batch, not an empty folder.
+    return jobs + [Job(folder, out_dir / folder.relative_to(src_dir), "folder", "failed", f"cannot list: {why}")
+                   for folder, why in unreadable]
+
+
+def _unreadable_folders(src_dir: Path, out_dir: Path) -> list[tuple[Path, str]]:
+    """Folders under ``src_dir`` that cannot be listed (``rglob`` passes over them without a word), with
+    the reason; hidden ones and ``out_dir`` left out as :func:`find_jobs` leaves them out."""
+    import os
+
+    errors: list[tuple[Path, str]] = []
+    for root, dirs, _ in os.walk(src_dir, onerror=lambda e: errors.append((Path(e.filename), e.strerror or ""))):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not is_inside(Path(root) / d, out_dir)]
+    return sorted((p, why) for p, why in errors if p != src_dir)
 
 
 def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursive: bool,
@@ -131,7 +147,7 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
         hint = "" if recursive else f" (sub-folders need {flag('recursive')})"
         raise VStyleError(f"no images or videos in {in_dir}{hint}")
     for j in jobs:
-        if j.dst.exists() and not overwrite:
+        if j.status == "pending" and j.dst.exists() and not overwrite:
             j.status, j.reason = "skipped", "output exists"
     return jobs
 
