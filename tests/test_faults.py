@@ -856,3 +856,19 @@ def test_a_folder_batch_cannot_list_is_a_failure_not_nothing(tmp_path: Path, tin
     assert files["a.png"]["status"] == "ok"
     assert (files["locked"]["kind"], files["locked"]["status"]) == ("folder", "failed")
     assert files["locked"]["reason"] == "cannot list: Permission denied"
+
+
+def test_an_unwritable_cache_is_said_not_claimed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With $VSTYLE_HOME a file or read-only, every run said "exporting ... once (cached as ...)" and
+    exported again: nothing was cached. The derived file still serves the run, from a temporary folder."""
+    from vstyle.export.onnx_export import store_in_cache
+    from vstyle.io.atomic import write_bytes_atomic
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    wanted = blocked / "cache" / "onnx" / "m.onnx"
+    got = store_in_cache(wanted, lambda p: write_bytes_atomic(p, b"graph", shared=True), "vstyle-test-")
+    assert got != wanted and got.read_bytes() == b"graph"
+    assert "note: cannot write the cache (Not a directory" in capsys.readouterr().err
+    assert store_in_cache(tmp_path / "c" / "m.onnx", lambda p: write_bytes_atomic(p, b"g"), "x-") == \
+        tmp_path / "c" / "m.onnx"

@@ -17,13 +17,13 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from ..engine.device import torch_dtype
 from ..engine.options import GRAPH_PRECISIONS
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, example_inputs, input_specs
@@ -167,6 +167,21 @@ def cache_dir() -> Path:
     return user_dir() / "cache"
 
 
+def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Path:
+    """``write(path)`` a file derived from a model into the cache and return where it went: where the cache
+    cannot be written, a fresh temporary folder, and a note that it will be made again next time (the
+    caller announced it as cached)."""
+    try:
+        write(path)
+        return path
+    except OSError as exc:
+        print(f"vstyle: note: cannot write the cache ({exc.strerror or exception_line(exc)}: {path.parent}); "
+              "it is made again next time", file=sys.stderr, flush=True)
+        path = Path(tempfile.mkdtemp(prefix=prefix)) / path.name
+        write(path)
+        return path
+
+
 def cached_onnx(model: SCTNet, precision: str = "fp32") -> bytes:
     """The exported graph of ``model``, from ``$VSTYLE_HOME/cache/onnx`` when present (keyed by the
     weights digest, precision, opset and graph version); exported and stored on first use.
@@ -183,9 +198,4 @@ def cached_onnx_path(model: SCTNet, precision: str = "fp32") -> Path:
         return path
     print(f"vstyle: exporting the {precision} ONNX graph once (cached as {path})", file=sys.stderr, flush=True)
     data = export_onnx(model, precision)
-    try:
-        write_bytes_atomic(path, data, shared=True)
-    except OSError:
-        path = Path(tempfile.mkdtemp(prefix="vstyle-onnx-")) / path.name
-        write_bytes_atomic(path, data)
-    return path
+    return store_in_cache(path, lambda p: write_bytes_atomic(p, data, shared=True), "vstyle-onnx-")

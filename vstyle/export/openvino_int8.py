@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +209,7 @@ def cached_int8_model(model: SCTNet) -> Path:
     """The int8 OpenVINO model (``.xml`` beside its ``.bin``) of ``model`` from
     ``$VSTYLE_HOME/cache/openvino``, keyed by the weights digest, graph and calibration versions;
     calibrated and stored on first use (tens of seconds). An unwritable cache costs calibrating again."""
-    from .onnx_export import GRAPH_VERSION, cache_dir, cached_onnx_path, weights_sha256
+    from .onnx_export import GRAPH_VERSION, cache_dir, cached_onnx_path, store_in_cache, weights_sha256
 
     digest = weights_sha256(model)
     path = cache_dir() / "openvino" / f"{model.arch}-{digest[:20]}-int8-g{GRAPH_VERSION}-c{CALIBRATION_VERSION}.xml"
@@ -219,12 +218,7 @@ def cached_int8_model(model: SCTNet) -> Path:
     onnx_path = cached_onnx_path(model, "fp32")
     print(f"vstyle: calibrating the int8 model once on sample frames (cached as {path})", file=sys.stderr, flush=True)
     quantized = quantize(model, onnx_path)
-    try:
-        save_ir(quantized, path)
-    except OSError:  # an unwritable cache: a private folder, and calibrating again next time
-        path = Path(tempfile.mkdtemp(prefix="vstyle-int8-")) / path.name
-        save_ir(quantized, path)
-    return path
+    return store_in_cache(path, lambda p: save_ir(quantized, p), "vstyle-int8-")
 
 
 def save_ir(model: Any, path: Path) -> None:
