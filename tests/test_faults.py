@@ -872,3 +872,22 @@ def test_an_unwritable_cache_is_said_not_claimed(tmp_path: Path, capsys: pytest.
     assert "note: cannot write the cache (Not a directory" in capsys.readouterr().err
     assert store_in_cache(tmp_path / "c" / "m.onnx", lambda p: write_bytes_atomic(p, b"g"), "x-") == \
         tmp_path / "c" / "m.onnx"
+
+
+def test_an_eval_of_photos_alone_plots_without_warnings(tmp_path: Path) -> None:
+    """Photos have no warping error, so the trade-off plot had no labelled dots and matplotlib printed a
+    two-line "No artists with labels" warning into every photos-only eval."""
+    import warnings
+
+    from vstyle.evaluation.plots import plot_tradeoff
+
+    data = {"summary": [{"method": "m", "kind": "model", "warp_short": None, "style_meanstd": 1.0}], "results": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plot_tradeoff(data, tmp_path / "t.png", overwrite=False).is_file()
+
+
+def test_a_bench_list_measures_each_value_once() -> None:
+    from vstyle.export.shapes import parse_list
+
+    assert parse_list("64, 64,torch,,64", "--sizes") == ["64", "torch"]

@@ -74,7 +74,7 @@ def plot_tradeoff(data: dict[str, Any], path: Path, overwrite: bool) -> Path:
     ax.set_ylabel("style distance, mean/std (lower = closer to style)")
     ax.set_title("Style vs temporal stability (best: bottom left)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     fig.tight_layout()
     return _save(fig, plt, path, overwrite)
 
@@ -103,7 +103,7 @@ def plot_judged(data: dict[str, Any], path: Path, overwrite: bool) -> Path:
         ax.grid(alpha=0.3)
     axes[0].set_title("Independent judge (EfficientNet-Lite0): best top left", fontsize=10)
     axes[1].set_title("Colours and specificity: best top left", fontsize=10)
-    axes[0].legend(fontsize=8)
+    _legend(axes[0])
     fig.tight_layout()
     return _save(fig, plt, path, overwrite)
 
@@ -115,3 +115,10 @@ def _save(fig: Any, plt: Any, path: Path, overwrite: bool) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+def _legend(ax: Any) -> None:
+    """A legend of the labelled dots, if any (photos alone have no warping error to plot, and matplotlib
+    warns on stderr about an empty legend)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)

@@ -144,8 +144,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def parse_list(text: str, what: str) -> list[str]:
-    """Comma-separated values, blanks dropped; at least one."""
-    items = [s.strip() for s in str(text).split(",") if s.strip()]
+    """Comma-separated values, blanks and repeats dropped (a repeat would be measured twice); at least one."""
+    items = list(dict.fromkeys(s.strip() for s in str(text).split(",") if s.strip()))
     if not items:
         raise VStyleError(f"{what} needs at least one value")
     return items
