@@ -705,8 +705,15 @@ def test_mjpeg_is_written_in_full_range(tmp_path: Path) -> None:
     assert writer.describe()["pix_fmt"] == "yuvj420p"
     with VideoReader(probe_video(path), (64, 48)) as reader:
         back = next(reader.frames()).image
-    # Black and white come back as black and white (a limited/full mix-up lifts or crushes them by 16+).
+    # Black and white come back as black and white, greys as the same greys (a limited/full mix-up lifts
+    # or crushes the ends by 16 and moves 64 and 192 by 8).
     assert back[:, :24].max() <= 4 and back[:, 40:].min() >= 251
+    image[:, :32], image[:, 32:] = 64, 192
+    with VideoWriter(path, 64, 48, Fraction(24), Fraction(1, 24), codec="mjpeg", bitrate=4_000_000) as writer:
+        writer.write(image, 0)
+    with VideoReader(probe_video(path), (64, 48)) as reader:
+        back = next(reader.frames()).image.astype(int)
+    assert abs(back[:, 4:20] - 64).max() <= 2 and abs(back[:, 44:60] - 192).max() <= 2
 
 
 def test_a_style_too_thin_at_the_style_size_says_which_size_works(tiny_model: Path) -> None:
@@ -722,6 +729,8 @@ def test_a_style_too_thin_at_the_style_size_says_which_size_works(tiny_model: Pa
                                           rf"{enough} or more"):
         engine.style_code(painting, max_size=need)
     engine.style_code(painting, max_size=enough)  # the size it names is enough
+    with pytest.raises(VStyleError, match="crop it to a less elongated shape"):  # past the largest style size
+        engine.style_code(np.full((10, 5_000, 3), 128, np.uint8), max_size=None)
     with pytest.raises(VStyleError, match=rf"style image is 768×{need - 1} px; this model needs at least {need}"):
         engine.style_code(painting[: need - 1], max_size=None)
 
@@ -891,3 +900,29 @@ def test_a_bench_list_measures_each_value_once() -> None:
     from vstyle.export.shapes import parse_list
 
     assert parse_list("64, 64,torch,,64", "--sizes") == ["64", "torch"]
+
+
+def test_an_optional_value_may_be_empty_and_image_makes_no_folder_for_a_refused_run(tmp_path: Path,
+                                                                                   tiny_model: Path) -> None:
+    """``--ray ''`` is ``--ray`` alone (a local cluster), not an empty value to refuse; and a run refused for
+    a missing style left its new ``-o`` folder behind."""
+    line = assert_one_line_error(run_vstyle("batch", tmp_path, tmp_path / "o", "--style", "s.jpg", "--ray", "",
+                                            "--workers", "0"))
+    assert "needs a value" not in line and "--workers" in line, line
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (40, 30), (200, 20, 20)).save(photo)
+    line = assert_one_line_error(run_vstyle("image", photo, "--style", tmp_path / "missing.jpg", "--model", tiny_model,
+                                            "-o", tmp_path / "new" / ""))
+    assert "style image not found" in line and not (tmp_path / "new").exists()
+
+
+def test_a_batch_record_cannot_aim_outside_out(tmp_path: Path) -> None:
+    from vstyle.jobs.batch import NAMES_FILE, find_jobs
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.new("RGB", (8, 8)).save(src / name)
+    (out / NAMES_FILE).write_text(json.dumps({"a.png": "../a.png", "b.png": "/tmp/b.png", "c.png": "sub/c.png"}))
+    assert [j.dst for j in find_jobs(src, out, recursive=False)] == [out / "a.png", out / "b.png", out / "sub/c.png"]

@@ -11,6 +11,9 @@ _SIZE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
 PRESETS = {"360p": (640, 360), "480p": (854, 480), "540p": (960, 540), "720p": (1280, 720),
            "1080p": (1920, 1080), "1440p": (2560, 1440), "2160p": (3840, 2160), "4k": (3840, 2160)}
 
+#: The largest --style-size (longer side of a style image, px) the commands take.
+MAX_STYLE_SIZE = 4096
+
 
 def parse_size(text: str, *, square: bool = True, presets: bool = True,
                sides: tuple[int, int] = (1, 1 << 16)) -> tuple[int, int]:

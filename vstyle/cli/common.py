@@ -11,6 +11,7 @@ import click
 
 from ..engine.options import BACKENDS, PRECISIONS, check_device
 from ..errors import VStyleError
+from ..sizes import MAX_STYLE_SIZE
 
 F = Callable[..., Any]
 
@@ -85,7 +86,7 @@ def style_options(fn: F) -> F:
                      help="Style strength: blends stylised and content features (0 = content, 1 = full style)."),
         click.option("--preserve-color", is_flag=True,
                      help="Keep the content's colours (luminance-only transfer, see README)."),
-        click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+        click.option("--style-size", type=click.IntRange(33, MAX_STYLE_SIZE), default=None,
                      help="Longer side the style image is scaled down to before encoding"
                           " [default: the model's own: 512, sctnet-mobile 256]."),
     ]

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import VStyleError
+from ..sizes import MAX_STYLE_SIZE
 from .common import FiniteFloatRange, print_json, runtime_options
 from .progress import discard, make_progress, stderr
 
@@ -115,7 +116,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Scale clips down so the longer side is at most this many pixels.")
 @click.option("--long-delta", type=click.IntRange(2, None), default=9, show_default=True,
               help="Frame distance of the long-term warping error.")
-@click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+@click.option("--style-size", type=click.IntRange(33, MAX_STYLE_SIZE), default=None,
               help="Longer side the style image is scaled down to before a model encodes it"
                    " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--batch", type=click.IntRange(1, 256), default=4, show_default=True, help="Frames per engine call.")

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..sizes import MAX_STYLE_SIZE
 from .common import FiniteFloatRange, engine_options, print_json
 from .progress import discard, make_progress, stderr
 
@@ -28,7 +29,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 @click.option("--alpha", type=FiniteFloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Starting style strength (+/- keys change it).")
 @click.option("--preserve-color", is_flag=True, help="Start with the camera's colours kept (c key toggles).")
-@click.option("--style-size", type=click.IntRange(33, 4096), default=None,
+@click.option("--style-size", type=click.IntRange(33, MAX_STYLE_SIZE), default=None,
               help="Longer side the style images are scaled down to before encoding"
                    " [default: the model's own: 512, sctnet-mobile 256].")
 @click.option("--side-by-side", is_flag=True, help="Show the camera frame beside the stylised one.")

@@ -62,17 +62,20 @@ class LazyGroup(click.Group):
 def refuse_empty_values(ctx: click.Context, args: list[str]) -> None:
     """No vstyle option or argument takes an empty string, yet one reached the command as a path
     (``-o ''`` wrote beside the input, ``vstyle image ''`` said ". is a folder") or as "not given"
-    (``--model ''`` ran the default model): refuse it, naming the option it was meant for."""
-    takes_value = {opt for param in _params(ctx.command) if isinstance(param, click.Option) and not param.is_flag
-                   for opt in param.opts}
+    (``--model ''`` ran the default model): refuse it, naming the option it was meant for. An option whose
+    value is optional (``--ray`` alone: a local cluster) may be given an empty one."""
+    options = [p for p in _params(ctx.command) if isinstance(p, click.Option) and not p.is_flag]
+    # click's own mark of an option that may stand without its value (flag_value set, is_flag off).
+    optional = {opt for p in options if getattr(p, "_flag_needs_value", False) for opt in p.opts}
+    takes_value = {opt for p in options for opt in p.opts} - optional
     positional = False  # after "--" every word is an argument
     for i, arg in enumerate(args):
+        before = args[i - 1] if i and not positional else ""
         if arg == "--" and not positional:
             positional = True
         elif not positional and arg.endswith("=") and arg[:-1] in takes_value:
             raise click.UsageError(f"{arg[:-1]} needs a value, got an empty string", ctx=ctx)
-        elif arg == "":
-            before = args[i - 1] if i and not positional else ""
+        elif arg == "" and before not in optional:
             what = f"{before} needs a value, got" if before in takes_value else "an argument is"
             raise click.UsageError(f"{what} an empty string", ctx=ctx)
 

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ..errors import VStyleError
 from ..flags import flag
+from ..sizes import MAX_STYLE_SIZE
 from ..models import SCTNet, StyleCode
 from .backends import Backend, FrameBackend
 from .color import preserve_color as _preserve_color
@@ -75,8 +76,10 @@ class Engine:
                 raise VStyleError(f"style image is {w0}×{h0} px; this model needs at least {need} px per side")
             # Fitting the longer side to the style size made the shorter one too short: say which size works.
             enough = -(-need * max(h0, w0) // min(h0, w0))
+            fix = (f"pass {flag('style_size')} {enough} or more" if enough <= MAX_STYLE_SIZE
+                   else "crop it to a less elongated shape")
             raise VStyleError(f"style image {w0}×{h0} px is {w}×{h} at {flag('style_size')} {longest}; this model "
-                              f"needs at least {need} px per side: pass {flag('style_size')} {enough} or more")
+                              f"needs at least {need} px per side: {fix}")
         x = frames_to_tensor(image[None]).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         with torch.inference_mode():
             code = self.model.encode_style(x)

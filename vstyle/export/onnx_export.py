@@ -177,8 +177,12 @@ def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Pa
     except OSError as exc:
         print(f"vstyle: note: cannot write the cache ({exc.strerror or exception_line(exc)}: {path.parent}); "
               "it is made again next time", file=sys.stderr, flush=True)
-        path = Path(tempfile.mkdtemp(prefix=prefix)) / path.name
-        write(path)
+        try:
+            path = Path(tempfile.mkdtemp(prefix=prefix)) / path.name
+            write(path)
+        except OSError as again:
+            raise VStyleError(f"cannot write {path.name} to the cache or a temporary folder: "
+                              f"{again.strerror or exception_line(again)}") from None
         return path
 
 

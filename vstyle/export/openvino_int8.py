@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import VStyleError
+from ..errors import VStyleError, exception_line
 from ..flags import flag
 from ..io.atomic import replace_on_success
 from ..models import SCTNet
@@ -230,4 +230,7 @@ def save_ir(model: Any, path: Path) -> None:
         with replace_on_success(path.with_suffix(".bin"), shared=True) as tmp_bin:
             # save_model writes the weights beside the .xml under the same stem: the .bin's partial name.
             assert tmp_xml.with_suffix(".bin") == tmp_bin
-            ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
+            try:
+                ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
+            except RuntimeError as exc:  # OpenVINO reports an unwritable file as a RuntimeError
+                raise OSError(exception_line(exc)) from exc

@@ -17,11 +17,13 @@ from typing import Any, Callable, Protocol, Sequence
 
 from ..errors import VStyleError, exception_line
 from ..flags import flag
-from .naming import mirrored_output
+from .engine import check_style_files
+from .naming import mirrored_output, output_suffix
 
 #: Kept in OUT: the output name each input was given. Two inputs that map to one name (``a.png`` and
-#: ``a.bmp``) are told apart by order, so a file added before a rerun could take another's name; with
-#: the record every input keeps its name across reruns and a newcomer gets a free one.
+#: ``a.PNG``, ``clip.mov`` and ``clip.mp4``) are told apart by order, so a file added before a rerun
+#: could take another's name; with the record every input keeps its name across reruns and a newcomer
+#: gets a free one.
 NAMES_FILE = ".vstyle-batch-names.json"
 
 
@@ -31,7 +33,7 @@ class Job:
 
     src: Path
     dst: Path
-    kind: str  # "image" | "video"
+    kind: str  # "image" | "video" | "folder" (one that cannot be listed: a failed row)
     status: str = "pending"  # ok | skipped | failed | interrupted
     reason: str = ""
     seconds: float = 0.0
@@ -63,10 +65,10 @@ def read_names(out_dir: Path) -> dict[str, str]:
     """The :data:`NAMES_FILE` record of an earlier batch into ``out_dir``: input → output, both relative
     (POSIX); empty when there is none."""
     path = out_dir / NAMES_FILE
+    if not path.is_file():
+        return {}
     try:
         names = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
     except (OSError, ValueError) as exc:
         raise VStyleError(f"cannot read {path} ({exception_line(exc)}); delete it to name outputs afresh") from None
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
@@ -109,11 +111,21 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
             continue
         media.append((src, rel, kind))
     # Names given before stay; the rest are chosen around them, in order.
-    dst = {src: out_dir / named[rel.as_posix()] for src, rel, _ in media if rel.as_posix() in named}
+    dst = {src: out_dir / named[rel.as_posix()] for src, rel, kind in media
+           if _recorded_name_fits(named.get(rel.as_posix()), rel, kind)}
     jobs = [Job(src, dst.get(src) or mirrored_output(rel, out_dir, kind, taken), kind) for src, rel, kind in media]
     # A folder that cannot be listed is a failure of the batch, not an empty folder.
     return jobs + [Job(folder, out_dir / folder.relative_to(src_dir), "folder", "failed", f"cannot list: {why}")
                    for folder, why in unreadable]
+
+
+def _recorded_name_fits(name: str | None, rel: Path, kind: str) -> bool:
+    """Whether a recorded output name can be used again: relative, inside OUT, and with the suffix the
+    input gets now (a hand-edited or stale record must not aim a write elsewhere)."""
+    if name is None:
+        return False
+    path = Path(name)
+    return not path.is_absolute() and ".." not in path.parts and path.suffix == output_suffix(rel, kind)
 
 
 def _unreadable_folders(src_dir: Path, out_dir: Path) -> list[tuple[Path, str]]:
@@ -139,9 +151,7 @@ def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursi
     if is_inside(in_dir, out_dir):
         raise VStyleError(f"OUT ({out_dir}) is IN or a folder above it; give a separate output folder "
                           "(outputs keep the inputs' names)")
-    for path in style_paths:
-        if not path.is_file():
-            raise VStyleError(f"style image not found: {path}")
+    check_style_files(style_paths)
     jobs = find_jobs(in_dir, out_dir, recursive)
     if not jobs:
         hint = "" if recursive else f" (sub-folders need {flag('recursive')})"

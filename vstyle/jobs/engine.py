@@ -78,6 +78,13 @@ def style_paths(styles: Sequence[str]) -> tuple[Path, ...]:
     return tuple(parse_style_spec(s).path for s in styles)
 
 
+def check_style_files(paths: Sequence[Path]) -> None:
+    """One line for the first style image that is not there, before any output folder or model work."""
+    for path in paths:
+        if not path.is_file():
+            raise VStyleError(f"style image not found: {path}")
+
+
 def read_styles(styles: Sequence[str]) -> list[tuple[np.ndarray, float]]:
     """Every style read: (H×W×3 uint8 image, blend weight); the weights must not all be zero."""
     from ..io.images import read_image

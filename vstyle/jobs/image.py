@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import VStyleError
 from ..io.atomic import check_writable, make_folder
-from .engine import EngineSpec, load_style_code, style_paths, stylize_still
+from .engine import EngineSpec, check_style_files, load_style_code, style_paths, stylize_still
 from .naming import image_output, style_label
 
 if TYPE_CHECKING:
@@ -45,12 +45,14 @@ def prepare_images(content: Sequence[Path], output: Path | None, styles: Sequenc
                 raise VStyleError(f"{src} is given twice")
             raise VStyleError(f"{first} and {src} would both be written to {dst}; put them in separate runs")
         seen[dst.resolve()] = src
+    styles_read = style_paths(styles)
+    check_style_files(styles_read)
+    images = [read_image(c) for c in content]
     if output is not None and (many or not output.suffix):  # -o names a folder: made once the run is sound
         make_folder(output)
-    styles_read = style_paths(styles)
     for src, dst in zip(content, targets):
         check_writable(dst, overwrite, inputs=(src, *styles_read))
-    return targets, [read_image(c) for c in content]
+    return targets, images
 
 
 def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[str], style_size: int | None,

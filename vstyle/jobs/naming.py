@@ -66,11 +66,11 @@ def image_output(src: Path, out: Path | None, many: bool, label: str) -> Path:
 
 def mirrored_output(rel: Path, out_dir: Path, kind: str, taken: set[Path]) -> Path:
     """``out_dir/rel`` with the output suffix; a name another input already took keeps the old
-    suffix in its stem (``a.png`` and ``a.bmp`` → ``a.png`` and ``a_bmp.png``). Adds it to ``taken``."""
+    suffix in its stem (``a.gif`` and ``a.png`` → ``a.png`` and ``a_png.png``). Adds it to ``taken``."""
     suffix = output_suffix(rel, kind)
     dst = out_dir / rel.with_suffix(suffix)
     n = 1
-    while dst in taken:  # a.BMP, a.bmp and a.png: a.png, a_bmp.png, a_png.png; a third clash counts on
+    while dst in taken:  # a.BMP, a.Bmp and a.bmp: a.bmp, a_bmp.bmp, a_bmp_2.bmp
         tail = rel.suffix.lower()[1:] + (f"_{n}" if n > 1 else "")
         dst = out_dir / rel.with_name(f"{rel.stem}_{tail}{suffix}")
         n += 1

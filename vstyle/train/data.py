@@ -22,7 +22,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import VStyleError, exception_line
 from ..io.images import IMAGE_SUFFIXES, resize
-from ..io.video_source import VIDEO_SUFFIXES
+
+#: The videos training reads: narrower than the players' list (``io.video_source``) on purpose, since a
+#: run's data hash covers the files listed, and a wider list would stop runs made before from resuming.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg")
 
 # Seed-sequence stream tags, so permutations and augmentations never share random numbers.
 _PERM, _AUG = 0, 2

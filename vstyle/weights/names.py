@@ -65,8 +65,8 @@ def resolve(spec: str | None) -> Path:
 
 
 def model_output(name: str, output: str | Path | None) -> Path:
-    """Where a model saved under ``name`` goes: ``output`` (a .safetensors file), or
-    ``$VSTYLE_HOME/NAME.safetensors`` (the folder made if missing), so that ``--model NAME`` finds it.
+    """Where a model saved under ``name`` goes (its folder made if missing): ``output`` (a .safetensors file), or
+    ``$VSTYLE_HOME/NAME.safetensors``, so that ``--model NAME`` finds it.
 
     Refuses a name that lookup would never reach: one that is not a plain name, one ending in the suffix
     (looked up as a path), or, without ``output``, a shipped model's name (the project's folder is
@@ -85,6 +85,5 @@ def model_output(name: str, output: str | Path | None) -> Path:
     path = Path(output).expanduser() if output is not None else user_dir() / f"{name}{SUFFIX}"
     if path.suffix != SUFFIX:
         raise VStyleError(f"model files end in {SUFFIX}: {path}")
-    if output is None:
-        make_folder(path.parent, "model folder")
+    make_folder(path.parent, "model folder")
     return path
