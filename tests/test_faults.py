@@ -926,3 +926,59 @@ def test_a_batch_record_cannot_aim_outside_out(tmp_path: Path) -> None:
         Image.new("RGB", (8, 8)).save(src / name)
     (out / NAMES_FILE).write_text(json.dumps({"a.png": "../a.png", "b.png": "/tmp/b.png", "c.png": "sub/c.png"}))
     assert [j.dst for j in find_jobs(src, out, recursive=False)] == [out / "a.png", out / "b.png", out / "sub/c.png"]
+
+
+def test_optimize_from_the_photo_refuses_the_options_of_a_model_it_never_loads(tmp_path: Path) -> None:
+    """``image --optimize`` (from the photo) loads no model, so ``--backend``, ``--precision``, ``--compile``,
+    ``--model`` and ``--mode`` were dropped without a word; with ``--init model`` they choose its start."""
+    from vstyle.jobs.engine import EngineSpec
+    from vstyle.jobs.optimize import _check_engine_options
+
+    for spec, key in ((EngineSpec(backend="openvino"), "backend openvino"), (EngineSpec(precision="int8"),
+                      "precision int8"), (EngineSpec(compile=True), "compile_"), (EngineSpec(model="x"), "model x"),
+                      (EngineSpec(mode="photo"), "mode photo")):
+        with pytest.raises(VStyleError, match=f"^{key} applies to a model, and optimize loads none unless init"):
+            _check_engine_options(spec, "content")
+        _check_engine_options(spec, "model")
+    _check_engine_options(EngineSpec(device="cpu", threads=2), "content")
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (40, 30), (200, 20, 20)).save(photo)
+    line = assert_one_line_error(run_vstyle("image", photo, "--style", photo, "--optimize", "--backend", "ort",
+                                            "-o", tmp_path / "o.png"))
+    assert line.startswith("vstyle: error: --backend ort applies to a model, and --optimize loads none"), line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_side_by_side_without_a_window_is_refused(example_clip: Path, example_style: Path) -> None:
+    """``live --no-window --side-by-side`` ran and dropped the option: only the window shows the camera frame."""
+    line = assert_one_line_error(run_vstyle("live", "--style", example_style, "--camera", example_clip,
+                                            "--no-window", "--side-by-side", "--frames", "2"))
+    assert "--side-by-side puts the camera frame beside the stylised one in the window" in line, line
+
+
+def test_a_file_the_user_may_not_read_says_permission_denied(tmp_path: Path, example_clip: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreadable style image said "cannot decode PATH: [Errno 13] …" and an unreadable video "is not a
+    video this tool can read": both blamed the file's contents. (Root reads any file, so the denial is
+    simulated where the file is opened.)"""
+    import av
+    from PIL import Image as PILImage
+
+    from vstyle.io.video_source import open_video
+
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (40, 30)).save(photo)
+
+    def denied(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(args[0]))
+
+    monkeypatch.setattr(PILImage, "open", denied)
+    with pytest.raises(VStyleError, match=f"^cannot read {re.escape(str(photo))}: permission denied$"):
+        read_image(photo)
+
+    def av_denied(*args: Any, **kwargs: Any) -> Any:
+        raise av.error.PermissionError(13, "Permission denied", str(args[0]))
+
+    monkeypatch.setattr(av, "open", av_denied)
+    with pytest.raises(VStyleError, match=f"^cannot read {re.escape(str(example_clip))}: permission denied$"):
+        open_video(example_clip)

@@ -148,3 +148,14 @@ def test_live_stats_totals_skip_the_warm_up_frame() -> None:
     assert total.capture_fps == pytest.approx(30.0)
     assert total.latency_ms == pytest.approx(50.0)
     assert total.dropped == 20
+    assert "stylise 10.0 fps" in total.line() and total.as_dict()["stylize_fps"] == 10.0
+
+
+def test_live_stats_of_one_frame_say_no_rate_was_measured() -> None:
+    """``live --frames 1`` reported "stylise 0.0 fps": one frame spans no interval to take a rate over."""
+    stats = LiveStats()
+    stats.record(captured_at=0.0, captured=1, dropped=0, now=0.5)
+    total = stats.total()
+    assert not total.measured
+    assert "too few to measure rates" in total.line() and "0.0 fps" not in total.line()
+    assert {total.as_dict()[k] for k in ("capture_fps", "stylize_fps", "latency_ms")} == {None}

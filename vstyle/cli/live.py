@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..errors import VStyleError
 from ..sizes import MAX_STYLE_SIZE
 from .common import FiniteFloatRange, engine_options, print_json
 from .progress import discard, make_progress, stderr
@@ -74,6 +75,9 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     from ..live.loop import STOP_REASONS, LiveOptions
     from ..live.state import LiveState
 
+    if side_by_side and no_window:
+        raise VStyleError("--side-by-side puts the camera frame beside the stylised one in the window, and "
+                          "--no-window opens none (recordings and --virtual-cam get the stylised frame alone)")
     options = LiveOptions(max_size=max_size or None, side_by_side=side_by_side, frames=frames, seconds=seconds,
                           record=record, out_dir=out_dir, overwrite=overwrite)
     style_paths = expand_styles(styles)

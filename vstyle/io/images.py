@@ -37,6 +37,8 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
             arr = np.asarray(im.convert("RGB"))
     except UnidentifiedImageError:
         raise VStyleError(f"{path} is not an image this tool can read") from None
+    except PermissionError:
+        raise VStyleError(f"cannot read {path}: permission denied") from None
     except Image.DecompressionBombError as exc:  # Pillow refuses to decode past its pixel limit
         raise VStyleError(f"cannot read {path}: {exception_line(exc)}") from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -88,6 +88,8 @@ def open_video(path: Path) -> InputContainer:
         raise VStyleError(f"{path} is empty")
     try:
         return av.open(str(path), mode="r")
+    except PermissionError:  # PyAV's own subclasses it too
+        raise VStyleError(f"cannot read {path}: permission denied") from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise VStyleError(f"{path} is not a video this tool can read ({av_message(exc)})") from None
 

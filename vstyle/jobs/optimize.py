@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..errors import VStyleError
+from ..flags import flag
 from .engine import EngineSpec, load_style_code, read_styles, stylize_still
 from .image import ImageOptions, prepare_images
 
@@ -37,6 +39,7 @@ def run_optimize_images(content: Sequence[Path], output: Path | None, styles: Se
     """
     from ..interrupts import deferred_interrupts
 
+    _check_engine_options(engine, optimize.init)
     targets, images = prepare_images(content, output, styles, opts.overwrite)
     with deferred_interrupts():  # Ctrl-C inside torch's native initialisation aborts the process
         import torch
@@ -73,3 +76,22 @@ def run_optimize_images(content: Sequence[Path], output: Path | None, styles: Se
     return {"images": results, "styles": list(styles), "alpha": opts.alpha, "preserve_color": opts.preserve_color,
             "optimize": {**asdict(settings), "init": optimize.init, "loss_net": loss.net.kind,
                          "loss_net_file": optimize.loss_net_file}, **model_info}
+
+
+def _check_engine_options(engine: EngineSpec, init: str) -> None:
+    """Refuse the options that choose or run a model when none is loaded: optimising from the photo
+    (``init`` "content") runs only the loss network, in torch fp32, so they would be dropped unseen."""
+    if init == "model":
+        return
+    unused = [(key, shown) for key, shown, given in (
+        ("model", engine.model, engine.model is not None),
+        ("mode", engine.mode, engine.mode is not None),
+        ("backend", engine.backend, engine.backend != "auto"),
+        ("precision", engine.precision, engine.precision != "fp32"),
+        ("engine_path", engine.engine_path, engine.engine_path is not None),
+        ("compile_", None, engine.compile)) if given]
+    if unused:
+        key, shown = unused[0]
+        raise VStyleError(f"{flag(key)}{'' if shown is None else f' {shown}'} applies to a model, and "
+                          f"{flag('optimize')} loads none unless {flag('init')} model "
+                          "(it optimises the pixels in torch, fp32)")

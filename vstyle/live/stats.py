@@ -41,17 +41,26 @@ class Snapshot:
     stylize_fps: float
     latency_ms: float
     dropped: int
+    #: False for a whole run of fewer than two output frames: no interval to take a rate over, so the
+    #: rates and latency (zeros) are not measurements.
+    measured: bool = True
 
     def line(self) -> str:
         """One human line, e.g. for the end of a run."""
-        return (f"{counted(self.frames, 'frame')} in {self.seconds:.1f} s: capture {self.capture_fps:.1f} fps, "
-                f"stylise {self.stylize_fps:.1f} fps, latency {self.latency_ms:.0f} ms, {self.dropped} dropped")
+        head = f"{counted(self.frames, 'frame')} in {self.seconds:.1f} s: "
+        if not self.measured:
+            return head + f"too few to measure rates (2 or more needed), {self.dropped} dropped"
+        return head + (f"capture {self.capture_fps:.1f} fps, stylise {self.stylize_fps:.1f} fps, "
+                       f"latency {self.latency_ms:.0f} ms, {self.dropped} dropped")
 
-    def as_dict(self) -> dict[str, float | int]:
-        """For ``--json``."""
+    def as_dict(self) -> dict[str, float | int | None]:
+        """For ``--json`` (rates and latency null when not measured)."""
+        def rounded(value: float, digits: int) -> float | None:
+            return round(value, digits) if self.measured else None
+
         return {"frames": self.frames, "seconds": round(self.seconds, 3),
-                "capture_fps": round(self.capture_fps, 2), "stylize_fps": round(self.stylize_fps, 2),
-                "latency_ms": round(self.latency_ms, 1), "dropped": self.dropped}
+                "capture_fps": rounded(self.capture_fps, 2), "stylize_fps": rounded(self.stylize_fps, 2),
+                "latency_ms": rounded(self.latency_ms, 1), "dropped": self.dropped}
 
 
 class LiveStats:
@@ -100,7 +109,7 @@ class LiveStats:
         """Steady-state averages from the first output frame to the last (final line, ``--json``)."""
         seconds = time.perf_counter() - self.started
         if self._first is None or self._last is None or self.frames < 2 or self._last[0] <= self._first[0]:
-            return Snapshot(self.frames, seconds, 0.0, 0.0, 0.0, self._dropped)
+            return Snapshot(self.frames, seconds, 0.0, 0.0, 0.0, self._dropped, measured=False)
         span = self._last[0] - self._first[0]
         return Snapshot(self.frames, seconds, (self._last[1] - self._first[1]) / span, (self.frames - 1) / span,
                         1000.0 * self._latency_sum / (self.frames - 1), self._dropped)
