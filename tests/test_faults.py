@@ -667,6 +667,7 @@ def test_a_run_that_failed_before_its_first_checkpoint_can_start_again(tmp_path:
     (["image", "", "--style", "b.jpg"], "an argument is an empty string"),
     (["image", "--style", "b.jpg", "--", ""], "an argument is an empty string"),
     (["train", "export", "", "--name", "x"], "an argument is an empty string"),
+    (["train", "--scale-range", "0.5", ""], "--scale-range needs a value, got an empty string"),
 ])
 def test_empty_values_are_refused(args: list[str], says: str) -> None:
     """``--model ''`` ran the default model and ``-o ''`` wrote beside the input, both without a word;
@@ -883,6 +884,24 @@ def test_an_unwritable_cache_is_said_not_claimed(tmp_path: Path, capsys: pytest.
         tmp_path / "c" / "m.onnx"
 
 
+def test_the_temporary_stand_in_for_an_unwritable_cache_goes_when_the_process_ends(tmp_path: Path) -> None:
+    """Each run on an unwritable cache left its temporary export behind in the temporary folder."""
+    import os
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    code = ("import sys; from pathlib import Path; from vstyle.export.onnx_export import store_in_cache; "
+            "p = store_in_cache(Path(sys.argv[1]), lambda p: p.write_bytes(b'g'), 'vstyle-test-'); "
+            "assert p.read_bytes() == b'g'; print(p)")
+    done = subprocess.run([sys.executable, "-c", code, str(blocked / "onnx" / "m.onnx")], capture_output=True,
+                          text=True, env={**os.environ, "TMPDIR": str(tmp_path)}, check=True)
+    made = Path(done.stdout.strip())
+    assert made.parent.parent == tmp_path and made.name == "m.onnx"
+    assert not made.parent.exists()
+
+
 def test_an_eval_of_photos_alone_plots_without_warnings(tmp_path: Path) -> None:
     """Photos have no warping error, so the trade-off plot had no labelled dots and matplotlib printed a
     two-line "No artists with labels" warning into every photos-only eval."""
@@ -900,6 +919,14 @@ def test_a_bench_list_measures_each_value_once() -> None:
     from vstyle.export.shapes import parse_list
 
     assert parse_list("64, 64,torch,,64", "--sizes") == ["64", "torch"]
+
+
+def test_bench_measures_a_value_written_two_ways_once(tiny_model: Path) -> None:
+    """``--sizes 64,64x64`` and ``--batch 1,01`` measured one configuration twice."""
+    done = run_vstyle("bench", "--model", tiny_model, "--sizes", "64,064,64x64", "--batch", "1,01",
+                      "--backends", "torch", "--precisions", "fp32", "--device", "cpu", "--json")
+    assert done.returncode == 0, done.stderr
+    assert [(r["size"], r["batch"]) for r in json.loads(done.stdout)["results"]] == [("64", 1)]
 
 
 def test_an_optional_value_may_be_empty_and_image_makes_no_folder_for_a_refused_run(tmp_path: Path,

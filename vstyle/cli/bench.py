@@ -89,9 +89,14 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
     if threads:
         torch.set_num_threads(threads)
     size_texts = parse_list(sizes or ("256,512,720p,1080p" if dev.type == "cuda" else "256,512"), "--sizes")
-    size_list = [(s, *parse_size(s)) for s in size_texts]
+    # One measurement per value, however it is written (512 and 512x512; 1 and 01).
+    by_size: dict[tuple[int, int], str] = {}
+    for text in size_texts:
+        by_size.setdefault(parse_size(text), text)
+    size_list = [(text, *dims) for dims, text in by_size.items()]
     try:
-        batch_list = [int(b) for b in parse_list(batches or ("1,4" if dev.type == "cuda" else "1"), "--batch")]
+        batch_list = list(dict.fromkeys(int(b) for b in parse_list(batches or ("1,4" if dev.type == "cuda" else "1"),
+                                                                   "--batch")))
     except ValueError:
         raise VStyleError(f"--batch must be comma-separated integers, got {batches!r}") from None
     if min(batch_list) < 1:

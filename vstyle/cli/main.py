@@ -67,17 +67,23 @@ def refuse_empty_values(ctx: click.Context, args: list[str]) -> None:
     options = [p for p in _params(ctx.command) if isinstance(p, click.Option) and not p.is_flag]
     # click's own mark of an option that may stand without its value (flag_value set, is_flag off).
     optional = {opt for p in options if getattr(p, "_flag_needs_value", False) for opt in p.opts}
-    takes_value = {opt for p in options for opt in p.opts} - optional
-    positional = False  # after "--" every word is an argument
-    for i, arg in enumerate(args):
-        before = args[i - 1] if i and not positional else ""
-        if arg == "--" and not positional:
+    nargs = {opt: p.nargs for p in options for opt in p.opts if opt not in optional}
+    i, positional = 0, False  # after "--" every word is an argument
+    while i < len(args):
+        arg = args[i]
+        if not positional and arg == "--":
             positional = True
-        elif not positional and arg.endswith("=") and arg[:-1] in takes_value:
+        elif not positional and arg.endswith("=") and arg[:-1] in nargs:
             raise click.UsageError(f"{arg[:-1]} needs a value, got an empty string", ctx=ctx)
-        elif arg == "" and before not in optional:
-            what = f"{before} needs a value, got" if before in takes_value else "an argument is"
-            raise click.UsageError(f"{what} an empty string", ctx=ctx)
+        elif not positional and arg in nargs:
+            if "" in args[i + 1:i + 1 + nargs[arg]]:  # every value of a two-value option (MIN MAX) too
+                raise click.UsageError(f"{arg} needs a value, got an empty string", ctx=ctx)
+            i += nargs[arg]
+        elif not positional and arg in optional:
+            i += args[i + 1:i + 2] == [""]  # its optional value, empty (``--ray ''``: a local cluster)
+        elif arg == "":
+            raise click.UsageError("an argument is an empty string", ctx=ctx)
+        i += 1
 
 
 def _params(command: click.Command) -> list[click.Parameter]:

@@ -10,9 +10,11 @@ exporter needs ``onnxscript``.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
+import shutil
 import sys
 import tempfile
 import warnings
@@ -170,7 +172,7 @@ def cache_dir() -> Path:
 def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Path:
     """``write(path)`` a file derived from a model into the cache and return where it went: where the cache
     cannot be written, a fresh temporary folder, and a note that it will be made again next time (the
-    caller announced it as cached)."""
+    caller announced it as cached), removed when the process exits."""
     try:
         write(path)
         return path
@@ -178,7 +180,10 @@ def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Pa
         print(f"vstyle: note: cannot write the cache ({exc.strerror or exception_line(exc)}: {path.parent}); "
               "it is made again next time", file=sys.stderr, flush=True)
         try:
-            path = Path(tempfile.mkdtemp(prefix=prefix)) / path.name
+            folder = Path(tempfile.mkdtemp(prefix=prefix))
+            # Nothing will find it again (the next run makes its own), so it must not outlive this one.
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            path = folder / path.name
             write(path)
         except OSError as again:
             raise VStyleError(f"cannot write {path.name} to the cache or a temporary folder: "
