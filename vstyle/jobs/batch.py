@@ -93,8 +93,7 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
     from ..io.images import IMAGE_SUFFIXES
     from ..io.video_source import VIDEO_SUFFIXES
 
-    found = sorted(src_dir.rglob("*") if recursive else src_dir.iterdir())
-    unreadable = _unreadable_folders(src_dir, out_dir) if recursive else []
+    found, unreadable = _walk(src_dir, out_dir) if recursive else (sorted(src_dir.iterdir()), [])
     named = read_names(out_dir)
     taken = {out_dir / name for name in named.values()}
     media: list[tuple[Path, Path, str]] = []
@@ -128,15 +127,18 @@ def _recorded_name_fits(name: str | None, rel: Path, kind: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts and path.suffix == output_suffix(rel, kind)
 
 
-def _unreadable_folders(src_dir: Path, out_dir: Path) -> list[tuple[Path, str]]:
-    """Folders under ``src_dir`` that cannot be listed (``rglob`` passes over them without a word), with
-    the reason; hidden ones and ``out_dir`` left out as :func:`find_jobs` leaves them out."""
+def _walk(src_dir: Path, out_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files under ``src_dir`` (sorted; hidden folders and ``out_dir`` not entered, symlinked folders
+    not followed) and the folders that could not be listed, with the reason: a folder left unread must
+    be said, where ``Path.rglob`` passes over it without a word."""
     import os
 
+    files: list[Path] = []
     errors: list[tuple[Path, str]] = []
-    for root, dirs, _ in os.walk(src_dir, onerror=lambda e: errors.append((Path(e.filename), e.strerror or ""))):
+    for root, dirs, names in os.walk(src_dir, onerror=lambda e: errors.append((Path(e.filename), e.strerror or ""))):
         dirs[:] = [d for d in dirs if not d.startswith(".") and not is_inside(Path(root) / d, out_dir)]
-    return sorted((p, why) for p, why in errors if p != src_dir)
+        files.extend(Path(root) / name for name in names)
+    return sorted(files), sorted((p, why) for p, why in errors if p != src_dir)
 
 
 def plan_batch(in_dir: Path, out_dir: Path, style_paths: Sequence[Path], recursive: bool,
