@@ -1009,3 +1009,93 @@ def test_a_file_the_user_may_not_read_says_permission_denied(tmp_path: Path, exa
     monkeypatch.setattr(av, "open", av_denied)
     with pytest.raises(VStyleError, match=f"^cannot read {re.escape(str(example_clip))}: permission denied$"):
         open_video(example_clip)
+
+
+# ------------------------------------------------------------------ from the fourth fault hunt
+
+
+@pytest.mark.parametrize("args", [["info"], ["info", "--json"], ["weights", "list"]])
+def test_a_standard_output_that_fails_is_one_line_and_a_closed_pipe_none(args: list[str]) -> None:
+    """``vstyle info >/dev/full`` (or any command's output to a full disk) gave a traceback; ``info | head -1``
+    exited 1 without a word."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "vstyle", *args], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1 and done.stderr.strip() == \
+        "vstyle: error: cannot write to standard output: No space left on device", done.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "vstyle", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read()
+    assert proc.wait() == 0 and err == "", err
+
+
+def test_eval_refuses_content_smaller_than_ssims_window(tmp_path: Path) -> None:
+    """``vstyle eval`` of a 5×5 photo (or one scaled below 11 px by ``--size``) ended in SSIM's traceback."""
+    from vstyle.evaluation.clips import load_still
+
+    tiny, thin = tmp_path / "tiny.png", tmp_path / "thin.png"
+    Image.new("RGB", (5, 5)).save(tiny)
+    Image.new("RGB", (400, 20)).save(thin)
+    with pytest.raises(VStyleError, match=r"tiny.png is 5×5 px as evaluated; eval needs at least 11 px per side"):
+        load_still(tiny)
+    with pytest.raises(VStyleError, match=r"thin.png is 64×3 px as evaluated"):
+        load_still(thin, size=64)
+    assert load_still(thin, size=400).frames.shape == (1, 20, 400, 3)
+
+
+def test_eval_of_two_contents_of_one_name_keeps_both(tmp_path: Path, tiny_model: Path) -> None:
+    """``eval d1/x.jpg d2/x.jpg --save-frames`` failed after all its work on a frame it had written itself
+    ("exists; pass --overwrite"), and with ``--overwrite`` the second photo's frames replaced the first's."""
+    for folder, colour in (("d1", (200, 20, 20)), ("d2", (20, 20, 200))):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (48, 40), colour).save(tmp_path / folder / "x.png")
+    photo = tmp_path / "d1" / "x.png"
+    done = run_vstyle("eval", photo, tmp_path / "d2" / "x.png", "--style", photo, "--model", tiny_model,
+                      "--size", "32", "--no-peer", "--ema-weight", "0", "-o", tmp_path / "e", "--save-frames", "--json")
+    assert done.returncode == 0, done.stderr
+    assert [c["name"] for c in json.loads(done.stdout)["clips"]] == ["x", "x#2"]
+    assert sorted(p.name for p in (tmp_path / "e" / "frames").iterdir()) == ["x", "x_2"]
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--optimize-steps", "5"], "--optimize-steps needs --optimize"),
+    (["--optimize-style-weight", "3"], "--optimize-style-weight needs --optimize"),
+    (["--optimize"], "--optimize is a reference on stills, and these contents are all clips"),
+])
+def test_eval_refuses_optimize_options_it_would_drop(example_clip: Path, example_style: Path, tmp_path: Path,
+                                                     extra: list[str], says: str) -> None:
+    """``--optimize-steps`` or ``--optimize-style-weight`` without ``--optimize``, and ``--optimize`` on clips
+    alone, ran the evaluation without the reference and without a word."""
+    line = assert_one_line_error(run_vstyle("eval", example_clip, "--style", example_style, "--no-peer",
+                                            "-o", tmp_path / "e", *extra))
+    assert says in line, line
+    assert not (tmp_path / "e").exists()
+
+
+def test_eval_says_when_clips_are_too_short_for_the_long_delta(example_clip: Path, example_style: Path,
+                                                               tiny_model: Path, tmp_path: Path) -> None:
+    """``--long-delta 5 --max-frames 3`` left the long-range column empty without saying why."""
+    done = run_vstyle("eval", example_clip, "--style", example_style, "--model", tiny_model, "--no-peer",
+                      "--ema-weight", "0", "--size", "32", "--max-frames", "3", "--long-delta", "5",
+                      "-o", tmp_path / "e", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "note: --long-delta 5 needs clips of more than 5 frames (these have at most 3" in done.stderr
+
+
+def test_an_odd_output_size_is_said_not_silently_evened(tmp_path: Path) -> None:
+    """``run --size 63x35`` (or ``--keep-size`` of a 63×37 clip) wrote 62×34 without a word."""
+    from fractions import Fraction
+
+    from vstyle.io.video_sink import VideoWriter
+
+    writer = VideoWriter(tmp_path / "o.mp4", 63, 35, Fraction(24), Fraction(1, 24))
+    writer.close(flush=True, complete=True)
+    assert (writer.width, writer.height) == (62, 34)
+    assert writer.notes == ["o.mp4: written at 62×34, not 63×35: 4:2:0 video needs even sides"]
+    even = VideoWriter(tmp_path / "e.mp4", 64, 36, Fraction(24), Fraction(1, 24))
+    even.close(flush=True, complete=True)
+    assert even.notes == []

@@ -141,19 +141,21 @@ def _print_table(summary: dict[str, Any]) -> None:
     title = (f"vstyle bench · {summary['model']} · {where} · {summary['date'][:16].replace('T', ' ')}\n"
              f"torch {info['torch']}" + (f", onnxruntime {info['onnxruntime']}" if "onnxruntime" in info else "")
              + f" · median of {summary['runs']} runs after {summary['warmup']} warm-up")
-    table = Table(title=title, title_justify="left")
+    # No borders, and whole numbers: the table fits 80 columns; why a row was not
+    # measured is said under it (a note column wrapped every reason a word a line).
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold underline")
     for col, justify in (("backend", "left"), ("precision", "left"), ("size", "right"), ("batch", "right"),
-                         ("ms/frame", "right"), ("FPS", "right"), ("CPU ms/frame", "right"), ("peak MB", "right"),
-                         ("note", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+                         ("ms/frame", "right"), ("FPS", "right"), ("CPU ms", "right"), ("peak MB", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     skipped = Counter((r["backend"], r["precision"], r["reason"])
                       for r in summary["results"] if r["status"] == "skipped")
     shown: set[tuple[str, str, str]] = set()
+    notes: list[str] = []
     for r in summary["results"]:
         size, batch = f"{r['width']}×{r['height']}", str(r["batch"])
         if r["status"] == "ok":
             table.add_row(r["backend"], r["precision"], size, batch, f"{r['ms_per_frame']:.1f}",
-                          f"{r['fps']:.2f}", f"{r['cpu_ms_per_frame']:.0f}", f"{r['peak_mb']:.0f}", "")
+                          f"{r['fps']:.2f}", f"{r['cpu_ms_per_frame']:.0f}", f"{r['peak_mb']:.0f}")
             continue
         key = (r["backend"], r["precision"], r["reason"])
         if r["status"] == "skipped" and skipped[key] > 1:
@@ -161,6 +163,10 @@ def _print_table(summary: dict[str, Any]) -> None:
                 continue
             shown.add(key)
             size, batch = "all", "all"
-        table.add_row(r["backend"], r["precision"], size, batch, "–", "–", "–", "–",
-                      f"[dim]{r['status']}: {escape(r['reason'])}[/dim]")
-    Console(width=max(100, Console().width)).print(table)
+        notes.append(f"[dim]{len(notes) + 1}. {r['backend']} {r['precision']} {size}: {r['status']}: "
+                     f"{escape(r['reason'])}[/dim]")
+        table.add_row(r["backend"], r["precision"], size, batch, f"{r['status']} ({len(notes)})", "–", "–", "–")
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(note)

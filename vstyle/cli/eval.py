@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +107,8 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @click.option("--optimize", is_flag=True,
               help="Add `vstyle image --optimize` as a reference method on the stills (slow: about a minute per "
                    "still and style at 384 px on 2 CPU cores; skipped on clips).")
-@click.option("--optimize-steps", type=click.IntRange(1, 100000), default=200, show_default=True,
-              help="Loss evaluations per still for --optimize.")
+@click.option("--optimize-steps", type=click.IntRange(1, 100000), default=None,
+              help="Loss evaluations per still for --optimize [default: image --optimize's, 200].")
 @click.option("--optimize-style-weight", "optimize_style_weights", multiple=True, type=FiniteFloatRange(0.0, None),
               help="Style weight of --optimize; repeat to compare several side by side [default: image --optimize's].")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,
@@ -131,7 +132,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
 @runtime_options
 def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple[Path, ...], models: tuple[str, ...],
             alphas: tuple[float, ...],
-            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int,
+            ema_weight: float, peer: bool | None, optimize: bool, optimize_steps: int | None,
             optimize_style_weights: tuple[float, ...], max_frames: int, size: int,
             long_delta: int, style_size: int | None, batch: int, output: Path, video: bool, save_frames: bool,
             overwrite: bool, as_json: bool, device: str, precision: str,
@@ -156,14 +157,32 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     from ..io.atomic import make_folder
     from ..io.images import read_image
 
+    from ..optimize.still import OptimizeSettings
+
+    if not optimize:
+        given = [name for name, value in (("--optimize-steps", optimize_steps is not None),
+                                          ("--optimize-style-weight", bool(optimize_style_weights))) if value]
+        if given:
+            raise VStyleError(f"{given[0]} needs --optimize")
+    steps = (optimize_steps or OptimizeSettings().steps) if optimize else None
     targets = _targets(output, video, overwrite, save_frames)
     style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
     if not clips and not photo_dirs:
         raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
     loaded = [load_content(c, max_frames, size) for c in clips]
     loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
+    # Two contents of one name (a/x.jpg, b/x.jpg) would share a row label and a frames folder.
+    loaded = [replace(c, name=n) for c, n in zip(loaded, _unique([c.name for c in loaded]))]
+    if optimize and not any(c.still for c in loaded):
+        raise VStyleError("--optimize is a reference on stills, and these contents are all clips; add photos "
+                          "(or --photos DIR)")
     methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads,
-                       optimize_steps if optimize else None, optimize_style_weights)
+                       steps, optimize_style_weights)
+    clips_loaded = [c for c in loaded if not c.still]
+    if clips_loaded and all(len(c.frames) <= long_delta for c in clips_loaded):
+        click.echo(f"vstyle: note: --long-delta {long_delta} needs clips of more than {long_delta} frames "
+                   f"(these have at most {max(len(c.frames) for c in clips_loaded)}; --max-frames {max_frames}): "
+                   "the long-range warping error is left out", err=True)
     total = len(style_images) * sum(len(c.frames) for c in loaded for m in methods
                                     if c.still or not getattr(m, "stills_only", False))
     with make_progress("fps", disable=as_json) as progress:
@@ -178,7 +197,7 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     data = result.data
     data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
                         "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
-                        "backend": backend, "threads": threads, "optimize_steps": optimize_steps if optimize else None,
+                        "backend": backend, "threads": threads, "optimize_steps": steps,
                         "optimize_style_weights": list(optimize_style_weights) if optimize else None}
     data["outputs"] = {k: str(v) for k, v in targets.items()}
     if save_frames:

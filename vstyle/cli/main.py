@@ -136,6 +136,7 @@ def main() -> None:
     else:
         install_sigterm()
     report: Callable[[], None] = lambda: None  # noqa: E731 - what to print once signals are off
+    stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:
         # Without standalone mode click returns ``ctx.exit(n)`` codes instead of exiting with them.
         code = cli.main(standalone_mode=False)
@@ -155,6 +156,10 @@ def main() -> None:
         status, report = _interrupted(exc)
     except SystemExit as exc:  # e.g. batch's status 1
         status = exc.code
+    except _StdoutLost as lost:
+        status, report = _lost_stdout(lost.error)
+    finally:
+        sys.stdout = stdout
     # The work is over: a signal from here on has nothing left to stop, and raised during the
     # message or interpreter shutdown it would turn this exit into a traceback.
     ignore_late_signals()
@@ -163,6 +168,51 @@ def main() -> None:
     if status in (130, 143):
         exit_interrupted(status)
     sys.exit(status)
+
+
+class _StdoutLost(Exception):
+    """Standard output failed while the command wrote to it (a full disk, a closed pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Stdout:
+    """``sys.stdout`` while a command runs: a failed write or flush is raised as :class:`_StdoutLost`, so that
+    :func:`main` can tell it from the OSErrors of other files (bugs: those are one-line VStyleErrors)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except OSError as exc:
+            raise _StdoutLost(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise _StdoutLost(exc) from None
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, … as the stream has them
+        return getattr(self._stream, name)
+
+
+def _lost_stdout(exc: OSError) -> tuple[int, Callable[[], None]]:
+    """Exit status and message when standard output failed. A reader that stopped reading (``| head``)
+    is not an error: exit 0 without a word. Anything else (a full disk) is one line and status 1. Either
+    way stdout is pointed at /dev/null, or the interpreter's last flush would fail again at exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # a stream without a descriptor (a test's capture) has nothing to flush later
+        pass
+    if isinstance(exc, BrokenPipeError):
+        return 0, lambda: None
+    why = exc.strerror or exc.__class__.__name__
+    return 1, functools.partial(click.echo, f"vstyle: error: cannot write to standard output: {why}", err=True)
 
 
 def _click_message(exc: click.ClickException) -> str:

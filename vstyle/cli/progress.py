@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.table import Column
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.text import Text
@@ -18,8 +19,8 @@ stderr = Console(stderr=True)
 class RateColumn(ProgressColumn):
     """Items per second, e.g. ``24.3 fps`` (a task's ``unit`` field overrides the column's)."""
 
-    def __init__(self, unit: str = "fps") -> None:
-        super().__init__()
+    def __init__(self, unit: str = "fps", table_column: Column | None = None) -> None:
+        super().__init__(table_column=table_column)
         self.unit = unit
 
     def render(self, task: Task) -> Text:
@@ -35,11 +36,27 @@ def discard(progress: Progress) -> None:
     progress.disable = True  # Progress.stop would otherwise print a newline on non-terminals
 
 
+#: Columns the numbers of :func:`make_progress` (n/total, rate, elapsed, ETA, their gaps) and a 4-cell bar take.
+_NUMBERS_WIDTH = 48
+
+
 def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
-    """A progress display: description, bar, n/total, rate, elapsed, ETA."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=stderr,
-                    disable=disable, transient=False)
+    """A progress display: description, bar, n/total, rate, elapsed, ETA.
+
+    The description gets what the numbers and a short bar leave (cut with an ellipsis), and the bar what
+    is left after it, so that at 80 columns counts, rate and times stay whole on one line: left to
+    itself, rich gave a long description everything and cut the numbers to "…".
+    """
+    def whole() -> Column:
+        return Column(no_wrap=True, overflow="ignore")
+
+    described = Column(no_wrap=True, overflow="ellipsis", max_width=max(8, stderr.width - _NUMBERS_WIDTH))
+    return Progress(TextColumn("[bold]{task.description}", table_column=described),
+                    BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=4)),
+                    MofNCompleteColumn(table_column=whole()), RateColumn(unit, table_column=whole()),
+                    TimeElapsedColumn(table_column=whole()), TextColumn("ETA", table_column=whole()),
+                    TimeRemainingColumn(table_column=whole()), console=stderr, disable=disable, transient=False,
+                    expand=True)
 
 
 class BatchProgress:

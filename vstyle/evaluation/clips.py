@@ -21,6 +21,7 @@ from ..flags import flag
 from ..io.images import IMAGE_SUFFIXES, fit_within, read_image
 from ..io.video_source import VIDEO_SUFFIXES
 from ..metrics.flow import consistency_mask, read_flo, resize_flow, resize_mask
+from ..metrics.ssim import SSIM_WINDOW
 from ..metrics.temporal import PairFlow, pair_flow
 
 FOLDER_FPS = 24.0  # frame folders have no rate; used only for the side-by-side video
@@ -81,6 +82,15 @@ def _read_video(path: Path, max_frames: int | None,
     return frames, float(info.fps), (info.width, info.height)
 
 
+def _check_side(path: Path, frame: np.ndarray) -> np.ndarray:
+    """``frame`` (as evaluated, after scaling) when SSIM can score it; else one line saying why not."""
+    h, w = frame.shape[:2]
+    if min(h, w) < SSIM_WINDOW:
+        raise VStyleError(f"{path} is {w}×{h} px as evaluated; eval needs at least {SSIM_WINDOW} px per side "
+                          f"(the window of its SSIM; {flag('size')} sets the evaluated size)")
+    return frame
+
+
 def load_clip(path: str | Path, max_frames: int | None = None, size: int | None = None) -> Clip:
     """Decode up to ``max_frames`` frames of a video file or frame folder, longer side capped at ``size``."""
     path = Path(path)
@@ -101,6 +111,7 @@ def load_clip(path: str | Path, max_frames: int | None = None, size: int | None 
                           f"({', '.join(IMAGE_SUFFIXES)}) nor a folder of frames")
     if len(frames) < 2:
         raise VStyleError(f"{path}: a clip needs at least 2 frames for the temporal metrics")
+    _check_side(path, frames[0])
     return Clip(name=path.stem if path.is_file() else path.name, path=path, frames=np.stack(frames), fps=fps,
                 numbers=numbers, original_size=original)
 
@@ -111,7 +122,8 @@ def load_still(path: str | Path, size: int | None = None) -> Clip:
     if not path.is_file():
         raise VStyleError(f"photo not found: {path}")
     image = read_image(path)
-    return Clip(name=path.stem, path=path, frames=fit_within(image, size)[None], fps=FOLDER_FPS,
+    frame = _check_side(path, fit_within(image, size))
+    return Clip(name=path.stem, path=path, frames=frame[None], fps=FOLDER_FPS,
                 original_size=(image.shape[1], image.shape[0]), still=True)
 
 

@@ -163,6 +163,9 @@ class VideoWriter:
         self.encoder = pick_encoder(codec)
         self._default_codec = codec is None
         self.width, self.height = even_size(width, height)
+        if (self.width, self.height) != (width, height):
+            self.notes.append(f"{self.name.name}: written at {self.width}×{self.height}, not {width}×{height}: "
+                              "4:2:0 video needs even sides")
         self.time_base = Fraction(time_base)
         self.frames = 0
         self._closed = False

@@ -7,7 +7,8 @@ import numpy as np
 
 from .flow import to_grey
 
-_WIN = 11  # Gaussian window 11×11, σ = 1.5 (the paper's setting)
+#: Side of the Gaussian window, 11×11 with σ = 1.5 (the paper's setting): the smallest image SSIM can score.
+SSIM_WINDOW = 11
 _SIGMA = 1.5
 _K1, _K2 = 0.01, 0.03
 
@@ -31,12 +32,12 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     x, y = grey(a), grey(b)
     if x.shape != y.shape:
         raise ValueError(f"ssim needs same-sized images, got {x.shape} and {y.shape}")
-    if min(x.shape) < _WIN:
-        raise ValueError(f"ssim needs images of at least {_WIN}×{_WIN} pixels")
+    if min(x.shape) < SSIM_WINDOW:
+        raise ValueError(f"ssim needs images of at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels")
 
     def blur(img: np.ndarray) -> np.ndarray:
-        r = _WIN // 2
-        return cv2.GaussianBlur(img, (_WIN, _WIN), _SIGMA, borderType=cv2.BORDER_REFLECT)[r:-r, r:-r]
+        r = SSIM_WINDOW // 2
+        return cv2.GaussianBlur(img, (SSIM_WINDOW, SSIM_WINDOW), _SIGMA, borderType=cv2.BORDER_REFLECT)[r:-r, r:-r]
 
     c1, c2 = _K1 ** 2, _K2 ** 2
     mx, my = blur(x), blur(y)
