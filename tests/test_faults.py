@@ -1099,3 +1099,29 @@ def test_an_odd_output_size_is_said_not_silently_evened(tmp_path: Path) -> None:
     even = VideoWriter(tmp_path / "e.mp4", 64, 36, Fraction(24), Fraction(1, 24))
     even.close(flush=True, complete=True)
     assert even.notes == []
+
+
+def test_a_time_with_60_or_more_after_a_colon_is_refused() -> None:
+    """``--start 1:70`` was read as 130 s."""
+    from vstyle.jobs.video import parse_time
+
+    for bad in ("1:70", "0:60", "1:00:60"):
+        with pytest.raises(VStyleError, match="minutes and seconds after a colon go up to 59"):
+            parse_time(bad)
+    with pytest.raises(VStyleError, match="times look like"):
+        parse_time("1:-5")
+    assert parse_time("1:59.5") == 119.5 and parse_time("75") == 75
+
+
+def test_weights_list_says_which_model_of_one_name_is_hidden(tmp_path: Path, tiny_model: Path) -> None:
+    """A ``$VSTYLE_HOME/default.safetensors`` was listed as a second ``default`` with nothing saying that
+    ``--model default`` never reaches it."""
+    import shutil
+
+    shutil.copy(tiny_model, tmp_path / "default.safetensors")
+    done = run_vstyle("weights", "list", env={"VSTYLE_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    mine = [line for line in done.stdout.splitlines() if str(tmp_path) in line]
+    assert len(mine) == 1 and mine[0].endswith("(--model default finds the one above; give this one's path)"), mine
+    listed = json.loads(run_vstyle("weights", "list", "--json", env={"VSTYLE_HOME": str(tmp_path)}).stdout)
+    assert [m["shadowed"] for m in listed["models"] if m["name"] == "default"] == [False, True]

@@ -70,7 +70,10 @@ def list_(as_json: bool) -> None:
         except VStyleError as exc:
             skipped.append({"path": str(p), "error": str(exc)})
             continue
-        rows.append({"name": p.stem, "path": str(p), "arch": meta.get("arch"), "mode": meta.get("mode")})
+        # --model NAME takes the first folder's file of that name (weights/ before $VSTYLE_HOME).
+        shadowed = any(r["name"] == p.stem for r in rows)
+        rows.append({"name": p.stem, "path": str(p), "arch": meta.get("arch"), "mode": meta.get("mode"),
+                     "shadowed": shadowed})
     for s in skipped:
         click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
@@ -79,7 +82,8 @@ def list_(as_json: bool) -> None:
         click.echo("no models found")
     else:
         for r in rows:
-            click.echo(f"{r['name']:24} {r['arch'] or '?':14} {r['mode'] or '?':6} {r['path']}")
+            hidden = f" (--model {r['name']} finds the one above; give this one's path)" if r["shadowed"] else ""
+            click.echo(f"{r['name']:24} {r['arch'] or '?':14} {r['mode'] or '?':6} {r['path']}{hidden}")
 
 
 @command.command("show")

@@ -140,12 +140,17 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def parse_time(text: str) -> float:
     """Seconds from ``90``, ``90.5``, ``1:30`` or ``00:01:30.5``."""
+    parts = text.strip().split(":")
     try:
-        total = 0.0
-        for part in text.strip().split(":"):
-            total = total * 60 + float(part)
+        values = [float(part) for part in parts]
     except ValueError:
         raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}") from None
-    if not math.isfinite(total) or total < 0 or len(text.split(":")) > 3:  # float() takes "nan" and "inf"
+    total = 0.0
+    for value in values:
+        total = total * 60 + value
+    # float() takes "nan" and "inf".
+    if not math.isfinite(total) or len(parts) > 3 or any(v < 0 for v in values):
         raise VStyleError(f"times look like 90, 1:30 or 00:01:30.5, got {text!r}")
+    if any(v >= 60 for v in values[1:]):  # 1:70 is a typo, not 2:10
+        raise VStyleError(f"minutes and seconds after a colon go up to 59, got {text!r}")
     return total
