@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -63,7 +64,8 @@ def list_(as_json: bool) -> None:
     """List the models found in weights/ and $VSTYLE_HOME."""
     from ..weights import available_models, read_metadata
 
-    rows, skipped = [], []
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     for p in available_models():
         try:
             meta = read_metadata(p)
