@@ -30,11 +30,6 @@ def install_sigterm() -> None:
     signal.signal(signal.SIGTERM, raise_terminated)
 
 
-def default_sigterm() -> None:
-    """Give SIGTERM its default action back (for commands that handle their own signals)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def interrupted_exit(exc: BaseException | None) -> tuple[int, str]:
     """Exit status and message after Ctrl-C (130, "interrupted") or SIGTERM (143, "terminated")."""
     if isinstance(exc, Terminated):

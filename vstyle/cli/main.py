@@ -14,12 +14,9 @@ import click
 
 from ..errors import VStyleError
 from ..flags import spelled_by
-from ..interrupts import (default_sigterm, forget_caught_interrupts, ignore_late_signals, install_sigterm,
-                          interrupted_exit)
+from ..interrupts import forget_caught_interrupts, ignore_late_signals, install_sigterm, interrupted_exit
 from ..process_settings import apply_process_settings
 
-#: Commands that manage their own signals (training checkpoints on Ctrl-C) keep SIGTERM's default action.
-OWN_SIGNALS = {"train"}
 # command name -> module defining ``command`` (a click.Command or click.Group)
 COMMANDS: dict[str, str] = {
     "run": "vstyle.cli.run",
@@ -131,10 +128,9 @@ def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2; Ctrl-C exits 130
     and SIGTERM 143, both after the same clean-up (temporary files removed)."""
     apply_process_settings()  # before any thread or tensor: OpenMP's wait policy, malloc's reuse
-    if OWN_SIGNALS.intersection(sys.argv[1:2]):
-        default_sigterm()  # the entry point caught SIGTERM from the start; this command handles its own
-    else:
-        install_sigterm()
+    # SIGTERM raises Terminated, as Ctrl-C raises KeyboardInterrupt; training swaps in its own handler
+    # (finish the step, checkpoint) while it steps.
+    install_sigterm()
     report: Callable[[], None] = lambda: None  # noqa: E731 - what to print once signals are off
     stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:

@@ -8,6 +8,7 @@ Settings come from the command line, then ``--config FILE`` (JSON), then the rec
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -206,7 +207,7 @@ def _explicit(ctx: click.Context, kw: dict[str, Any]) -> dict[str, Any]:
 
 def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
     from ..train.config import Recipe, RunOptions, read_config_file, split_settings
-    from ..train.trainer import CONFIG_NAME, Trainer
+    from ..train.trainer import Trainer, read_run_config
     from .train_progress import RichReporter
 
     cli_settings = _explicit(ctx, kw)
@@ -214,11 +215,7 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
         if kw["out"] is not None or kw["config"] is not None:
             raise VStyleError("--resume continues a run as configured; drop --out/--config")
         run_dir = Path(kw["resume"])
-        saved = run_dir / CONFIG_NAME
-        try:
-            saved_options = json.loads(saved.read_text()).get("options", {}) if saved.is_file() else {}
-        except (OSError, json.JSONDecodeError):
-            saved_options = {}
+        saved_options = read_run_config(run_dir).get("options", {})  # a damaged file: one line, before any work
         recipe_part, option_part = split_settings(cli_settings)
         if recipe_part:
             raise VStyleError(f"{flag(next(iter(recipe_part)))} cannot change when resuming "
@@ -234,8 +231,12 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
         recipe = Recipe.from_dict(recipe_part)
         options = RunOptions.from_dict(option_part)
     reporter = RichReporter(disable=kw["as_json"])
-    trainer = Trainer(run_dir, recipe, options, resume=kw["resume"] is not None, overwrite=kw["overwrite"],
-                      reporter=reporter)
+    try:
+        trainer = Trainer(run_dir, recipe, options, resume=kw["resume"] is not None, overwrite=kw["overwrite"],
+                          reporter=reporter)
+    except BaseException:
+        reporter.stop(failed=True)  # erase the set-up's status line: the error is all the user should see
+        raise
     summary = trainer.run()
     if kw["as_json"]:
         print_json({**summary.__dict__, "checkpoint": str(run_dir / "checkpoint.pt")})
@@ -244,8 +245,8 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
     else:
         click.echo(f"done: step {summary.step} in {run_dir}; export with: vstyle train export {run_dir} --name NAME",
                    err=True)
-    if summary.interrupted:
-        ctx.exit(130)
+    if summary.interrupted:  # the shell's codes: 128 + the signal's number
+        ctx.exit(143 if trainer.stop_signal == signal.SIGTERM else 130)
 
 
 @command.command("export")
@@ -264,6 +265,9 @@ def export_command(run_dir: str, name: str, output: str | None, half: bool, over
     from ..train.export import export_run
 
     path, meta = export_run(run_dir, name, output, overwrite=overwrite, half=half, raw=raw)
+    if raw and not meta["recipe"].get("ema_decay"):
+        click.echo(f"vstyle: note: --raw changes nothing here: {run_dir} was trained without --ema-decay, so its "
+                   "only weights are the last step's", err=True)
     if as_json:
         print_json({"path": str(path), "provenance": meta})
     else:

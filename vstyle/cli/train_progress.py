@@ -16,9 +16,14 @@ SMOOTH = 0.9
 
 class _LossesBelow(Progress):
     """The progress line, then each task's ``losses`` field on lines of its own: the losses are long
-    and would otherwise squeeze the step count and ETA out of an 80-column terminal."""
+    and would otherwise squeeze the step count and ETA out of an 80-column terminal. Before the first
+    task, ``status`` (what the set-up is doing) is shown in its place."""
+
+    status = ""
 
     def get_renderables(self) -> Iterable[RenderableType]:
+        if self.status:
+            yield Text(self.status)
         yield self.make_tasks_table(self.tasks)
         for task in self.tasks:
             if task.fields.get("losses"):
@@ -37,8 +42,11 @@ class RichReporter:
         self.smoothed: dict[str, float] = {}
 
     def start(self, first_step: int, total_steps: int, info: dict[str, Any]) -> None:
-        """Open the display at ``first_step`` of ``total_steps``."""
+        """Open the display at ``first_step`` of ``total_steps`` (the set-up's status line stays above it)."""
+        status, self.progress.status = self.progress.status, ""
         self.progress.start()
+        if status:
+            self.progress.console.print(status)
         self.task = self.progress.add_task("train", total=total_steps, completed=first_step, losses="")
 
     def step(self, step: int, losses: dict[str, float], lr: float) -> None:
@@ -49,8 +57,14 @@ class RichReporter:
         self.progress.update(self.task, completed=step, losses=text)
 
     def message(self, text: str) -> None:
-        """A line above the progress bar."""
-        if not self.disable:
+        """A line above the progress bar; before it opens, a status line that a failed set-up erases (so
+        its error is the one line left) and a good one keeps."""
+        if self.disable:
+            return
+        if self.task is None:
+            self.progress.status = text
+            self.progress.start()
+        else:
             self.progress.console.print(text)
 
     def stop(self, failed: bool = False) -> None:

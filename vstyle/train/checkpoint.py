@@ -5,9 +5,7 @@ RNG states are stored as tensors and plain Python values so no pickled objects a
 
 from __future__ import annotations
 
-import pickle
 import random
-import zipfile
 from pathlib import Path
 from typing import Any, cast
 
@@ -61,8 +59,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise VStyleError(f"no checkpoint at {path}; is it a `vstyle train` run folder?")
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise VStyleError(f"cannot read checkpoint {path}: {exception_line(exc, limit=160)}") from None
+    except OSError as exc:  # permissions, I/O: the file may be fine, so say what the system said
+        raise VStyleError(f"cannot read checkpoint {path}: {exception_line(exc)}") from None
+    except Exception:  # damaged bytes fail in many ways inside torch (KeyError, miniz errors, EOFError, …)
+        raise VStyleError(f"cannot read checkpoint {path}: not a checkpoint (damaged or truncated)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise VStyleError(f"{path} is not a vstyle training checkpoint (format {FORMAT_VERSION})")
     return state

@@ -7,17 +7,22 @@ folder's ``config.json`` can be fed back with ``--config``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
+import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Union, get_args, get_origin, get_type_hints
 
 from ..engine.options import check_device, check_precision
 from ..errors import VStyleError
 from ..flags import flag
 
 RESIZE_MODES = ("square", "short")
+#: Loss weights (each must be non-negative, one at least positive).
+LOSS_WEIGHTS = ("lambda_content", "lambda_style", "lambda_style_softmax", "lambda_style_gram", "lambda_style_embed",
+                "lambda_ccpl", "lambda_teacher_pix", "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat")
 
 
 @dataclass
@@ -113,15 +118,23 @@ class Recipe:
             (self.video_frames >= 1, f"{flag('video_frames')} must be at least 1"),
             (self.seed >= 0, f"{flag('seed')} must be non-negative"),
         ]
-        weights = [self.lambda_content, self.lambda_style, self.lambda_style_softmax, self.lambda_style_gram,
-                   self.lambda_style_embed, self.lambda_ccpl, self.lambda_teacher_pix, self.lambda_teacher_feat,
-                   self.lambda_identity, self.lambda_identity_feat]
-        checks.append((all(w >= 0 for w in weights), "loss weights must be non-negative"))
-        checks.append((any(w > 0 for w in weights), "at least one loss weight must be positive"))
+        weights = {name: getattr(self, name) for name in LOSS_WEIGHTS}
+        checks += [(w >= 0, f"{flag(name)} must be non-negative") for name, w in weights.items()]
+        checks.append((any(w > 0 for w in weights.values()), "at least one loss weight must be positive"))
         for ok, message in checks:
             if not ok:
                 raise VStyleError(message)
         return self
+
+    def refuse_unused(self) -> None:
+        """Raise VStyleError for a setting this recipe would never read (it would be recorded in the run's
+        config as if it had shaped the result). For new runs only: an old run resumes as it was."""
+        if self.init is not None and self.encoder_file is not None:
+            raise VStyleError(f"{flag('encoder_file')} is for a fresh model's encoder; the {flag('init')} model "
+                              "brings its own (drop one of them)")
+        if self.teacher_file is not None and not (self.lambda_teacher_pix > 0 or self.lambda_teacher_feat > 0):
+            raise VStyleError(f"{flag('teacher_file')} is read only by the teacher losses: set "
+                              f"{flag('lambda_teacher_pix')} or {flag('lambda_teacher_feat')} above 0, or drop it")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -154,6 +167,8 @@ class RunOptions:
         if self.workers < 0 or self.checkpoint_every < 1 or self.sample_every < 0:
             raise VStyleError(f"{flag('workers')} and {flag('sample_every')} must be >= 0, "
                               f"{flag('checkpoint_every')} >= 1")
+        if self.threads is not None and self.threads < 1:  # as the command line's range (torch fails below 1)
+            raise VStyleError(f"{flag('threads')} must be at least 1")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,34 +186,40 @@ def _coerce(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise VStyleError(f"unknown {what} key {unknown[0]!r} (known: {', '.join(names)})")
+    hints = get_type_hints(cls)
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, list):
-            value = tuple(value)
-        _check_type(names[key], value, what)
-        out[key] = value
+        _check_type(key, hints[key], value, what)
+        out[key] = tuple(value) if isinstance(value, list) else value
     return out
 
 
-def _check_type(f: dataclasses.Field[Any], value: Any, what: str) -> None:
-    """A value of the kind the field's default is (an int also serves for a float), finite if a number:
-    a recipe file's ``"steps": "abc"`` or ``"lr": NaN`` is one line here, not a crash later."""
-    if f.default is not dataclasses.MISSING:
-        default = f.default
-    elif f.default_factory is not dataclasses.MISSING:
-        default = f.default_factory()
+def _check_type(name: str, hint: Any, value: Any, what: str) -> None:
+    """A value of the field's declared type (an int also serves for a float), finite if a number:
+    a recipe file's ``"steps": "abc"``, ``"lr": NaN`` or ``"style_layers": "relu1_1"`` (a string where a
+    list belongs, which would be read letter by letter) is one line here, not a crash later."""
+    if value is None and type(None) in get_args(hint):  # an optional setting left to its default
+        return
+    optional = get_origin(hint) in (Union, types.UnionType)  # ``X | None``: check against X
+    kind = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
+    origin = get_origin(kind) or kind
+    if kind is bool:
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        wanted = "a finite number"
+    elif kind is int:
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif kind is str:
+        ok, wanted = isinstance(value, str), "a string"
+    elif origin is tuple:
+        ok, wanted = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value), "a list of strings"
+    elif origin is dict:
+        ok, wanted = isinstance(value, dict), "a JSON object"
     else:
         return
-    if default is None or value is None:  # optional settings: None, or whatever the validation accepts
-        return
-    if isinstance(default, bool) or isinstance(value, bool):
-        ok = isinstance(value, bool) and isinstance(default, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and math.isfinite(value)
-    else:
-        ok = isinstance(value, type(default))
     if not ok:
-        raise VStyleError(f"{what} key {f.name!r} must be {type(default).__name__}, got {value!r}")
+        raise VStyleError(f"{what} key {name!r} must be {wanted}, got {value!r}")
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -212,10 +233,39 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise VStyleError(f"cannot read config file {p}: {exc}") from None
     if not isinstance(data, dict):
         raise VStyleError(f"config file {p} must hold a JSON object")
-    # A run folder's config.json nests the two parts.
-    if set(data) <= {"recipe", "options"} and data:
-        return {**data.get("recipe", {}), **data.get("options", {})}
-    return data
+    # A run folder's config.json nests the two parts beside records of what they resolved to (layers,
+    # model, code), which are no settings.
+    if isinstance(data.get("recipe"), dict) and isinstance(data.get("options", {}), dict):
+        return {**data["recipe"], **data.get("options", {})}
+    return _option_keys(data, p)
+
+
+#: Option-named keys whose settings are stored under other names: option -> (minimum key, maximum key).
+_RANGES = {"scale_range": ("scale_min", "scale_max"), "style_scale_range": ("style_scale_min", "style_scale_max")}
+
+
+def _option_keys(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A config file's keys as the settings they mean: the file may use the long options' names (as
+    the help says), so ``scale_range: [MIN, MAX]`` and ``mode`` are accepted like their options."""
+    out = dict(data)
+    for key, (low, high) in _RANGES.items():
+        if key not in out:
+            continue
+        value = out.pop(key)
+        if low in out or high in out:
+            raise VStyleError(f"config file {path}: give {key!r} or {low!r}/{high!r}, not both")
+        if not (isinstance(value, list) and len(value) == 2):
+            raise VStyleError(f"config file {path}: {key!r} must be a list [MIN, MAX], got {value!r}")
+        out[low], out[high] = value
+    if "mode" in out:
+        mode, arch_config = out.pop("mode"), out.get("arch_config", {})
+        if not isinstance(arch_config, dict):
+            raise VStyleError(f"config file {path}: 'arch_config' must be a JSON object, got {arch_config!r}")
+        if arch_config.get("mode", mode) != mode:
+            raise VStyleError(f"config file {path}: 'mode' {mode!r} and 'arch_config' mode "
+                              f"{arch_config['mode']!r} disagree")
+        out["arch_config"] = {**arch_config, "mode": mode}
+    return out
 
 
 def split_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -224,6 +274,7 @@ def split_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     option_keys = {f.name for f in fields(RunOptions)}
     unknown = sorted(set(settings) - recipe_keys - option_keys)
     if unknown:
-        raise VStyleError(f"unknown setting {unknown[0]!r}")
+        near = difflib.get_close_matches(unknown[0], sorted(recipe_keys | option_keys), n=1)
+        raise VStyleError(f"unknown setting {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
     return ({k: v for k, v in settings.items() if k in recipe_keys},
             {k: v for k, v in settings.items() if k in option_keys})

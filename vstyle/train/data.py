@@ -93,8 +93,19 @@ def rotate_hue(image: np.ndarray, degrees: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- sources
 
 
+def _refuse_empty(path: Path, what: str) -> None:
+    """A 0-byte file (an interrupted copy or download) named as such, not by the decoder's puzzled error."""
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        return  # the decoder reports what is wrong with it
+    if empty:
+        raise VStyleError(f"training {what} {path} is empty (0 bytes)")
+
+
 def load_image(path: Path, min_side: int = 0) -> np.ndarray:
     """Decode to H×W×3 uint8 RGB; JPEGs decode at the coarsest scale that keeps ``min_side``."""
+    _refuse_empty(path, "image")
     try:
         with Image.open(path) as im:
             if min_side:
@@ -109,6 +120,9 @@ def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[n
     """``count`` frames spread evenly over a video, as H×W×3 uint8 RGB (shorter side capped)."""
     import av
 
+    from ..io.video_source import av_message
+
+    _refuse_empty(path, "video")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -131,7 +145,7 @@ def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[n
                 if i >= max(wanted):
                     break
     except av.error.FFmpegError as exc:
-        raise VStyleError(f"cannot decode training video {path}: {exc}") from None
+        raise VStyleError(f"cannot decode training video {path}: {av_message(exc)}") from None
     if not frames:
         raise VStyleError(f"no frames could be decoded from {path}")
     return frames

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
+import re
 import signal
 import sys
 import threading
@@ -25,6 +25,7 @@ from torch import Tensor
 from ..engine.device import resolve_device, resolve_precision
 from ..errors import VStyleError, exception_line
 from ..flags import flag
+from ..interrupts import raise_terminated
 from ..models import SCTNet, build
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -42,12 +43,39 @@ DATA_NAME = "data.json"
 PLOT_NAME = "losses.png"
 SAMPLES_DIR = "samples"
 RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME)
+#: The sample grids a run writes into SAMPLES_DIR (see ``Trainer._save_samples``); nothing else there is the run's.
+SAMPLE_NAME = re.compile(r"step_\d{7}\.jpg")
+
+
+def _run_samples(d: Path) -> list[Path]:
+    """The sample grids the run in ``d`` wrote (none when it has no samples folder)."""
+    folder = d / SAMPLES_DIR
+    return [p for p in folder.iterdir() if SAMPLE_NAME.fullmatch(p.name) and p.is_file()] if folder.is_dir() else []
 
 
 def _never_checkpointed(d: Path) -> bool:
     """Whether ``d`` holds only a run's own files and no checkpoint: a run that failed before its first
     (bad data, a bad setting), which nothing can resume, so a fresh start may reuse the folder."""
-    return not (d / CHECKPOINT_NAME).exists() and all(p.name in (*RUN_FILES, SAMPLES_DIR) for p in d.iterdir())
+    if (d / CHECKPOINT_NAME).exists() or not all(p.name in (*RUN_FILES, SAMPLES_DIR) for p in d.iterdir()):
+        return False
+    samples = d / SAMPLES_DIR
+    return not samples.is_dir() or len(_run_samples(d)) == len(list(samples.iterdir()))
+
+
+def read_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """A run folder's ``config.json`` ({} when there is none); a damaged one is a one-line VStyleError."""
+    path = Path(run_dir).expanduser() / CONFIG_NAME
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VStyleError(f"cannot read {path}: {exception_line(exc)}; repair it, or delete it to have it "
+                          "written again from the checkpoint") from None
+    if not isinstance(data, dict) or not isinstance(data.get("options", {}), dict):
+        raise VStyleError(f"{path} is not a run's config (a JSON object with \"options\"); repair it, or delete "
+                          "it to have it written again from the checkpoint")
+    return data
 
 
 class Reporter(Protocol):
@@ -136,9 +164,11 @@ def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
     return rebuilt
 
 
-def _ignore_sigint(_worker_id: int) -> None:
-    # Data workers leave Ctrl-C to the main process, which checkpoints and shuts them down.
+def _ignore_signals(_worker_id: int) -> None:
+    # Data workers leave Ctrl-C and SIGTERM (often sent to the whole process group) to the main process,
+    # which checkpoints and shuts them down; a forked worker would otherwise run the trainer's handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class WeightAverage:
@@ -197,10 +227,15 @@ class Trainer:
                 raise VStyleError(f"{self.run_dir} has no checkpoint to continue from (the run stopped before its "
                                   f"first); start it again with the same {flag('out')}")
             state = load_checkpoint(self.run_dir / CHECKPOINT_NAME)
+            done = int(state["step"])
+            if done >= options.steps:  # nothing would run: say so rather than "done" with a bar at 4/3
+                raise VStyleError(f"{self.run_dir} is at step {done} already; pass {flag('steps')} above {done} "
+                                  "to train it further")
             recipe = Recipe.from_dict(state["recipe"])
         elif recipe is None:
             raise ValueError("a fresh run needs a recipe")
         else:
+            recipe.refuse_unused()
             self._check_run_dir(overwrite)
         assert recipe is not None
         self.recipe = recipe.validate()
@@ -222,6 +257,8 @@ class Trainer:
         if state:
             restore_rng(state["rng"])
         self._stop_requested = False
+        #: The signal that asked the run to stop (SIGINT or SIGTERM), None if none did.
+        self.stop_signal: int | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -234,12 +271,14 @@ class Trainer:
                               f"choose another folder, or pass {flag('overwrite')}")
 
     def _start_run_dir(self) -> None:
-        """Create the folder of a fresh run (clearing a previous run's files under --overwrite)."""
+        """Create the folder of a fresh run (clearing a previous run's files under --overwrite; only
+        those: anything else in the folder or in its samples folder is the user's)."""
         d = self.run_dir
         try:
             for name in RUN_FILES:
                 (d / name).unlink(missing_ok=True)
-            shutil.rmtree(d / SAMPLES_DIR, ignore_errors=True)
+            for sample in _run_samples(d):
+                sample.unlink()
             d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a read-only place, /proc, a file in the way
             raise VStyleError(f"cannot create the run folder {d}: {exception_line(exc)}") from None
@@ -507,10 +546,15 @@ class Trainer:
         """Finish the current step, checkpoint and return (what Ctrl-C does)."""
         self._stop_requested = True
 
-    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        """Ctrl-C or SIGTERM: finish the step and checkpoint; a second signal of either kind aborts."""
         self.request_stop()
-        self.reporter.message("stopping after this step and saving a checkpoint (Ctrl-C again to abort)…")
+        self.stop_signal = signum
+        again = "Ctrl-C again" if signum == signal.SIGINT else "a second SIGTERM"
+        prefix = "terminated: " if signum == signal.SIGTERM else ""
+        self.reporter.message(f"{prefix}stopping after this step and saving a checkpoint ({again} to abort)…")
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, raise_terminated)
 
     def run(self) -> Summary:
         """Train until ``options.steps`` (or a stop request); checkpoint periodically and at the end."""
@@ -519,9 +563,10 @@ class Trainer:
         if not self.resume:
             self._start_run_dir()
             self._write_run_info()
+        elif not (info := read_run_config(self.run_dir)):
+            self._write_run_info()  # deleted: the checkpoint holds everything it records
         else:
-            (self.run_dir / CONFIG_NAME).write_text(json.dumps(
-                {**json.loads((self.run_dir / CONFIG_NAME).read_text()), "options": o.to_dict()}, indent=2) + "\n")
+            (self.run_dir / CONFIG_NAME).write_text(json.dumps({**info, "options": o.to_dict()}, indent=2) + "\n")
         session = {"from_step": first, "machine": machine_info(self.device), "code": code_version(),
                    "precision": o.precision, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         # Plain JSON types only, so the checkpoint loads with weights_only=True.
@@ -529,7 +574,9 @@ class Trainer:
         columns = ["total", *self.objective.names, "lr", "elapsed_s"]
         log = LossLog(self.run_dir / LOG_NAME, columns, resume_step=first if self.resume else None)
         on_main = threading.current_thread() is threading.main_thread()
-        old_handler = signal.signal(signal.SIGINT, self._on_sigint) if on_main else None
+        # SIGTERM (kill, service managers) gets Ctrl-C's clean stop: steps since the last checkpoint are kept.
+        old_handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} \
+            if on_main else {}
         batches: Iterator[tuple[Tensor, Tensor]] | None = None
         losses: dict[str, float] = {}
         saved_at = self.step
@@ -558,8 +605,8 @@ class Trainer:
                     self._plot()
             finished = True
         finally:
-            if on_main:
-                signal.signal(signal.SIGINT, old_handler)
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
             log.close()
             del batches
             self.reporter.stop(failed=not finished)
@@ -573,7 +620,7 @@ class Trainer:
     def _batches(self, first: int) -> Iterator[tuple[Tensor, Tensor]]:
         workers = self.options.workers
         loader = batch_stream(self.dataset, first, workers, pin_memory=self.device.type == "cuda",
-                              worker_init_fn=_ignore_sigint if workers else None)
+                              worker_init_fn=_ignore_signals if workers else None)
         return loader
 
     @staticmethod

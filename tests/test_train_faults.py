@@ -1,0 +1,244 @@
+"""Faults of ``vstyle train`` found by a fault hunt: one test (or a few) per fault, each failing before its fix.
+
+Runs are tiny (photo SCTNet, VGG loss net with random weights, 32 px crops, batch 2, one thread) on a few
+generated images, so the module needs no data beside the project.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clitools import assert_one_line_error, run_vstyle
+from vstyle.errors import VStyleError
+from vstyle.train.checkpoint import load_checkpoint
+from vstyle.train.config import Recipe, RunOptions, read_config_file, split_settings
+
+TINY = ["--arch", "sctnet", "--loss-net", "vgg19", "--mode", "photo", "--random-weights", "--batch", "2",
+        "--resize", "48", "--crop", "32", "--threads", "1", "--workers", "0"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """content/ and styles/ with two small seeded images each."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for folder in ("content", "styles"):
+        (root / folder).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (56, 64, 3), dtype=np.uint8)).save(root / folder / f"{i}.png")
+    return root
+
+
+def _train(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--content", data / "content", "--style", data / "styles", *TINY, "--out", out, *extra]
+
+
+@pytest.fixture(scope="module")
+def base_run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 4-step run (no --ema-decay). Tests that change a run work on a copy (:func:`_copy`)."""
+    run = tmp_path_factory.mktemp("runs") / "base"
+    done = run_vstyle(*_train(data, run, "--steps", "4", "--sample-every", "2"))
+    assert done.returncode == 0, done.stderr
+    return run
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
+# ------------------------------------------------------------------ 1. damaged checkpoint
+
+
+@pytest.mark.parametrize("damage", ["junk", "truncated"])
+def test_damaged_checkpoint_is_one_clean_line(base_run: Path, tmp_path: Path, damage: str) -> None:
+    """Junk raised KeyError from torch's unpickler (a traceback); a truncated file's message was cut mid-sentence."""
+    run = _copy(base_run, tmp_path)
+    ckpt = run / "checkpoint.pt"
+    ckpt.write_bytes(b"junk\n" if damage == "junk" else ckpt.read_bytes()[:3000])
+    with pytest.raises(VStyleError) as err:
+        load_checkpoint(ckpt)
+    assert str(err.value) == f"cannot read checkpoint {ckpt}: not a checkpoint (damaged or truncated)"
+    if damage == "junk":
+        for args in (["train", "--resume", run, "--steps", "5"], ["train", "export", run, "--name", "q",
+                                                                  "-o", tmp_path / "q.safetensors"]):
+            line = assert_one_line_error(run_vstyle(*args))
+            assert line.endswith("not a checkpoint (damaged or truncated)")
+
+
+# ------------------------------------------------------------------ 2. damaged config.json
+
+
+def test_damaged_run_config_is_one_line_and_a_missing_one_is_written_again(base_run: Path, tmp_path: Path) -> None:
+    """A damaged config.json crashed the resume with JSONDecodeError; a deleted one with FileNotFoundError."""
+    run = _copy(base_run, tmp_path)
+    (run / "config.json").write_text("{bad")
+    line = assert_one_line_error(run_vstyle("train", "--resume", run, "--steps", "5"))
+    assert f"cannot read {run / 'config.json'}" in line
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 4
+
+    (run / "config.json").unlink()
+    done = run_vstyle("train", "--resume", run, "--steps", "5", "--threads", "1")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["steps"] == 5 and config["recipe"]["crop"] == 32
+
+
+# ------------------------------------------------------------------ 3. config-file ranges
+
+
+@pytest.mark.parametrize("threads", [-2, 0])
+def test_config_file_threads_get_the_command_line_range(data: Path, tmp_path: Path, threads: int) -> None:
+    """``"threads": -2`` crashed in torch.set_num_threads (or was used as is), 0 was accepted silently."""
+    with pytest.raises(VStyleError, match="threads must be at least 1"):
+        RunOptions(threads=threads).validate()
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"threads": threads}))
+    args = _train(data, tmp_path / "r", "--steps", "1")
+    del args[args.index("--threads"):args.index("--threads") + 2]  # the file's value, not the command line's
+    line = assert_one_line_error(run_vstyle(*args, "--config", cfg))
+    assert line == "vstyle: error: --threads must be at least 1"
+
+
+def test_config_file_values_of_the_wrong_type_are_refused(train_flags: None) -> None:
+    """An optional setting's value was not checked: "threads": "abc" reached torch, "style_layers": "zz" was
+    read letter by letter (unknown tap 'z'); a negative loss weight did not say which."""
+    with pytest.raises(VStyleError, match="'threads' must be a whole number"):
+        RunOptions.from_dict({"threads": "abc"})
+    for key in ("style_layers", "content"):
+        with pytest.raises(VStyleError, match=f"'{key}' must be a list of strings, got 'zz'"):
+            Recipe.from_dict({key: "zz"})
+    assert Recipe.from_dict({"style_layers": ["relu1_1"], "init": None}).style_layers == ("relu1_1",)
+    with pytest.raises(VStyleError, match="--lambda-style must be non-negative"):
+        Recipe(content=("c",), style=("s",), lambda_style=-1).validate()
+
+
+# ------------------------------------------------------------------ 4. SIGTERM
+
+
+def test_sigterm_checkpoints_and_exits_143(data: Path, tmp_path: Path) -> None:
+    """SIGTERM killed the run on the spot (no checkpoint, nothing said); now it stops like Ctrl-C does."""
+    run = tmp_path / "r"
+    args = _train(data, run, "--steps", "100000", "--sample-every", "1", "--checkpoint-every", "1000")
+    proc = subprocess.Popen([sys.executable, "-m", "vstyle", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "samples" / "step_0000002.jpg").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "terminated: stopping after this step and saving a checkpoint" in err
+    step = load_checkpoint(run / "checkpoint.pt")["step"]
+    assert step >= 2 and f"stopped at step {step}; continue with: vstyle train --resume {run}" in err
+
+
+# ------------------------------------------------------------------ 5. --overwrite and samples/
+
+
+def test_overwrite_removes_only_the_runs_own_samples(base_run: Path, data: Path, tmp_path: Path) -> None:
+    """--overwrite deleted the whole samples/ folder, user files in it too."""
+    from vstyle.train.trainer import _never_checkpointed
+
+    run = _copy(base_run, tmp_path)
+    mine = run / "samples" / "my.jpg"
+    mine.write_bytes(b"mine")
+    done = run_vstyle(*_train(data, run, "--steps", "1", "--sample-every", "0", "--overwrite"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["my.jpg"] and mine.read_bytes() == b"mine"
+
+    # A run that never checkpointed may be started again without --overwrite, unless samples/ holds the user's.
+    (run / "checkpoint.pt").unlink()
+    assert not _never_checkpointed(run)
+    mine.unlink()
+    assert _never_checkpointed(run)
+
+
+# ------------------------------------------------------------------ 6. options silently ignored
+
+
+def test_export_raw_of_a_run_without_an_average_is_noted(base_run: Path, tmp_path: Path) -> None:
+    done = run_vstyle("train", "export", base_run, "--name", "m2", "--raw", "-o", tmp_path / "m2.safetensors")
+    assert done.returncode == 0, done.stderr
+    assert "vstyle: note: --raw changes nothing here" in done.stderr and "--ema-decay" in done.stderr
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"init": "some-model", "encoder_file": "junk.safetensors"}, "--encoder-file is for a fresh model's encoder"),
+    ({"teacher_file": "junk.onnx"}, "--teacher-file is read only by the teacher losses"),
+])
+def test_settings_a_new_run_would_not_read_are_refused(train_flags: None, tmp_path: Path,
+                                                       setting: dict[str, str], message: str) -> None:
+    """--init with --encoder-file trained without reading the file (and recorded it); --teacher-file without
+    a teacher loss was accepted."""
+    from vstyle.train.trainer import Trainer
+
+    recipe = Recipe(content=(str(tmp_path),), style=(str(tmp_path),), **setting)  # type: ignore[arg-type]
+    with pytest.raises(VStyleError, match=message):
+        Trainer(tmp_path / "r", recipe, RunOptions(steps=1))
+
+
+@pytest.mark.parametrize("steps", ["3", "4"])
+def test_resume_to_a_step_already_reached_is_refused(base_run: Path, steps: str) -> None:
+    """--steps 3 on a run at step 4 did nothing, exited 0 and drew a bar at 4/3."""
+    line = assert_one_line_error(run_vstyle("train", "--resume", base_run, "--steps", steps))
+    assert "is at step 4 already; pass --steps above 4" in line
+
+
+# ------------------------------------------------------------------ 7. messages
+
+
+def test_config_file_keys_named_like_the_options_are_accepted(tmp_path: Path) -> None:
+    """The help says keys are the long options with _, yet scale_range, style_scale_range and mode were
+    "unknown setting"."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"scale_range": [0.5, 1.5], "style_scale_range": [1, 2], "mode": "photo",
+                               "arch_config": {"mode": "photo", "x": 1}}))
+    recipe_part, _ = split_settings(read_config_file(cfg))
+    recipe = Recipe.from_dict(recipe_part)
+    assert (recipe.scale_min, recipe.scale_max, recipe.style_scale_min, recipe.style_scale_max) == (0.5, 1.5, 1, 2)
+    assert recipe.arch_config == {"mode": "photo", "x": 1}
+    for bad, message in (({"scale_range": [1, 2], "scale_min": 1}, "not both"),
+                         ({"scale_range": 1}, r"must be a list \[MIN, MAX\]"),
+                         ({"mode": "art", "arch_config": {"mode": "photo"}}, "disagree")):
+        cfg.write_text(json.dumps(bad))
+        with pytest.raises(VStyleError, match=message):
+            read_config_file(cfg)
+
+
+def test_a_run_config_json_works_as_a_config_file(base_run: Path) -> None:
+    """Its records beside the settings (layers, model, code) were refused as "unknown setting 'code'"."""
+    recipe_part, option_part = split_settings(read_config_file(base_run / "config.json"))
+    assert Recipe.from_dict(recipe_part).crop == 32 and RunOptions.from_dict(option_part).steps == 4
+
+
+def test_empty_training_video_is_called_empty(data: Path, tmp_path: Path) -> None:
+    """A 0-byte video said "[Errno 1094995529] Invalid data found when processing input"."""
+    from vstyle.train.data import read_video_frames
+
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(VStyleError, match=r"training video .*empty\.mp4 is empty \(0 bytes\)"):
+        read_video_frames(empty, 4)
+    content = tmp_path / "content"
+    shutil.copytree(data / "content", content)
+    shutil.copy(empty, content / "clip.mp4")
+    args = _train(data, tmp_path / "r", "--steps", "1")
+    args[args.index(data / "content")] = content
+    line = assert_one_line_error(run_vstyle(*args))
+    assert line.endswith("clip.mp4 is empty (0 bytes)")
