@@ -615,9 +615,9 @@ def test_training_inputs_that_crashed_are_one_line(tmp_path: Path) -> None:
     from vstyle.weights.magenta_onnx import load_onnx
     from vstyle.weights.official import load_torch_state_dict
 
-    with pytest.raises(VStyleError, match="'steps' must be int, got 'abc'"):
+    with pytest.raises(VStyleError, match="'steps' must be a whole number, got 'abc'"):
         RunOptions.from_dict({"steps": "abc"})
-    with pytest.raises(VStyleError, match="'lr' must be float"):
+    with pytest.raises(VStyleError, match="'lr' must be a finite number"):
         Recipe.from_dict({"lr": float("nan")})
     assert Recipe.from_dict({"lr": 1, "batch": 2}).lr == 1  # an int serves for a float
     text = tmp_path / "text.jpg"
@@ -1031,6 +1031,9 @@ def test_a_standard_output_that_fails_is_one_line_and_a_closed_pipe_none(args: l
     proc.stdout.close()  # the reader is gone before the first line
     err = proc.stderr.read()
     assert proc.wait() == 0 and err == "", err
+    closed = subprocess.run(["bash", "-c", f"'{sys.executable}' -m vstyle {' '.join(args)} >&-"], capture_output=True,
+                            text=True)
+    assert closed.returncode == 0 and closed.stderr == "", closed.stderr  # started without a stdout: nothing to say
 
 
 def test_eval_refuses_content_smaller_than_ssims_window(tmp_path: Path) -> None:
@@ -1095,7 +1098,7 @@ def test_an_odd_output_size_is_said_not_silently_evened(tmp_path: Path) -> None:
     writer = VideoWriter(tmp_path / "o.mp4", 63, 35, Fraction(24), Fraction(1, 24))
     writer.close(flush=True, complete=True)
     assert (writer.width, writer.height) == (62, 34)
-    assert writer.notes == ["o.mp4: written at 62×34, not 63×35: 4:2:0 video needs even sides"]
+    assert writer.notes == ["o.mp4: written at 62×34, not 63×35: video is written with even sides (4:2:0 needs them)"]
     even = VideoWriter(tmp_path / "e.mp4", 64, 36, Fraction(24), Fraction(1, 24))
     even.close(flush=True, complete=True)
     assert even.notes == []
@@ -1122,6 +1125,7 @@ def test_weights_list_says_which_model_of_one_name_is_hidden(tmp_path: Path, tin
     done = run_vstyle("weights", "list", env={"VSTYLE_HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     mine = [line for line in done.stdout.splitlines() if str(tmp_path) in line]
-    assert len(mine) == 1 and mine[0].endswith("(--model default finds the one above; give this one's path)"), mine
+    shipped = [line.split()[-1] for line in done.stdout.splitlines() if line.startswith("default ")][0]
+    assert len(mine) == 1 and mine[0].endswith(f"(--model default finds {shipped})"), mine
     listed = json.loads(run_vstyle("weights", "list", "--json", env={"VSTYLE_HOME": str(tmp_path)}).stdout)
-    assert [m["shadowed"] for m in listed["models"] if m["name"] == "default"] == [False, True]
+    assert [m["shadowed_by"] for m in listed["models"] if m["name"] == "default"] == [None, shipped]

@@ -67,12 +67,13 @@ def test_damaged_checkpoint_is_one_clean_line(base_run: Path, tmp_path: Path, da
     ckpt.write_bytes(b"junk\n" if damage == "junk" else ckpt.read_bytes()[:3000])
     with pytest.raises(VStyleError) as err:
         load_checkpoint(ckpt)
-    assert str(err.value) == f"cannot read checkpoint {ckpt}: not a checkpoint (damaged or truncated)"
+    reason = "damaged, truncated, or not a vstyle checkpoint (torch cannot load it safely)"
+    assert str(err.value) == f"cannot read checkpoint {ckpt}: {reason}"
     if damage == "junk":
         for args in (["train", "--resume", run, "--steps", "5"], ["train", "export", run, "--name", "q",
                                                                   "-o", tmp_path / "q.safetensors"]):
             line = assert_one_line_error(run_vstyle(*args))
-            assert line.endswith("not a checkpoint (damaged or truncated)")
+            assert line.endswith(reason)
 
 
 # ------------------------------------------------------------------ 2. damaged config.json

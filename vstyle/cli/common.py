@@ -103,6 +103,8 @@ def check_max_size(max_size: int) -> int | None:
 
 
 def print_json(obj: Any) -> None:
-    """One JSON object on stdout (``--json``)."""
+    """One JSON object on stdout (``--json``); nothing when the process was started with stdout closed."""
+    if sys.stdout is None:
+        return
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     sys.stdout.flush()

@@ -108,7 +108,7 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
               help="Add `vstyle image --optimize` as a reference method on the stills (slow: about a minute per "
                    "still and style at 384 px on 2 CPU cores; skipped on clips).")
 @click.option("--optimize-steps", type=click.IntRange(1, 100000), default=None,
-              help="Loss evaluations per still for --optimize [default: image --optimize's, 200].")
+              help="Loss evaluations per still for --optimize [default: image --optimize's].")
 @click.option("--optimize-style-weight", "optimize_style_weights", multiple=True, type=FiniteFloatRange(0.0, None),
               help="Style weight of --optimize; repeat to compare several side by side [default: image --optimize's].")
 @click.option("--max-frames", type=click.IntRange(2, None), default=30, show_default=True,

@@ -132,7 +132,9 @@ def main() -> None:
     # (finish the step, checkpoint) while it steps.
     install_sigterm()
     report: Callable[[], None] = lambda: None  # noqa: E731 - what to print once signals are off
-    stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
+    stdout = sys.stdout
+    if stdout is not None:  # None: started with stdout closed (``>&-``), where nothing is written anyway
+        sys.stdout = _Stdout(stdout)
     try:
         # Without standalone mode click returns ``ctx.exit(n)`` codes instead of exiting with them.
         code = cli.main(standalone_mode=False)
@@ -176,22 +178,32 @@ class _StdoutLost(Exception):
 
 class _Stdout:
     """``sys.stdout`` while a command runs: a failed write or flush is raised as :class:`_StdoutLost`, so that
-    :func:`main` can tell it from the OSErrors of other files (bugs: those are one-line VStyleErrors)."""
+    :func:`main` can tell it from the OSErrors of other files (bugs: those are one-line VStyleErrors). Its
+    ``buffer`` is guarded the same way: click writes bytes there when the stream's encoding is not one it
+    trusts."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
-    def write(self, text: str) -> int:
+    def write(self, data: Any) -> int:
         try:
-            return int(self._stream.write(text))
+            return int(self._stream.write(data))
         except OSError as exc:
             raise _StdoutLost(exc) from None
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except OSError as exc:
             raise _StdoutLost(exc) from None
+
+    @property
+    def buffer(self) -> "_Stdout":
+        return _Stdout(self._stream.buffer)
 
     def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, … as the stream has them
         return getattr(self._stream, name)

@@ -56,7 +56,7 @@ def make_progress(unit: str = "fps", disable: bool = False) -> Progress:
                     MofNCompleteColumn(table_column=whole()), RateColumn(unit, table_column=whole()),
                     TimeElapsedColumn(table_column=whole()), TextColumn("ETA", table_column=whole()),
                     TimeRemainingColumn(table_column=whole()), console=stderr, disable=disable, transient=False,
-                    expand=True)
+                    expand=stderr.is_terminal)  # a log file gets lines as long as their text
 
 
 class BatchProgress:

@@ -234,10 +234,10 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
     try:
         trainer = Trainer(run_dir, recipe, options, resume=kw["resume"] is not None, overwrite=kw["overwrite"],
                           reporter=reporter)
+        summary = trainer.run()
     except BaseException:
         reporter.stop(failed=True)  # erase the set-up's status line: the error is all the user should see
         raise
-    summary = trainer.run()
     if kw["as_json"]:
         print_json({**summary.__dict__, "checkpoint": str(run_dir / "checkpoint.pt")})
     elif summary.interrupted:

@@ -66,16 +66,16 @@ def list_(as_json: bool) -> None:
 
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    first: dict[str, str] = {}  # name -> the file --model NAME takes (weights/ before $VSTYLE_HOME)
     for p in available_models():
+        winner = first.setdefault(p.stem, str(p))
         try:
             meta = read_metadata(p)
         except VStyleError as exc:
             skipped.append({"path": str(p), "error": str(exc)})
             continue
-        # --model NAME takes the first folder's file of that name (weights/ before $VSTYLE_HOME).
-        shadowed = any(r["name"] == p.stem for r in rows)
         rows.append({"name": p.stem, "path": str(p), "arch": meta.get("arch"), "mode": meta.get("mode"),
-                     "shadowed": shadowed})
+                     "shadowed_by": None if winner == str(p) else winner})
     for s in skipped:
         click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
@@ -84,7 +84,7 @@ def list_(as_json: bool) -> None:
         click.echo("no models found")
     else:
         for r in rows:
-            hidden = f" (--model {r['name']} finds the one above; give this one's path)" if r["shadowed"] else ""
+            hidden = f" (--model {r['name']} finds {r['shadowed_by']})" if r["shadowed_by"] else ""
             click.echo(f"{r['name']:24} {r['arch'] or '?':14} {r['mode'] or '?':6} {r['path']}{hidden}")
 
 

@@ -165,7 +165,7 @@ class VideoWriter:
         self.width, self.height = even_size(width, height)
         if (self.width, self.height) != (width, height):
             self.notes.append(f"{self.name.name}: written at {self.width}×{self.height}, not {width}×{height}: "
-                              "4:2:0 video needs even sides")
+                              "video is written with even sides (4:2:0 needs them)")
         self.time_base = Fraction(time_base)
         self.frames = 0
         self._closed = False

@@ -83,13 +83,14 @@ def _check_engine_options(engine: EngineSpec, init: str) -> None:
     (``init`` "content") runs only the loss network, in torch fp32, so they would be dropped unseen."""
     if init == "model":
         return
+    default = EngineSpec()
     unused = [(key, shown) for key, shown, given in (
-        ("model", engine.model, engine.model is not None),
-        ("mode", engine.mode, engine.mode is not None),
-        ("backend", engine.backend, engine.backend != "auto"),
-        ("precision", engine.precision, engine.precision != "fp32"),
-        ("engine_path", engine.engine_path, engine.engine_path is not None),
-        ("compile_", None, engine.compile)) if given]
+        ("model", engine.model, engine.model != default.model),
+        ("mode", engine.mode, engine.mode != default.mode),
+        ("backend", engine.backend, engine.backend != default.backend),
+        ("precision", engine.precision, engine.precision != default.precision),
+        ("engine_path", engine.engine_path, engine.engine_path != default.engine_path),
+        ("compile_", None, engine.compile != default.compile)) if given]
     if unused:
         key, shown = unused[0]
         raise VStyleError(f"{flag(key)}{'' if shown is None else f' {shown}'} applies to a model, and "

@@ -62,7 +62,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except OSError as exc:  # permissions, I/O: the file may be fine, so say what the system said
         raise VStyleError(f"cannot read checkpoint {path}: {exception_line(exc)}") from None
     except Exception:  # damaged bytes fail in many ways inside torch (KeyError, miniz errors, EOFError, …)
-        raise VStyleError(f"cannot read checkpoint {path}: not a checkpoint (damaged or truncated)") from None
+        raise VStyleError(f"cannot read checkpoint {path}: damaged, truncated, or not a vstyle checkpoint "
+                          "(torch cannot load it safely)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise VStyleError(f"{path} is not a vstyle training checkpoint (format {FORMAT_VERSION})")
     return state

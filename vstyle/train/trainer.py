@@ -43,8 +43,9 @@ DATA_NAME = "data.json"
 PLOT_NAME = "losses.png"
 SAMPLES_DIR = "samples"
 RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME)
-#: The sample grids a run writes into SAMPLES_DIR (see ``Trainer._save_samples``); nothing else there is the run's.
-SAMPLE_NAME = re.compile(r"step_\d{7}\.jpg")
+#: The sample grids a run writes into SAMPLES_DIR, by step; nothing else there is the run's.
+SAMPLE_FORMAT = "step_{:07d}.jpg"
+SAMPLE_NAME = re.compile(r"step_\d{7,}\.jpg")
 
 
 def _run_samples(d: Path) -> list[Path]:
@@ -166,9 +167,24 @@ def _reconfigured(model: SCTNet, changes: dict[str, Any]) -> SCTNet:
 
 def _ignore_signals(_worker_id: int) -> None:
     # Data workers leave Ctrl-C and SIGTERM (often sent to the whole process group) to the main process,
-    # which checkpoints and shuts them down; a forked worker would otherwise run the trainer's handler.
+    # which checkpoints and shuts them down (killing any that do not stop); a forked worker would
+    # otherwise run the trainer's handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _close_loader(batches: Any) -> None:
+    """Stop the data workers now, killing any that do not stop. Torch stops them when its iterator is
+    collected, but an exception's traceback keeps the iterator until the interpreter exits, when torch
+    does nothing and multiprocessing ends its children with SIGTERM, which they ignore
+    (:func:`_ignore_signals`): the process would hang. ``_shutdown_workers`` is idempotent."""
+    shutdown = getattr(batches, "_shutdown_workers", None)  # torch's multi-process iterator only
+    if shutdown is None:
+        return
+    shutdown()
+    for worker in getattr(batches, "_workers", ()):
+        if worker.is_alive():
+            worker.kill()
 
 
 class WeightAverage:
@@ -534,7 +550,7 @@ class Trainer:
         folder = self.run_dir / SAMPLES_DIR
         folder.mkdir(exist_ok=True)
         grid = sample_grid(content.float() / 255, style.float() / 255, output)
-        write_image(folder / f"step_{self.step:07d}.jpg", grid, overwrite=True, quality=90)
+        write_image(folder / SAMPLE_FORMAT.format(self.step), grid, overwrite=True, quality=90)
 
     def _plot(self) -> None:
         try:
@@ -608,6 +624,7 @@ class Trainer:
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler)
             log.close()
+            _close_loader(batches)
             del batches
             self.reporter.stop(failed=not finished)
         if saved_at != self.step:  # e.g. steps already reached: nothing new to save
