@@ -1129,3 +1129,14 @@ def test_weights_list_says_which_model_of_one_name_is_hidden(tmp_path: Path, tin
     assert len(mine) == 1 and mine[0].endswith(f"(--model default finds {shipped})"), mine
     listed = json.loads(run_vstyle("weights", "list", "--json", env={"VSTYLE_HOME": str(tmp_path)}).stdout)
     assert [m["shadowed_by"] for m in listed["models"] if m["name"] == "default"] == [None, shipped]
+
+
+def test_a_vstyle_home_that_is_a_file_is_said(tmp_path: Path) -> None:
+    """With ``$VSTYLE_HOME`` a file, ``info`` and ``weights list`` listed the shipped models and said nothing
+    of the folder where the user's models should be."""
+    home = tmp_path / "home"
+    home.write_text("")
+    for args in (["info"], ["weights", "list"]):
+        done = run_vstyle(*args, env={"VSTYLE_HOME": str(home)})
+        assert done.returncode == 0, done.stderr
+        assert f"vstyle: note: skipped $VSTYLE_HOME {home} is not a folder" in done.stderr, done.stderr

@@ -42,25 +42,6 @@ def _devices() -> dict[str, object]:
             "torch_threads": torch.get_num_threads(), "cuda_build": torch.version.cuda, "cuda": cuda}
 
 
-def _models() -> tuple[list[dict[str, object]], list[dict[str, str]]]:
-    """The readable model files, and the unreadable ones (path and reason) that the listing skips."""
-    from ..errors import VStyleError
-    from ..weights import available_models, file_sha256, read_metadata
-
-    found, skipped = [], []
-    for path in available_models():
-        entry: dict[str, object] = {"name": path.stem, "path": str(path),
-                                    "size_mb": round(path.stat().st_size / 2**20, 2)}
-        try:
-            meta = read_metadata(path)
-        except VStyleError as exc:
-            skipped.append({"path": str(path), "error": str(exc)})
-            continue
-        entry.update(arch=meta.get("arch"), mode=meta.get("mode"), sha256=file_sha256(path))
-        found.append(entry)
-    return found, skipped
-
-
 @click.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(as_json: bool) -> None:
@@ -74,8 +55,9 @@ def command(as_json: bool) -> None:
     from ..weights import search_dirs
 
     from ..models.registry import architectures
+    from ..weights.listing import list_models
 
-    models, skipped = _models()
+    models, skipped = list_models()
     data: dict[str, Any] = {"versions": _versions(), "devices": _devices(), "process": describe_process_settings(),
                             "architectures": architectures(), "model_dirs": [str(d) for d in search_dirs()],
                             "models": models, "skipped_models": skipped}
@@ -97,8 +79,9 @@ def command(as_json: bool) -> None:
     console.print("[bold]architectures[/bold] (vstyle train --arch): " + ", ".join(data["architectures"]))
     table = Table("name", "arch", "mode", "MB", "path", title="models")
     for m in data["models"]:
-        table.add_row(str(m["name"]), str(m.get("arch", "?")), str(m.get("mode", "?")), str(m["size_mb"]),
-                      str(m["path"]))
+        # A file another of its name hides from --model NAME (weights list names the one it finds).
+        name = f"{m['name']} (hidden)" if m["shadowed_by"] else str(m["name"])
+        table.add_row(name, str(m.get("arch", "?")), str(m.get("mode", "?")), str(m["size_mb"]), str(m["path"]))
     if not data["models"]:
         console.print("models: none found in " + ", ".join(data["model_dirs"]))
     else:

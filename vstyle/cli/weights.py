@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from ..errors import VStyleError
 from .common import print_json
 
 
@@ -62,20 +60,9 @@ def import_(vgg: Path, decoder: Path, sct: Path, name: str, mode: str | None, ou
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """List the models found in weights/ and $VSTYLE_HOME."""
-    from ..weights import available_models, read_metadata
+    from ..weights.listing import list_models
 
-    rows: list[dict[str, Any]] = []
-    skipped: list[dict[str, str]] = []
-    first: dict[str, str] = {}  # name -> the file --model NAME takes (weights/ before $VSTYLE_HOME)
-    for p in available_models():
-        winner = first.setdefault(p.stem, str(p))
-        try:
-            meta = read_metadata(p)
-        except VStyleError as exc:
-            skipped.append({"path": str(p), "error": str(exc)})
-            continue
-        rows.append({"name": p.stem, "path": str(p), "arch": meta.get("arch"), "mode": meta.get("mode"),
-                     "shadowed_by": None if winner == str(p) else winner})
+    rows, skipped = list_models()
     for s in skipped:
         click.echo(f"vstyle: note: skipped {s['error']}", err=True)
     if as_json:
