@@ -900,6 +900,14 @@ def test_the_temporary_stand_in_for_an_unwritable_cache_goes_when_the_process_en
     made = Path(done.stdout.strip())
     assert made.parent.parent == tmp_path and made.name == "m.onnx"
     assert not made.parent.exists()
+    # Ctrl-C or SIGTERM ends the CLI with os._exit, which skips atexit: the folder goes all the same.
+    interrupted = subprocess.run([sys.executable, "-c", code + "; import sys; sys.stdout.flush(); "
+                                  "from vstyle.cli.main import exit_interrupted; exit_interrupted(130)",
+                                  str(blocked / "onnx" / "m.onnx")], capture_output=True, text=True,
+                                 env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert interrupted.returncode == 130, interrupted.stderr
+    made = Path(interrupted.stdout.strip())
+    assert made.name == "m.onnx" and not made.parent.exists()
 
 
 def test_an_eval_of_photos_alone_plots_without_warnings(tmp_path: Path) -> None:

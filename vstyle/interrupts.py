@@ -8,12 +8,14 @@ exits 143 for it and 130 for Ctrl-C.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import signal
 import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_AT_EXIT: list[Callable[[], None]] = []
 
 
 class Terminated(KeyboardInterrupt):
@@ -80,3 +82,22 @@ def deferred_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
         if pending:
             signal.raise_signal(pending[0])  # handled now by the handler that was in place before
+
+
+def at_exit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` when the process ends, however it ends: from ``atexit`` at a normal exit, and from
+    :func:`run_at_exit` before the immediate exits after Ctrl-C, SIGTERM or an abandoned batch
+    (``os._exit``, which skips ``atexit``)."""
+    if not _AT_EXIT:
+        atexit.register(run_at_exit)
+    _AT_EXIT.append(fn)
+
+
+def run_at_exit() -> None:
+    """Run what :func:`at_exit` was given, newest first, each once; a failure does not stop the rest."""
+    while _AT_EXIT:
+        fn = _AT_EXIT.pop()
+        try:
+            fn()
+        except Exception:  # clean-up at exit: nothing left to report to
+            pass

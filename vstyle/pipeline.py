@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import VStyleError
 from .flags import flag
-from .interrupts import Terminated, deferred_interrupts
+from .interrupts import Terminated, deferred_interrupts, run_at_exit
 
 if TYPE_CHECKING:
     from .engine.stylizer import Stylizer
@@ -217,6 +217,7 @@ def _settle_abandoned() -> None:
         return
     codes = [code for _, code in alive if code is not None]
     if codes:
+        run_at_exit()  # what later atexit handlers would have removed (temporary caches)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(codes[-1])

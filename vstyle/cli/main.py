@@ -14,7 +14,7 @@ import click
 
 from ..errors import VStyleError
 from ..flags import spelled_by
-from ..interrupts import forget_caught_interrupts, ignore_late_signals, install_sigterm, interrupted_exit
+from ..interrupts import forget_caught_interrupts, ignore_late_signals, install_sigterm, interrupted_exit, run_at_exit
 from ..process_settings import apply_process_settings
 
 # command name -> module defining ``command`` (a click.Command or click.Group)
@@ -240,6 +240,7 @@ def exit_interrupted(status: int) -> NoReturn:
     3 aborted after the clean-up (``terminate called without an active exception``) and 1 crashed; of
     300 since, none. Tests that call :func:`main` in their own process replace this with ``sys.exit``.
     """
+    run_at_exit()  # what atexit would have removed (temporary caches)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

@@ -10,7 +10,7 @@ exporter needs ``onnxscript``.
 
 from __future__ import annotations
 
-import atexit
+import functools
 import hashlib
 import importlib.util
 import json
@@ -26,6 +26,7 @@ import torch
 from ..engine.device import torch_dtype
 from ..engine.options import GRAPH_PRECISIONS
 from ..errors import VStyleError, exception_line
+from ..interrupts import at_exit
 from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet
 from .graph import INPUT_NAMES, MAX_BATCH, MAX_SIDE, OUTPUT_NAME, FrameGraph, example_inputs, input_specs
@@ -172,7 +173,7 @@ def cache_dir() -> Path:
 def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Path:
     """``write(path)`` a file derived from a model into the cache and return where it went: where the cache
     cannot be written, a fresh temporary folder, and a note that it will be made again next time (the
-    caller announced it as cached), removed when the process exits."""
+    caller announced it as cached), removed when the process ends, interrupted or not."""
     try:
         write(path)
         return path
@@ -182,7 +183,7 @@ def store_in_cache(path: Path, write: Callable[[Path], None], prefix: str) -> Pa
         try:
             folder = Path(tempfile.mkdtemp(prefix=prefix))
             # Nothing will find it again (the next run makes its own), so it must not outlive this one.
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            at_exit(functools.partial(shutil.rmtree, folder, ignore_errors=True))
             path = folder / path.name
             write(path)
         except OSError as again:
