@@ -243,3 +243,14 @@ def test_empty_training_video_is_called_empty(data: Path, tmp_path: Path) -> Non
     args[args.index(data / "content")] = content
     line = assert_one_line_error(run_vstyle(*args))
     assert line.endswith("clip.mp4 is empty (0 bytes)")
+
+
+def test_a_video_file_as_a_training_style_is_named_by_its_format(tmp_path: Path) -> None:
+    """An .mp4 holding only sound, given as a style, was called "a video"; the check goes by the suffix."""
+    from vstyle.errors import VStyleError
+    from vstyle.train.data import list_media
+
+    sound = tmp_path / "song.mp4"
+    sound.write_bytes(b"not inspected")
+    with pytest.raises(VStyleError, match=r"style must be still images; .*song.mp4 is a \.mp4 file, a video format"):
+        list_media([sound], "style", videos=False)

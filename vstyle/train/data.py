@@ -199,7 +199,8 @@ def list_media(paths: Sequence[str | Path], what: str, videos: bool) -> Listing:
                 images.append(q)
             elif suffix in VIDEO_SUFFIXES:
                 if not videos:
-                    raise VStyleError(f"{what} must be still images; {q} is a video")
+                    # Told by the suffix, not the contents: an .mp4 may hold only sound.
+                    raise VStyleError(f"{what} must be still images; {q} is a {suffix} file, a video format")
                 vids.append(q)
             elif not p.is_dir():
                 raise VStyleError(f"{q} is not an image{' or video' if videos else ''} file")
