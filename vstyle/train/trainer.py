@@ -48,10 +48,15 @@ SAMPLE_FORMAT = "step_{:07d}.jpg"
 SAMPLE_NAME = re.compile(r"step_\d{7,}\.jpg")
 
 
+def _is_run_sample(path: Path) -> bool:
+    """Whether ``path`` is a sample grid a run wrote (see :data:`SAMPLE_FORMAT`)."""
+    return SAMPLE_NAME.fullmatch(path.name) is not None and path.is_file()
+
+
 def _run_samples(d: Path) -> list[Path]:
     """The sample grids the run in ``d`` wrote (none when it has no samples folder)."""
     folder = d / SAMPLES_DIR
-    return [p for p in folder.iterdir() if SAMPLE_NAME.fullmatch(p.name) and p.is_file()] if folder.is_dir() else []
+    return [p for p in folder.iterdir() if _is_run_sample(p)] if folder.is_dir() else []
 
 
 def _never_checkpointed(d: Path) -> bool:
@@ -60,7 +65,7 @@ def _never_checkpointed(d: Path) -> bool:
     if (d / CHECKPOINT_NAME).exists() or not all(p.name in (*RUN_FILES, SAMPLES_DIR) for p in d.iterdir()):
         return False
     samples = d / SAMPLES_DIR
-    return not samples.is_dir() or len(_run_samples(d)) == len(list(samples.iterdir()))
+    return not samples.is_dir() or all(_is_run_sample(p) for p in samples.iterdir())
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
