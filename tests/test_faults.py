@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -1148,3 +1149,115 @@ def test_a_vstyle_home_that_is_a_file_is_said(tmp_path: Path) -> None:
         done = run_vstyle(*args, env={"VSTYLE_HOME": str(home)})
         assert done.returncode == 0, done.stderr
         assert f"vstyle: note: skipped $VSTYLE_HOME {home} is not a folder" in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------------ MPEG-TS, camera audio, files cut short
+
+
+def _frames_read(path: Path, start: float = 0.0, duration: float | None = None) -> int:
+    from vstyle.io.video_source import VideoReader, probe_video
+
+    with VideoReader(probe_video(path, start, duration)) as reader:
+        return sum(1 for _ in reader.frames())
+
+
+@pytest.mark.parametrize("gop", [None, 6])
+def test_mpeg_ts_keeps_every_frame_and_cuts_segments_exactly(tmp_path: Path, gop: int | None) -> None:
+    """MPEG-TS files start at a non-zero time, and its demuxer's seek lands on a later frame (or a frame
+    that is not a keyframe): a whole-file run seeked to that start anyway and lost the first keyframe's
+    group (one keyframe: "has no video frames"), and segments lost their first frames."""
+    clip = make_clip(tmp_path / "in.ts", frames=24, fps=12, gop=gop)
+    assert _frames_read(clip) == 24
+    assert _frames_read(clip, start=1.0) == 12
+    assert _frames_read(clip, start=0.5, duration=1.0) == 12
+
+
+def _clip_with_audio(path: Path, vcodec: str, pix_fmt: str, acodec: str) -> Path:
+    """12 frames at 12 fps and 1 s of a stereo tone in ``acodec`` (AVI and Matroska store no channel order)."""
+    import av
+
+    out = av.open(str(path), "w")
+    vs = out.add_stream(vcodec, rate=12)
+    vs.width, vs.height, vs.pix_fmt = 64, 48, pix_fmt
+    a = out.add_stream(acodec, rate=44100)
+    a.codec_context.layout = "stereo"
+    for i in range(12):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, 12)
+        out.mux(vs.encode(frame.reformat(format=pix_fmt)))
+    out.mux(vs.encode(None))
+    size, fmt = a.codec_context.frame_size or 1024, a.codec_context.format
+    for start in range(0, 44100, size):
+        tone = (np.sin(np.arange(start, start + size) / 10) * 8000).astype(np.int16)
+        pcm = np.stack([tone, tone]) if fmt.is_planar else np.stack([tone, tone], 1).reshape(1, -1)
+        af = av.AudioFrame.from_ndarray(pcm, format=fmt.name, layout="stereo")
+        af.sample_rate, af.pts, af.time_base = 44100, start, Fraction(1, 44100)
+        out.mux(a.encode(af))
+    out.mux(a.encode(None))
+    out.close()
+    return path
+
+
+@pytest.mark.parametrize("name, vcodec, pix_fmt, acodec, kept", [
+    ("camera.avi", "mjpeg", "yuvj420p", "pcm_s16le", "pcm_s16le"),
+    ("pcm.mkv", "libx264", "yuv420p", "pcm_s16le", "pcm_s16le"),
+    ("adpcm.avi", "mpeg4", "yuv420p", "adpcm_ms", "aac"),
+])
+def test_audio_in_no_stated_channel_order_is_kept_in_mp4(tmp_path: Path, name: str, vcodec: str, pix_fmt: str,
+                                                         acodec: str, kept: str) -> None:
+    """A camera's AVI (or a Matroska file) stores two channels without saying they are left and right:
+    copying that PCM into MP4 failed with a traceback at the very end, and re-encoding it (ADPCM) failed
+    as "cannot write … Invalid argument"."""
+    src = _clip_with_audio(tmp_path / name, vcodec, pix_fmt, acodec)
+    writer = _copy_through(src, tmp_path / "out.mp4")
+    assert writer.audio.describe()[0]["codec"] == kept
+    got = facts(tmp_path / "out.mp4")
+    assert got.frames == 12 and got.audio_codec == kept and got.audio_seconds == pytest.approx(1.0, abs=0.05)
+
+
+def test_y4m_output_has_the_sources_frame_rate(tmp_path: Path) -> None:
+    """Y4M stores a frame rate, not timestamps: it was written at the source's fine time base (10,240 fps)."""
+    import av
+
+    src = make_clip(tmp_path / "a.mp4", frames=12, fps=12)
+    _copy_through(src, tmp_path / "a.y4m")
+    with av.open(str(tmp_path / "a.y4m")) as c:
+        assert float(c.streams.video[0].average_rate) == pytest.approx(12, rel=0.01)
+
+
+def test_a_matroska_file_cut_short_is_noted_and_json_gives_the_outputs_duration(
+        tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    """A truncated Matroska/WebM file decodes without an error (a truncated MP4 is refused): the run said
+    nothing, and ``--json`` gave the duration the file's header claims, not the output's."""
+    whole = make_clip(tmp_path / "whole.mkv", frames=24, fps=12)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    for src, noted in ((whole, False), (cut, True)):
+        proc = run_vstyle("run", src, "--style", style_image, "--model", tiny_model, "--max-size", "32",
+                          "-o", tmp_path / f"{src.stem}_out.mp4", "--json")
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads(proc.stdout)
+        n = summary["frames"]
+        assert summary["duration"] == pytest.approx(n / 12, abs=0.01)
+        assert (f"vstyle: note: {src.name}: the video stops at {n / 12:.2f}s, but the file says it lasts 2.00s"
+                in proc.stderr) == noted, proc.stderr
+        assert (n < 24) == noted
+
+
+def test_a_still_gif_in_a_batch_stays_a_picture_and_image_notes_an_animation(
+        tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    """``batch`` made a one-frame MP4 of a still GIF, and ``image`` painted an animation's first frame
+    without a word."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frames = [Image.fromarray(np.full((24, 32, 3), 60 * i, np.uint8)) for i in range(3)]
+    frames[0].save(folder / "still.gif")
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    common = ["--style", style_image, "--model", tiny_model, "--max-size", "32"]
+    proc = run_vstyle("batch", folder, tmp_path / "out", *common)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == ["still.png"]
+    proc = run_vstyle("image", tmp_path / "anim.gif", *common, "-o", tmp_path / "anim.png")
+    assert proc.returncode == 0, proc.stderr
+    assert ("vstyle: note: anim.gif has 3 frames; an image is painted from its first; "
+            "vstyle run anim.gif paints them all") in proc.stderr

@@ -106,6 +106,8 @@ def _optimize(content: tuple[Path, ...], output: Path | None, styles: tuple[str,
 
 
 def _report(summary: dict[str, Any], as_json: bool) -> None:
+    for note in summary.get("notes", []):
+        click.echo(f"vstyle: note: {note}", err=True)
     if as_json:
         print_json(summary)
     else:

@@ -49,6 +49,16 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
     return np.array(arr, copy=True, order="C")  # PIL buffers are read-only
 
 
+def frame_count(path: str | Path) -> int | None:
+    """How many frames an image file holds (an animated GIF or WebP more than one); None when Pillow
+    cannot open it (whoever reads it says why)."""
+    try:
+        with Image.open(path) as im:
+            return int(getattr(im, "n_frames", 1))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
     """Scale high-depth greyscale images to 8-bit ``L`` (Pillow's own conversion clips them: 16-bit
     greys come out almost white and float greys black). 16- and 32-bit integers are read as 0–65535;

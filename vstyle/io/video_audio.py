@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import VStyleError
 from ..flags import flag
-from .video_source import VideoInfo, av_message
+from .video_source import VideoInfo, av_message, file_start, seek_before
 
 #: Streams are interleaved only roughly by time in files, so keep reading a little past the end.
 _READ_PAST_END_S = 2.0
@@ -60,6 +60,21 @@ def holds_audio(out: Any) -> bool:
     return out.default_audio_codec not in (None, "", "none")
 
 
+#: Layouts for mono and stereo sources whose channel order the file does not say (AVI and Matroska
+#: store only a count, e.g. a camera's PCM): MP4's muxer and the AAC encoder refuse such a layout.
+_ORDERED_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+def _ordered_layout(layout: Any) -> Any:
+    """``layout``, or for one or two channels in no stated order, mono or stereo."""
+    if layout is None or any(ch.name != "NONE" for ch in layout.channels):
+        return layout
+    import av
+
+    name = _ORDERED_LAYOUTS.get(layout.nb_channels)
+    return av.AudioLayout(name) if name else layout
+
+
 class _Copy:
     """Packet copy of one stream, timestamps shifted so the segment starts at 0."""
 
@@ -67,6 +82,9 @@ class _Copy:
 
     def __init__(self, out: Any, src_stream: Any, trim_start: bool, origin: float, end: float | None) -> None:
         self.stream = out.add_stream_from_template(src_stream)
+        layout = src_stream.codec_context.layout
+        if _ordered_layout(layout) is not layout:
+            self.stream.codec_context.layout = _ordered_layout(layout)
         self.codec = src_stream.codec_context.name
         self.tb = Fraction(src_stream.time_base)
         self.offset = int(round(origin / self.tb))
@@ -106,7 +124,7 @@ class _Reencode:
         except (ValueError, av.error.FFmpegError) as exc:
             raise VStyleError(f"cannot re-encode audio as {self.codec}: {av_message(exc)}; "
                               f"pass {flag('no_audio')}") from None
-        layout = src_stream.codec_context.layout
+        layout = _ordered_layout(src_stream.codec_context.layout)
         if layout is not None and layout.nb_channels:
             self.stream.codec_context.layout = layout if layout.nb_channels <= 2 else "stereo"
         self.decoder = src_stream.codec_context
@@ -199,7 +217,7 @@ class AudioTrack:
         self.info = info
         self._out = out
         self._src = av.open(str(info.path), mode="r")
-        trim_start = info.origin > (self._src.start_time or 0) / 1e6 + 1e-9
+        trim_start = info.origin > file_start(self._src) + 1e-9
         self._streams: dict[int, _Copy | _Reencode] = {}
         try:
             for a in self._src.streams.audio:
@@ -213,7 +231,7 @@ class AudioTrack:
                 self._packets: Iterator[Any] = iter(())
                 return
             if trim_start:
-                self._src.seek(int(info.origin * 1e6), backward=True, any_frame=False)
+                seek_before(self._src, self._src.streams[next(iter(self._streams))], info.origin)
             self._packets = self._src.demux(*[self._src.streams[i] for i in self._streams])
         except BaseException:
             self._src.close()

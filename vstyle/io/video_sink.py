@@ -41,8 +41,8 @@ SUGGESTED_CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm
 #: MPEG-4 part 2 limits the time base denominator to 16 bits.
 _SHORT_TIME_BASE = {"mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p"}
 #: Containers that store one frame rate instead of timestamps: the stream time base becomes 1/fps
-#: (with the source's fine time base, AVI would claim hundreds of frames per second).
-_FRAME_RATE_CONTAINERS = {"avi"}
+#: (with the source's fine time base, AVI would claim hundreds of frames per second, Y4M thousands).
+_FRAME_RATE_CONTAINERS = {"avi", "yuv4mpegpipe"}
 
 
 def _encoder_exists(name: str) -> bool:
@@ -196,6 +196,9 @@ class VideoWriter:
         self._scaler = VideoReformatter()
         self._durations: dict[int, int] = {}
         self._last_pts = -1
+        self._first_pts: int | None = None
+        self._end_pts = 0  # where the last frame written stops showing
+        self._frame_ticks = max(1, round(1 / (fps * self.encoder_time_base))) if fps else 1
 
     def _add_video(self, fps: Fraction, crf: int | None, bitrate: int | None, sar: Fraction | None,
                    preset: str | None) -> Any:
@@ -250,6 +253,13 @@ class VideoWriter:
         cc.options = {**options, **_quiet_options(self.encoder)}
         return stream
 
+    @property
+    def duration(self) -> float:
+        """Seconds of video written so far: from the first frame's start to the last one's end."""
+        if self._first_pts is None:
+            return 0.0
+        return float((self._end_pts - self._first_pts) * self.encoder_time_base)
+
     def describe(self) -> dict[str, Any]:
         """For ``--json``: encoder, pixel format, audio handling and notes."""
         return {"codec": self.encoder, "pix_fmt": self.pix_fmt,
@@ -268,6 +278,9 @@ class VideoWriter:
             duration = int(round(duration * self.time_base / self.encoder_time_base))
         pts = max(pts, self._last_pts + 1)
         self._last_pts = pts
+        if self._first_pts is None:
+            self._first_pts = pts
+        self._end_pts = pts + (duration if duration > 0 else self._frame_ticks)
         grow = self.width * self.height > frame.width * frame.height
         yuv = self.pix_fmt.startswith("yuv")
         frame = self._scaler.reformat(frame, width=self.width, height=self.height, format=self.pix_fmt,

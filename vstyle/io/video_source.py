@@ -20,8 +20,16 @@ from ..flags import flag
 
 if TYPE_CHECKING:
     from av.container import InputContainer
+    from av.stream import Stream
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
+
+#: A keyframe this much after a seek's target still counts as on target (timestamps are rounded).
+_SEEK_SLACK_S = 1e-3
+#: Seconds before a seek's target tried in turn when a demuxer lands late (then the file's beginning).
+_SEEK_BACKOFF_S = (0.0, 2.0, 10.0, 60.0)
+#: A video that stops this much (or two frames, if longer) before the end its file states is noted.
+_EARLY_END_S = 0.5
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
                   ".wmv", ".flv", ".3gp", ".ogv", ".gif")
@@ -140,14 +148,14 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
         vs = container.streams.video[0]
         tb = vs.time_base or Fraction(1, 90000)
         fps = _fps(vs)
-        base = container.start_time / 1e6 if container.start_time is not None else 0.0
-        origin = base + start
+        origin = file_start(container) + start
         end = origin + duration if duration is not None else None
         total_s = (container.duration / 1e6 if container.duration else
                    _stream_seconds(vs.duration, vs.time_base)) or 0.0
         if start and total_s and start >= total_s:
             raise VStyleError(f"{flag('start')} {start:g}s is past the end of {path} ({total_s:.3f}s)")
-        first = _first_frame(container, vs, path, origin, end, segment=bool(start) or duration is not None)
+        first = _first_frame(container, vs, path, origin, end, seek=start > 0,
+                             segment=bool(start) or duration is not None)
         rotation = _rotation(first)
         h, w = first.height, first.width
         if rotation in (90, 270):
@@ -175,11 +183,12 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
 
 
 def _first_frame(container: InputContainer, vs: VideoStream, path: Path, origin: float, end: float | None,
-                 segment: bool) -> VideoFrame:
-    """The first frame of the segment (proves the file decodes and gives size and rotation)."""
+                 seek: bool, segment: bool) -> VideoFrame:
+    """The first frame of the segment (proves the file decodes and gives size and rotation); ``seek``:
+    the segment starts later than the file."""
     tol = 0.01 / float(_fps(vs))
-    if origin > 0:
-        _seek(container, vs, origin)
+    if seek:
+        seek_before(container, vs, origin)
     for frame in _decode(container, vs, path):
         t = frame.time
         if t is not None and t < origin - tol:
@@ -201,10 +210,44 @@ def _decode(container: InputContainer, vs: VideoStream, path: Path) -> Iterator[
         yield from packet.decode()
 
 
-def _seek(container: InputContainer, vs: VideoStream, seconds: float) -> None:
-    """Seek to the keyframe at or before ``seconds`` (absolute)."""
-    tb = vs.time_base or Fraction(1, 90000)
-    container.seek(int(math.floor(seconds / tb)), stream=vs, backward=True, any_frame=False)
+def file_start(container: InputContainer) -> float:
+    """The container's first timestamp in seconds: a file's frames need not start at 0 (MPEG-TS files
+    rarely do), and ``--start`` counts from here."""
+    return container.start_time / 1e6 if container.start_time is not None else 0.0
+
+
+def seek_before(container: InputContainer, stream: Stream, seconds: float) -> None:
+    """Position ``container`` so that demuxing ``stream`` starts at a keyframe at or before ``seconds``
+    (absolute), the callers dropping what comes before.
+
+    Some demuxers seek only approximately: MPEG-TS searches the file for timestamps and can land on a
+    later frame, one that is not a keyframe (nothing decodes until the next one), or past the end; any
+    of these would silently lose the segment's first frames. So each landing is checked, and a bad one
+    retried from further back, finally from the file's beginning: slower, nothing lost.
+    """
+    tb = stream.time_base or Fraction(1, 90000)
+    for back in (*_SEEK_BACKOFF_S, None):
+        target = 0 if back is None else int(math.floor((seconds - back) / tb))
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        if back is None:
+            return
+        first = next(((p.pts * tb, p.is_keyframe) for p in container.demux(stream) if p.pts is not None), None)
+        if first is not None and first[1] and float(first[0]) <= seconds + _SEEK_SLACK_S:
+            container.seek(target, stream=stream, backward=True, any_frame=False)  # back to that keyframe
+            return
+
+
+def _stated_end(vs: VideoStream) -> float | None:
+    """Where the file says ``vs`` ends (absolute seconds): its start plus its duration, or Matroska's
+    per-track DURATION tag ("HH:MM:SS.nnnnnnnnn", the track's last timestamp); None when it says nothing."""
+    tb = vs.time_base
+    if vs.duration and tb:
+        return float(((vs.start_time or 0) + vs.duration) * tb)
+    try:
+        h, m, sec = str(vs.metadata.get("DURATION")).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
 
 
 class VideoReader:
@@ -218,6 +261,8 @@ class VideoReader:
         self.info = info
         self.size = size or (info.width, info.height)
         self._container: InputContainer | None = None
+        #: Things the user should know about the input once it is read (e.g. it ended early), one line each.
+        self.notes: list[str] = []
 
     def __enter__(self) -> "VideoReader":
         self._container = open_video(self.info.path)
@@ -250,8 +295,8 @@ class VideoReader:
         prev: int | None = None  # last input pts
         count = 0
         try:
-            if info.origin > 0:
-                _seek(self._container, vs, info.origin)
+            if info.origin > file_start(self._container):  # a --start: the file's beginning needs no seek
+                seek_before(self._container, vs, info.origin)
             for frame in _decode(self._container, vs, info.path):
                 pts = frame.pts
                 if pts is None:  # containers without timestamps: synthesise them from the rate
@@ -276,3 +321,16 @@ class VideoReader:
             raise VStyleError(f"cannot decode {info.path} (after {count} frames): {av_message(exc)}") from None
         if count == 0:
             raise VStyleError(f"{info.path} has no video frames")
+        if prev is not None:
+            self._check_end(vs, float((prev + step) * tb))
+
+    def _check_end(self, vs: VideoStream, stopped: float) -> None:
+        """Note a video that stops well before the end its file states (Matroska and WebM cut short decode
+        without an error, where a truncated MP4 is refused), unless the segment ends first anyway."""
+        stated = _stated_end(vs)
+        slack = max(_EARLY_END_S, 2 / float(self.info.fps))
+        if stated is None or (self.info.end is not None and self.info.end < stated) or stopped >= stated - slack:
+            return
+        base = file_start(self._container) if self._container is not None else 0.0
+        self.notes.append(f"{self.info.path.name}: the video stops at {stopped - base:.2f}s, but the file "
+                          f"says it lasts {stated - base:.2f}s: it may be truncated")

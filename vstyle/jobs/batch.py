@@ -90,7 +90,7 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
     """Images and videos under ``src_dir`` (hidden files and anything inside ``out_dir`` excluded),
     each mapped to the same relative path under ``out_dir`` (:func:`~vstyle.jobs.naming.mirrored_output`),
     or to the name an earlier batch into ``out_dir`` gave it (:data:`NAMES_FILE`)."""
-    from ..io.images import IMAGE_SUFFIXES
+    from ..io.images import IMAGE_SUFFIXES, frame_count
     from ..io.video_source import VIDEO_SUFFIXES
 
     found, unreadable = _walk(src_dir, out_dir) if recursive else (sorted(src_dir.iterdir()), [])
@@ -102,7 +102,9 @@ def find_jobs(src_dir: Path, out_dir: Path, recursive: bool) -> list[Job]:
         if not src.is_file() or any(part.startswith(".") for part in rel.parts) or is_inside(src, out_dir):
             continue
         suffix = src.suffix.lower()
-        if suffix in VIDEO_SUFFIXES:
+        if suffix == ".gif" and frame_count(src) == 1:  # a still GIF is a picture, not a one-frame video
+            kind = "image"
+        elif suffix in VIDEO_SUFFIXES:
             kind = "video"
         elif suffix in IMAGE_SUFFIXES:
             kind = "image"

@@ -79,4 +79,18 @@ def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[st
         if on_image is not None:
             on_image()
     return {"images": results, "styles": list(styles), "alpha": opts.alpha, "preserve_color": opts.preserve_color,
-            **eng.describe(), "model": eng.model.source_path}
+            **eng.describe(), "model": eng.model.source_path, "notes": first_frame_notes(content)}
+
+
+def first_frame_notes(content: Sequence[Path]) -> list[str]:
+    """A line for each input with several frames (an animated GIF or WebP): only its first is painted."""
+    from ..io.images import frame_count
+    from ..io.video_source import VIDEO_SUFFIXES
+
+    notes = []
+    for src in content:
+        n = frame_count(src) or 1
+        if n > 1:
+            whole = f"; vstyle run {src.name} paints them all" if src.suffix.lower() in VIDEO_SUFFIXES else ""
+            notes.append(f"{src.name} has {n} frames; an image is painted from its first{whole}")
+    return notes

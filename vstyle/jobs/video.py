@@ -122,14 +122,16 @@ def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: st
             # A kept partial is finalised so it plays; one about to be deleted is just closed (fast).
             writer.close(flush=ok or opts.keep_partial, complete=ok)
     seconds = time.perf_counter() - t0
+    described = writer.describe()
     return {
         "input": str(src), "output": str(dst), "frames": stats.frames,
         "fps_in": round(float(info.fps), 3), "fps_out": round(float(info.fps), 3),
         "processing_fps": round(stats.frames / seconds, 3) if seconds > 0 else None,
-        "seconds": round(seconds, 3), "duration": round(info.duration, 3),
+        "seconds": round(seconds, 3), "duration": round(writer.duration, 3),
         "input_size": [info.width, info.height], "processing_size": [proc_w, proc_h],
         "output_size": [writer.width, writer.height], "rotation": info.rotation, "batch": batch,
-        "model": getattr(engine.model, "source_path", None), **engine.describe(), **writer.describe(),
+        "model": getattr(engine.model, "source_path", None), **engine.describe(),
+        **{**described, "notes": described["notes"] + reader.notes},
     }
 
 
