@@ -1261,3 +1261,29 @@ def test_a_still_gif_in_a_batch_stays_a_picture_and_image_notes_an_animation(
     assert proc.returncode == 0, proc.stderr
     assert ("vstyle: note: anim.gif has 3 frames; an image is painted from its first; "
             "vstyle run anim.gif paints them all") in proc.stderr
+
+
+def test_output_names_of_the_wrong_kind_fail_before_the_model_is_read(tmp_path: Path, style_image: Path) -> None:
+    """``run -o v.jpg`` failed after the whole model load as "cannot encode …: Invalid argument", and
+    ``image -o v.mp4`` only after stylising. A model path that does not exist shows which check comes first."""
+    clip = make_clip(tmp_path / "in.mp4", frames=2)
+    photo = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(photo)
+    missing = ["--style", style_image, "--model", tmp_path / "missing.safetensors"]
+    line = assert_one_line_error(run_vstyle("run", clip, *missing, "-o", tmp_path / "v.jpg"))
+    assert "give a video file name (.mp4, .mkv, .mov)" in line
+    line = assert_one_line_error(run_vstyle("image", photo, *missing, "-o", tmp_path / "v.mp4"))
+    assert line.startswith("vstyle: error: cannot write .mp4; use one of")
+    line = assert_one_line_error(run_vstyle("image", clip, *missing))
+    assert line.endswith(f"is not an image this tool can read; for a video use: vstyle run {clip}")
+
+
+def test_a_dangling_link_as_the_output_is_not_replaced_without_overwrite(tmp_path: Path, tiny_model: Path,
+                                                                          style_image: Path) -> None:
+    photo = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(photo)
+    link = tmp_path / "out.png"
+    link.symlink_to(tmp_path / "elsewhere.png")
+    line = assert_one_line_error(run_vstyle("image", photo, "--style", style_image, "--model", tiny_model,
+                                            "-o", link))
+    assert "exists; pass --overwrite" in line and link.is_symlink()

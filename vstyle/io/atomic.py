@@ -36,7 +36,7 @@ def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) 
                 raise VStyleError(f"output {final} is the input file; choose another name")
     if final.is_dir():
         raise VStyleError(f"output {final} is a directory")
-    if final.exists() and not overwrite:
+    if (final.exists() or final.is_symlink()) and not overwrite:  # a dangling link is the user's too
         raise VStyleError(f"output {final} exists; pass {flag('overwrite')} to replace it")
     check_folder_writable(final.parent if str(final.parent) else Path("."))
 

@@ -36,7 +36,11 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
                 im = Image.alpha_composite(bg, im)
             arr = np.asarray(im.convert("RGB"))
     except UnidentifiedImageError:
-        raise VStyleError(f"{path} is not an image this tool can read") from None
+        from .video_source import VIDEO_SUFFIXES
+
+        video = path.suffix.lower() in VIDEO_SUFFIXES
+        raise VStyleError(f"{path} is not an image this tool can read"
+                          + (f"; for a video use: vstyle run {path}" if video else "")) from None
     except PermissionError:
         raise VStyleError(f"cannot read {path}: permission denied") from None
     except Image.DecompressionBombError as exc:  # Pillow refuses to decode past its pixel limit
@@ -85,13 +89,19 @@ def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
     return Image.fromarray(scaled)  # 2-D uint8: mode L
 
 
-def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
-    """Save an H×W×3 uint8 RGB image atomically; format from the suffix."""
-    path = Path(path)
+def image_format(path: Path) -> str:
+    """Pillow's format name for writing ``path`` (from its suffix); one line when it is not one we write."""
     fmt = WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise VStyleError(f"cannot write {path.suffix or 'files without an extension'}; use one of "
                           + ", ".join(sorted(WRITE_FORMATS)))
+    return fmt
+
+
+def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
+    """Save an H×W×3 uint8 RGB image atomically; format from the suffix."""
+    path = Path(path)
+    fmt = image_format(path)
     with atomic_output(path, overwrite=overwrite) as tmp:
         kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
         Image.fromarray(image).save(tmp, format=fmt, **kwargs)

@@ -43,14 +43,16 @@ def video_output(src: Path, out: Path | None, label: str) -> Path:
         return Path(name)
     if out.is_dir():
         return out / name
-    if not out.suffix:
+    from ..io.images import IMAGE_SUFFIXES
+
+    if not out.suffix or out.suffix.lower() in IMAGE_SUFFIXES:
         raise VStyleError(f"-o {out}: give a video file name (.mp4, .mkv, .mov) or an existing folder")
     return out
 
 
 def image_output(src: Path, out: Path | None, many: bool, label: str) -> Path:
     """``-o FILE`` for one input; ``-o DIR`` (or several inputs) → DIR/<stem>_<label><ext>."""
-    from ..io.images import IMAGE_SUFFIXES
+    from ..io.images import IMAGE_SUFFIXES, image_format
 
     name = stylised_name(src, label, "image")
     if out is None:
@@ -61,6 +63,7 @@ def image_output(src: Path, out: Path | None, many: bool, label: str) -> Path:
         if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
             raise VStyleError(f"-o {out} names an image file, but there are several inputs; give a folder")
         return out / name
+    image_format(out)  # a file name must be one we can write, said before any work
     return out
 
 
