@@ -28,12 +28,12 @@ def test_replace_on_success_keeps_the_old_file_when_the_writer_fails(tmp_path: P
     assert target.read_bytes() == b"new" and sorted(p.name for p in target.parent.iterdir()) == ["ckpt.pt"]
 
 
-def test_atomic_output_refuses_an_existing_file_unless_the_caller_checked(tmp_path: Path) -> None:
+def test_atomic_output_refuses_an_existing_file_unless_overwriting(tmp_path: Path) -> None:
     target = tmp_path / "out.png"
     target.write_bytes(b"mine")
     with pytest.raises(VStyleError, match="exists"), atomic_output(target):
         pass
-    with atomic_output(target, checked=True) as tmp:
+    with atomic_output(target, overwrite=True, checked=True) as tmp:  # the caller checked, the user said so
         tmp.write_bytes(b"new")
     assert target.read_bytes() == b"new"
 
@@ -41,3 +41,38 @@ def test_atomic_output_refuses_an_existing_file_unless_the_caller_checked(tmp_pa
 def test_exception_line_takes_a_fallback_for_empty_messages() -> None:
     assert exception_line(OSError(), empty="corrupt file") == "corrupt file"
     assert exception_line(OSError("bad\nmore"), empty="corrupt file") == "bad"
+
+
+def test_outputs_write_through_links_and_never_replace_a_device(tmp_path: Path) -> None:
+    """``--overwrite`` renamed over whatever was there: a link became a file (its target untouched), and
+    /dev/null or /dev/stdout would have become files too."""
+    with pytest.raises(VStyleError, match="not a regular file"), atomic_output(Path("/dev/null"), overwrite=True):
+        pass
+    assert Path("/dev/null").is_char_device()
+    target = tmp_path / "real.png"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    with atomic_output(link, overwrite=True) as tmp:
+        assert tmp.parent == target.parent and str(os.getpid()) in tmp.name
+        tmp.write_bytes(b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+    with replace_on_success(link) as tmp:
+        tmp.write_bytes(b"newer")
+    assert link.is_symlink() and target.read_bytes() == b"newer"
+
+
+def test_a_file_that_appears_while_writing_is_kept_unless_overwriting(tmp_path: Path) -> None:
+    """Two programs writing one name shared a partial file (a traceback for one of them), and the later
+    rename replaced the other's finished output although neither was told to overwrite."""
+    final = tmp_path / "out.png"
+    with pytest.raises(VStyleError, match="appeared while this was being written"), atomic_output(final) as tmp:
+        tmp.write_bytes(b"mine")
+        final.write_bytes(b"theirs")  # another writer finished first
+    assert final.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+    with atomic_output(final, overwrite=True) as tmp:
+        tmp.write_bytes(b"mine")
+    assert final.read_bytes() == b"mine"
+    with pytest.raises(VStyleError, match="appeared"), replace_on_success(final, overwrite=False) as tmp:
+        tmp.write_bytes(b"model")
+    assert final.read_bytes() == b"mine"

@@ -608,7 +608,11 @@ def test_export_onnx_never_replaces_the_model_it_reads(tmp_path: Path, tiny_mode
     model = tmp_path / "m.safetensors"
     model.write_bytes(tiny_model.read_bytes())
     line = assert_one_line_error(run_vstyle("export-onnx", "--model", model, "-o", model, "--overwrite"))
-    assert "is the input file" in line and model.read_bytes() == tiny_model.read_bytes()
+    assert "ONNX files end in .onnx" in line and model.read_bytes() == tiny_model.read_bytes()
+    onnx_named = tmp_path / "m.onnx"  # a model file under an .onnx name reaches the input check
+    onnx_named.write_bytes(tiny_model.read_bytes())
+    line = assert_one_line_error(run_vstyle("export-onnx", "--model", onnx_named, "-o", onnx_named, "--overwrite"))
+    assert "is the input file" in line and onnx_named.read_bytes() == tiny_model.read_bytes()
 
 
 def test_training_inputs_that_crashed_are_one_line(tmp_path: Path) -> None:
@@ -1287,3 +1291,45 @@ def test_a_dangling_link_as_the_output_is_not_replaced_without_overwrite(tmp_pat
     line = assert_one_line_error(run_vstyle("image", photo, "--style", style_image, "--model", tiny_model,
                                             "-o", link))
     assert "exists; pass --overwrite" in line and link.is_symlink()
+
+
+def test_a_folder_named_like_a_model_in_the_current_folder_does_not_hide_it(tmp_path: Path, tiny_model: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``train export --name art`` says "use it with --model art", and a folder ``art`` where the user stood
+    (the run folder, typically) turned that into "--model art is a folder"; a folder ``default`` broke
+    every command without ``--model``."""
+    import shutil
+
+    from vstyle.weights.names import PROJECT_WEIGHTS, resolve
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(tiny_model, home / "art.safetensors")
+    monkeypatch.setenv("VSTYLE_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "art").mkdir()
+    (tmp_path / "default").mkdir()
+    assert resolve("art") == home / "art.safetensors"
+    assert resolve(None) == PROJECT_WEIGHTS / "default.safetensors"
+    with pytest.raises(VStyleError, match="is a folder"):
+        resolve("./art")
+
+
+def test_a_name_too_long_for_the_file_system_is_one_line(tmp_path: Path, style_image: Path) -> None:
+    """A path with a name over 255 bytes raised ENAMETOOLONG as a traceback from a dozen places."""
+    long_name = "L" * 300
+    for args in (["image", style_image, "--style", tmp_path / f"{long_name}.jpg"],
+                 ["image", style_image, "--style", style_image, "-o", tmp_path / f"{long_name}.png"],
+                 ["weights", "show", long_name]):
+        line = assert_one_line_error(run_vstyle(*args))
+        assert "file name too long for this file system" in line, line
+
+
+def test_eval_measures_a_value_given_twice_once(tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
+    """``--alpha 0.5 --alpha 0.50`` made two methods of one label: a traceback ("labels must be distinct")."""
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(photo)
+    proc = run_vstyle("eval", photo, "--style", style_image, "--model", tiny_model, "--no-peer", "--size", "40",
+                      "--alpha", "0.5", "--alpha", "0.50", "--ema-weight", "0", "-o", tmp_path / "ev", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [m["method"] for m in json.loads(proc.stdout)["summary"]] == ["content (unstylised)", "tiny α=0.5"]

@@ -334,7 +334,7 @@ def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path
     try:
         deadline = time.monotonic() + 120
         # The temporary file appears once the first frame is being encoded.
-        while not any(tmp_path.glob(".rec.partial*")) and proc.poll() is None and time.monotonic() < deadline:
+        while not any(tmp_path.glob(".rec.*partial*")) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         proc.send_signal(getattr(signal, sig))
@@ -345,4 +345,4 @@ def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "interrupted" in err
     assert count_frames(out) >= 1
-    assert not any(tmp_path.glob(".rec.partial*"))
+    assert not any(tmp_path.glob(".rec.*partial*"))

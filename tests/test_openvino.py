@@ -192,3 +192,12 @@ def test_pruning_keeps_the_same_convolutions_float(tmp_path: Path, live: list[in
         counts.append((len(pre_transform_convolutions(graph)), len(after_skip_merge_convolutions(graph))))
     assert counts[0] == counts[1]
     assert counts[0][1] > 0
+
+
+def test_calibrating_keeps_json_output_clean(tmp_path: Path) -> None:
+    """The first int8 run calibrates, and NNCF drew its progress bar on stdout, before the ``--json`` object."""
+    proc = run_vstyle("image", EXAMPLES / "great_wave.jpg", "--style", EXAMPLES / "the_scream.jpg", "--max-size", "64",
+                      "--precision", "int8", "--backend", "openvino", "--threads", "2", "-o", tmp_path / "o.png",
+                      "--json", env={"VSTYLE_HOME": str(tmp_path / "cold")})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["precision"] == "int8" and "calibrating" in proc.stderr

@@ -254,3 +254,57 @@ def test_a_video_file_as_a_training_style_is_named_by_its_format(tmp_path: Path)
     sound.write_bytes(b"not inspected")
     with pytest.raises(VStyleError, match=r"style must be still images; .*song.mp4 is a \.mp4 file, a video format"):
         list_media([sound], "style", videos=False)
+
+
+# ------------------------------------------------------------------ two writers, damaged logs, user files
+
+
+def test_a_run_folder_another_process_trains_in_is_refused(base_run: Path, tmp_path: Path) -> None:
+    """Two trainings on one folder wrote NULs into its loss log, and no resume could read it again."""
+    import fcntl
+
+    run = _copy(base_run, tmp_path)
+    with open(run / ".train.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.truncate(0)
+        held.write("process 4242")
+        held.flush()
+        line = assert_one_line_error(run_vstyle("train", "--resume", run, "--steps", "6"))
+    assert "is being trained by another process (process 4242)" in line
+    done = run_vstyle("train", "--resume", run, "--steps", "5")  # the lock is free again
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_damaged_loss_log_does_not_stop_a_resume(base_run: Path, tmp_path: Path) -> None:
+    """A cut-off last row (a crash mid-append) or a junk row killed --resume at its first checkpoint
+    (drawing losses.png), and NUL bytes at its start."""
+    run = _copy(base_run, tmp_path)
+    log = run / "losses.csv"
+    text = log.read_text()
+    log.write_text(text[:-12] + "\nx,y\n" + "\x00" * 8 + "\n")
+    done = run_vstyle("train", "--resume", run, "--steps", "5")
+    assert done.returncode == 0, done.stderr
+    assert "losses.csv: left out 2 damaged rows" in done.stderr
+    rows = log.read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "5"] and "\x00" not in log.read_text()
+
+
+def test_a_folder_with_the_users_own_config_json_is_not_taken_for_a_run(data: Path, tmp_path: Path) -> None:
+    """A folder holding only files named like a run's (config.json, data.json) was taken for a run that
+    failed before its first checkpoint, and ``--out`` replaced them."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"my_setting": 42}')
+    line = assert_one_line_error(run_vstyle(*_train(data, folder, "--steps", "1")))
+    assert "is not empty" in line and (folder / "config.json").read_text() == '{"my_setting": 42}'
+
+
+@pytest.mark.parametrize("config, said", [('{"rank": 0}', "rank must be a whole number from 1 to 512, got 0"),
+                                          ('{"rank": true}', "got True"),
+                                          ('{"dec_widths": [96, -1, 24, 12]}', "dec_widths must be a list")])
+def test_arch_config_values_are_checked(data: Path, tmp_path: Path, config: str, said: str) -> None:
+    """Out-of-range sctnet-mobile settings failed deep in torch (a traceback, or 40 GB asked of the
+    allocator), and ``true`` or ``1.5`` for a count were taken."""
+    args = ["train", "--content", data / "content", "--style", data / "styles", "--arch", "sctnet-mobile",
+            "--loss-net", "vgg19", "--random-weights", "--steps", "1", "--arch-config", config, "--out", tmp_path / "r"]
+    assert said in assert_one_line_error(run_vstyle(*args))

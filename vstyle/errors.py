@@ -22,6 +22,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def a_model(mode: str) -> str:
+    """``a photo model``, ``an art model``: a model of ``mode`` for messages."""
+    return f"{'an' if mode[:1].lower() in 'aeiou' else 'a'} {mode} model"
+
+
 def either(words: list[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``: alternatives for messages."""
     return " or ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))

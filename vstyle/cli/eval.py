@@ -55,6 +55,8 @@ def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: flo
     from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
     from ..jobs.engine import EngineSpec
 
+    # A value given twice (0.5 and 0.50 too) is one method: measuring it again would only repeat the row.
+    alphas, optimize_style_weights = tuple(dict.fromkeys(alphas)), tuple(dict.fromkeys(optimize_style_weights))
     specs: list[str | None] = [*models] or [None]
     labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
     methods: list[Any] = [Unstylised()]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..engine.options import GRAPH_PRECISIONS
+from ..errors import VStyleError
 from .common import print_json
 
 
@@ -37,6 +38,8 @@ def command(model: str | None, output: Path, precision: str, overwrite: bool, as
     from ..io.atomic import check_writable
     from ..weights import load_model
 
+    if output.suffix.lower() != ".onnx":
+        raise VStyleError(f"-o {output}: ONNX files end in .onnx")
     check_writable(output, overwrite)
     net = load_model(model)
     t0 = time.perf_counter()

@@ -77,7 +77,7 @@ def command(as_json: bool) -> None:
     proc = data["process"]
     console.print(f"[bold]process[/bold]: OMP_WAIT_POLICY {proc['omp_wait_policy']}, malloc: {proc['malloc']}")
     console.print("[bold]architectures[/bold] (vstyle train --arch): " + ", ".join(data["architectures"]))
-    table = Table("name", "arch", "mode", "MB", "path", title="models")
+    table = Table("name", "arch", "mode", "MiB", "path", title="models")
     for m in data["models"]:
         # A file another of its name hides from --model NAME (weights list names the one it finds).
         name = f"{m['name']} (hidden)" if m["shadowed_by"] else str(m["name"])

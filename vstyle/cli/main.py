@@ -3,6 +3,7 @@ so ``vstyle --help`` does not import torch."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import importlib.util
@@ -156,6 +157,11 @@ def main() -> None:
         status = exc.code
     except _StdoutLost as lost:
         status, report = _lost_stdout(lost.error)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        # Any path the user gives can be too long for the file system; one rule for every place that opens one.
+        status, report = 2, functools.partial(click.echo, f"vstyle: error: {_too_long(exc)}", err=True)
     finally:
         sys.stdout = stdout
     # The work is over: a signal from here on has nothing left to stop, and raised during the
@@ -166,6 +172,13 @@ def main() -> None:
     if status in (130, 143):
         exit_interrupted(status)
     sys.exit(status)
+
+
+def _too_long(exc: OSError) -> str:
+    """The message for a path past the file system's limits (255 bytes a name, PATH_MAX in all)."""
+    name = str(exc.filename or "")
+    shown = f"{name[:40]}…{name[-20:]}" if len(name) > 64 else name
+    return f"file name too long for this file system: {shown}" if shown else "file name too long for this file system"
 
 
 class _StdoutLost(Exception):

@@ -48,7 +48,7 @@ def import_(vgg: Path, decoder: Path, sct: Path, name: str, mode: str | None, ou
                   (("vgg", vgg), ("decoder", decoder), ("sct", sct))},
         "name": name,
     }
-    save_model(model, target, provenance)
+    save_model(model, target, provenance, overwrite=overwrite)
     info = {"name": name, "path": str(target), "arch": model.arch, "mode": model.mode, "sha256": file_sha256(target)}
     if as_json:
         print_json(info)

@@ -36,6 +36,7 @@ gave 1.29× on one machine and 1.50× on another.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -201,8 +202,9 @@ def quantize(model: SCTNet, onnx_path: Path) -> Any:
         options["advanced_parameters"] = AdvancedQuantizationParameters(
             activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)
     keep_float = nncf.IgnoredScope(names=names, types=list(FLOAT_OPS), validate=False)
-    return nncf.quantize(graph, nncf.Dataset(samples), subset_size=len(samples), ignored_scope=keep_float,
-                         **options)
+    with contextlib.redirect_stdout(sys.stderr):  # NNCF draws its progress on stdout, where --json goes
+        return nncf.quantize(graph, nncf.Dataset(samples), subset_size=len(samples), ignored_scope=keep_float,
+                             **options)
 
 
 def cached_int8_model(model: SCTNet) -> Path:

@@ -2,13 +2,18 @@
 
 The one home for atomic writes: user outputs (:func:`atomic_output`, which also refuses to clobber),
 files the program owns (checkpoints, caches, plots, model files: :func:`replace_on_success`) and
-plain bytes (:func:`write_bytes_atomic`). All name their partial file with :func:`partial_path`.
+plain bytes (:func:`write_bytes_atomic`). All name their partial file with :func:`partial_path`, and
+all write through a symbolic link to its file (:func:`write_target`) and never rename over a device.
+Without overwriting, the final rename is itself a no-clobber link, so a file that appeared while the
+output was being written (another vstyle writing the same name) is never replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -28,17 +33,32 @@ def partial_path(final: Path, shared: bool = False) -> Path:
     return final.with_name(f".{final.stem}{tag}.partial{final.suffix}")
 
 
+def write_target(final: Path) -> Path:
+    """The file that writing ``final`` replaces: ``final`` itself, or the file a symbolic link there
+    points to (the link is the user's and stays a link). One line for a directory, and for anything
+    that is not a regular file (a device such as /dev/null, a pipe, a socket), which a rename would
+    replace with a file."""
+    try:
+        mode = os.stat(final).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # nothing there yet (writing says why it cannot be made)
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise VStyleError(f"output {final} is a directory")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise VStyleError(f"output {final} is not a regular file (a device, pipe or socket); give a file name")
+    return Path(os.path.realpath(final)) if final.is_symlink() else final
+
+
 def check_writable(final: Path, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
     """Refuse to clobber an input or an existing file, and fail early on unwritable folders."""
     for src in inputs:
         with contextlib.suppress(OSError):
             if final.exists() and src.exists() and os.path.samefile(final, src):
                 raise VStyleError(f"output {final} is the input file; choose another name")
-    if final.is_dir():
-        raise VStyleError(f"output {final} is a directory")
+    target = write_target(final)
     if (final.exists() or final.is_symlink()) and not overwrite:  # a dangling link is the user's too
         raise VStyleError(f"output {final} exists; pass {flag('overwrite')} to replace it")
-    check_folder_writable(final.parent if str(final.parent) else Path("."))
+    check_folder_writable(target.parent if str(target.parent) else Path("."))
 
 
 def make_folder(folder: Path, what: str = "output folder") -> None:
@@ -70,17 +90,40 @@ def set_default_mode(path: Path) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
+def _put_in_place(tmp: Path, final: Path, overwrite: bool) -> None:
+    """Rename the finished ``tmp`` to ``final``; without ``overwrite`` only if ``final`` is still absent
+    (a hard link fails on an existing name, atomically; where links are refused, a check just before)."""
+    if overwrite:
+        os.replace(tmp, final)
+        return
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise VStyleError(f"output {final} appeared while this was being written (another program writing "
+                          f"the same name?); it was not replaced: pass {flag('overwrite')} to replace it") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if final.exists():
+            raise VStyleError(f"output {final} appeared while this was being written; it was not replaced: "
+                              f"pass {flag('overwrite')} to replace it") from None
+        os.replace(tmp, final)
+        return
+    tmp.unlink()
+
+
 @contextlib.contextmanager
-def replace_on_success(final: Path, shared: bool = False) -> Iterator[Path]:
+def replace_on_success(final: Path, shared: bool = False, overwrite: bool = True) -> Iterator[Path]:
     """Yield the partial path for a writer (a library that writes its own file); on success rename it
-    to ``final`` (replacing it), on any failure delete it. No checks: for files the program owns or
-    targets already checked with :func:`check_writable`. The folder is created if missing."""
-    final = Path(final)
+    to ``final`` (replacing it unless ``overwrite`` is False), on any failure delete it. No other checks:
+    for files the program owns or targets already checked with :func:`check_writable`. The folder is
+    created if missing."""
+    final = write_target(Path(final))
     tmp = partial_path(final, shared)
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp
-        os.replace(tmp, final)
+        _put_in_place(tmp, final, overwrite)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -98,23 +141,25 @@ def atomic_output(final: Path, overwrite: bool = False, keep_partial: bool = Fal
     """Yield a temporary path; on success rename it to ``final``, on failure delete it.
 
     ``final`` is checked with :func:`check_writable` first, unless the caller already did
-    (``checked``: a job checks its outputs once, before the model loads). With ``keep_partial`` a
-    failed write is left under ``<stem>.partial<ext>`` for inspection (the writer is responsible
-    for finalising it so it plays).
+    (``checked``: a job checks its outputs once, before the model loads); without ``overwrite`` a file
+    that appears there meanwhile is not replaced either. The partial name carries the process id, so
+    two programs writing one name do not share it. With ``keep_partial`` a failed write is left under
+    ``<stem>.partial<ext>`` for inspection (the writer is responsible for finalising it so it plays).
     """
     final = Path(final)
     if not checked:
         check_writable(final, overwrite, inputs)
-    tmp = partial_path(final)
+    target = write_target(final)
+    tmp = partial_path(target, shared=True)
     try:
         yield tmp
+        _put_in_place(tmp, target, overwrite)
     except BaseException:
         if keep_partial and tmp.exists():
-            kept = final.with_name(f"{final.stem}.partial{final.suffix}")
+            kept = target.with_name(f"{target.stem}.partial{target.suffix}")
             with contextlib.suppress(OSError):
                 os.replace(tmp, kept)
         else:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         raise
-    os.replace(tmp, final)

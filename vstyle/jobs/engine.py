@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import VStyleError
+from ..errors import VStyleError, a_model
 from ..flags import flag
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class EngineSpec:
         net = load_model(self.model if self.model is not None else
                          (None if mode in (None, "art") else f"default-{mode}"))
         if mode is not None and net.mode != mode:
-            raise VStyleError(f"{flag('mode')} {mode} does not match the model, which is a {net.mode} model")
+            raise VStyleError(f"{flag('mode')} {mode} does not match the model, which is {a_model(net.mode)}")
         return Engine(net, device=self.device, precision=self.precision, backend=self.backend,
                       engine_path=self.engine_path, threads=self.threads, compile=self.compile,
                       megapixels=self.megapixels)

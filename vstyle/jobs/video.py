@@ -101,7 +101,7 @@ def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: st
     out_w, out_h = (info.width, info.height) if opts.keep_size else (proc_w, proc_h)
     batch = opts.batch or auto_batch(engine.device.type, proc_h, proc_w)
     t0 = time.perf_counter()
-    with atomic_output(dst, keep_partial=opts.keep_partial, checked=True) as tmp:
+    with atomic_output(dst, overwrite=opts.overwrite, keep_partial=opts.keep_partial, checked=True) as tmp:
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              preset=opts.preset, bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,

@@ -55,7 +55,31 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
     if merged.get("mode", "art") != "art":
         raise ValueError(f"{ARCH} only has mode 'art'")
     merged.pop("mode", None)
+    _check_values(merged)
     return merged
+
+
+#: Whole-number keys and their ranges (past them a network is empty or would not fit in memory).
+_WHOLE = {"rank": (1, 512), "dec_separable": (0, 8), "dec_res_blocks": (0, 32), "dec_res_width": (1, 1024)}
+
+
+def _whole(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def _check_values(cfg: dict[str, Any]) -> None:
+    """One line for a config value of the wrong type or out of range, before torch fails on it."""
+    for key, (lo, hi) in _WHOLE.items():
+        if not _whole(cfg[key], lo, hi):
+            raise ValueError(f"{ARCH} config {key} must be a whole number from {lo} to {hi}, got {cfg[key]!r}")
+    for key in ("dec_widths", "dec_live_channels"):
+        if not isinstance(cfg[key], list) or not all(_whole(n, 1, 4096) for n in cfg[key]):
+            raise ValueError(f"{ARCH} config {key} must be a list of whole numbers from 1 to 4096, got {cfg[key]!r}")
+    if not isinstance(cfg["dec_style_film"], bool):
+        raise ValueError(f"{ARCH} config dec_style_film must be true or false, got {cfg['dec_style_film']!r}")
+    for key in ("loss_taps", "skip_taps"):
+        if not isinstance(cfg[key], list) or not all(isinstance(t, str) for t in cfg[key]):
+            raise ValueError(f"{ARCH} config {key} must be a list of tap names, got {cfg[key]!r}")
 
 
 def build_sctnet_mobile(config: dict[str, Any]) -> SCTNet:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ..errors import a_model
+
 #: The keys a model file's ``inference`` metadata may hold.
 KEYS = ("style_size", "margin", "multiple", "mode")
 
@@ -41,5 +43,5 @@ class InferenceSettings:
             raise ValueError(f"inference setting multiple must be a positive multiple of {stride}, "
                              f"got {merged.multiple}")
         if merged.mode != self.mode:
-            raise ValueError(f"inference setting mode is {merged.mode!r} but the network is a {self.mode} model")
+            raise ValueError(f"inference setting mode is {merged.mode!r} but the network is {a_model(self.mode)}")
         return merged

@@ -79,5 +79,5 @@ def export_run(run_dir: str | Path, name: str, output: str | Path | None = None,
     if style_resize:  # trained on styles at this scale: inference reads them at the same one
         model.apply_settings(replace(model.inference_settings, style_size=style_resize))
     meta = provenance(state, name, run, raw)
-    save_model(model, path, meta, dtype=torch.float16 if half else None)
+    save_model(model, path, meta, dtype=torch.float16 if half else None, overwrite=overwrite)
     return path, meta

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -22,11 +24,14 @@ class LossLog:
         self.columns = ["step", *columns]
         self.flush_every = flush_every
         kept: list[list[str]] = []
+        #: Rows of the old log that were damaged (a crash mid-write, another writer) and left out.
+        self.dropped = 0
         if resume_step is not None and self.path.is_file():
-            with open(self.path, newline="") as f:
-                rows = list(csv.reader(f))
+            rows = _rows(self.path)
             if rows and rows[0] == self.columns:
-                kept = [r for r in rows[1:] if r and int(r[0]) <= resume_step]
+                parsed = [(r, _numbers(r, len(self.columns))) for r in rows[1:] if r]
+                kept = [r for r, v in parsed if v is not None and v[0] <= resume_step]
+                self.dropped = sum(v is None for _, v in parsed)
         self._file = open(self.path, "w", newline="")
         self._writer = csv.writer(self._file)
         self._writer.writerow(self.columns)
@@ -55,10 +60,29 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
+def _rows(path: Path) -> list[list[str]]:
+    """The CSV's rows; NUL bytes (what a crash or a second writer can leave) and undecodable bytes are
+    dropped so that only the rows they hit are damaged."""
+    text = path.read_text(encoding="utf-8", errors="replace").replace("\x00", "")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _numbers(row: list[str], width: int) -> list[float] | None:
+    """A row as floats (empty cells NaN), or None for a damaged one: another length, a cell that is not
+    a number, a step that is not a whole number."""
+    if len(row) != width:
+        return None
+    try:
+        values = [float(v) if v else math.nan for v in row]
+    except ValueError:
+        return None
+    return values if math.isfinite(values[0]) and values[0] == int(values[0]) else None
+
+
 def read_log(path: Path) -> tuple[list[str], list[list[float]]]:
-    """(column names, rows as floats; empty cells become NaN)."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    """(column names, rows as floats; empty cells become NaN, damaged rows are left out)."""
+    rows = _rows(path)
     if not rows:
         return [], []
-    return rows[0], [[float(v) if v else float("nan") for v in r] for r in rows[1:] if r]
+    parsed = (_numbers(r, len(rows[0])) for r in rows[1:] if r)
+    return rows[0], [v for v in parsed if v is not None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import sys
@@ -26,6 +27,7 @@ from ..engine.device import resolve_device, resolve_precision
 from ..errors import VStyleError, exception_line
 from ..flags import flag
 from ..interrupts import raise_terminated
+from ..io.atomic import write_bytes_atomic
 from ..models import SCTNet, build
 from .ccpl import CCPL
 from .checkpoint import CHECKPOINT_NAME, capture_rng, load_checkpoint, restore_rng, save_checkpoint
@@ -42,7 +44,11 @@ CONFIG_NAME = "config.json"
 DATA_NAME = "data.json"
 PLOT_NAME = "losses.png"
 SAMPLES_DIR = "samples"
-RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME)
+#: Held (an advisory lock) while a process trains in the folder, so a second one cannot write beside it.
+LOCK_NAME = ".train.lock"
+RUN_FILES = (CHECKPOINT_NAME, LOG_NAME, PLOT_NAME, CONFIG_NAME, DATA_NAME, LOCK_NAME)
+#: Keys a run writes into its JSON files: a config.json or data.json without them is the user's.
+_RUN_JSON_KEYS = {CONFIG_NAME: ("recipe", "options"), DATA_NAME: ("hash",)}
 #: The sample grids a run writes into SAMPLES_DIR, by step; nothing else there is the run's.
 SAMPLE_FORMAT = "step_{:07d}.jpg"
 SAMPLE_NAME = re.compile(r"step_\d{7,}\.jpg")
@@ -62,10 +68,25 @@ def _run_samples(d: Path) -> list[Path]:
 def _never_checkpointed(d: Path) -> bool:
     """Whether ``d`` holds only a run's own files and no checkpoint: a run that failed before its first
     (bad data, a bad setting), which nothing can resume, so a fresh start may reuse the folder."""
-    if (d / CHECKPOINT_NAME).exists() or not all(p.name in (*RUN_FILES, SAMPLES_DIR) for p in d.iterdir()):
+    if (d / CHECKPOINT_NAME).exists() or not all(_is_run_entry(p) for p in d.iterdir()):
         return False
     samples = d / SAMPLES_DIR
     return not samples.is_dir() or all(_is_run_sample(p) for p in samples.iterdir())
+
+
+def _is_run_entry(p: Path) -> bool:
+    """Whether ``p``, in a run folder, is one a run writes: its files by name, its JSON files by their
+    keys too (a user's own config.json must not be taken for a run's and cleared)."""
+    if p.name not in (*RUN_FILES, SAMPLES_DIR):
+        return False
+    keys = _RUN_JSON_KEYS.get(p.name)
+    if keys is None:
+        return True
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and all(k in data for k in keys)
 
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
@@ -297,12 +318,40 @@ class Trainer:
         d = self.run_dir
         try:
             for name in RUN_FILES:
-                (d / name).unlink(missing_ok=True)
+                if name != LOCK_NAME:  # held by this process (see _lock_run_dir)
+                    (d / name).unlink(missing_ok=True)
             for sample in _run_samples(d):
                 sample.unlink()
             d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a read-only place, /proc, a file in the way
             raise VStyleError(f"cannot create the run folder {d}: {exception_line(exc)}") from None
+
+    def _lock_run_dir(self) -> Any:
+        """Make the run folder and hold its lock until the returned file is closed; one line when another
+        process trains in it (two writers leave a log and checkpoints no resume can read)."""
+        d = self.run_dir
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            lock = open(d / LOCK_NAME, "a+")
+        except OSError as exc:  # a read-only place, /proc, a file in the way
+            raise VStyleError(f"cannot create the run folder {d}: {exception_line(exc)}") from None
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here
+            return lock
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip()
+            lock.close()
+            raise VStyleError(f"{d} is being trained by another process{f' ({holder})' if holder else ''}; "
+                              "wait for it or stop it, or choose another folder") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()}")
+        lock.flush()
+        return lock
 
     def _setup_data(self, state: dict[str, Any] | None) -> None:
         r = self.recipe
@@ -546,8 +595,8 @@ class Trainer:
                 "loss_net": self.loss_net.describe(), "model": {"arch": self.model.arch, "config": self.model.config,
                                                                 "mode": self.model.mode},
                 "encoder_source": self.encoder_source, "code": code_version()}
-        (self.run_dir / CONFIG_NAME).write_text(json.dumps(info, indent=2) + "\n")
-        (self.run_dir / DATA_NAME).write_text(json.dumps(self.data_info, indent=2) + "\n")
+        write_bytes_atomic(self.run_dir / CONFIG_NAME, (json.dumps(info, indent=2) + "\n").encode())
+        write_bytes_atomic(self.run_dir / DATA_NAME, (json.dumps(self.data_info, indent=2) + "\n").encode())
 
     def _save_samples(self, content: Tensor, style: Tensor, output: Tensor) -> None:
         from ..io.images import write_image
@@ -562,6 +611,8 @@ class Trainer:
             plot_losses(self.run_dir / LOG_NAME, self.run_dir / PLOT_NAME)
         except ImportError:
             self.reporter.message("matplotlib is not installed: no losses.png (pip install matplotlib)")
+        except (OSError, ValueError) as exc:  # a picture of the losses must never stop the training
+            self.reporter.message(f"could not draw {PLOT_NAME}: {exception_line(exc)}")
 
     def request_stop(self) -> None:
         """Finish the current step, checkpoint and return (what Ctrl-C does)."""
@@ -579,6 +630,13 @@ class Trainer:
 
     def run(self) -> Summary:
         """Train until ``options.steps`` (or a stop request); checkpoint periodically and at the end."""
+        lock = self._lock_run_dir()
+        try:
+            return self._run_locked()
+        finally:
+            lock.close()
+
+    def _run_locked(self) -> Summary:
         o = self.options
         first = self.step
         if not self.resume:
@@ -587,7 +645,8 @@ class Trainer:
         elif not (info := read_run_config(self.run_dir)):
             self._write_run_info()  # deleted: the checkpoint holds everything it records
         else:
-            (self.run_dir / CONFIG_NAME).write_text(json.dumps({**info, "options": o.to_dict()}, indent=2) + "\n")
+            write_bytes_atomic(self.run_dir / CONFIG_NAME,
+                               (json.dumps({**info, "options": o.to_dict()}, indent=2) + "\n").encode())
         session = {"from_step": first, "machine": machine_info(self.device), "code": code_version(),
                    "precision": o.precision, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         # Plain JSON types only, so the checkpoint loads with weights_only=True.
@@ -605,6 +664,9 @@ class Trainer:
         wall0 = self.wall_seconds
         self.model.train()
         self.reporter.start(first, o.steps, {"device": str(self.device), "shared_encoder": self.shared is not None})
+        if log.dropped:
+            self.reporter.message(f"{LOG_NAME}: left out {log.dropped} damaged row{'s' * (log.dropped > 1)} "
+                                  "(a crash while writing, or another process writing it)")
         finished = False
         try:
             if self.step < o.steps:

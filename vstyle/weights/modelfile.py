@@ -29,12 +29,13 @@ def file_sha256(path: Path) -> str:
 
 
 def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | None = None,
-               dtype: torch.dtype | None = None) -> Path:
+               dtype: torch.dtype | None = None, overwrite: bool = True) -> Path:
     """Write ``model`` as one safetensors file with JSON metadata (arch, config, mode, inference
     settings, provenance).
 
     ``dtype`` (e.g. ``torch.float16``) shrinks the file; tensors are cast back to fp32 on load.
-    Written atomically: a crash leaves no file under ``path``.
+    Written atomically: a crash leaves no file under ``path``; without ``overwrite`` a file that appears
+    at ``path`` while this writes (another export of the same name) is not replaced.
     """
     from safetensors.torch import save_file
 
@@ -49,7 +50,7 @@ def save_model(model: SCTNet, path: str | Path, provenance: Mapping[str, Any] | 
         "inference": model.inference_settings.to_dict(),
         "provenance": dict(provenance or {}),
     }
-    with replace_on_success(path) as tmp:
+    with replace_on_success(path, overwrite=overwrite) as tmp:
         save_file(tensors, str(tmp), metadata={"vstyle": json.dumps(meta, sort_keys=True)})
         set_default_mode(tmp)
     return path

@@ -45,21 +45,27 @@ def available_models() -> list[Path]:
 
 
 def resolve(spec: str | None) -> Path:
-    """Turn ``--model NAME|PATH`` (or ``None`` for the default) into a model file path."""
+    """Turn ``--model NAME|PATH`` (or ``None`` for the default) into a model file path.
+
+    A plain name is looked up as a name first, so a file or folder of that name in the current folder
+    does not hide a model (``train export`` tells users to pass ``--model NAME``); no ``--model`` is
+    always the default model's name.
+    """
     name = spec or DEFAULT_MODEL
     as_path = Path(name).expanduser()
+    if spec is None or (_NAME.fullmatch(name) and as_path.suffix != SUFFIX):
+        for d in search_dirs():
+            candidate = d / f"{name}{SUFFIX}"
+            if candidate.is_file():
+                return candidate
+        if spec is None:
+            raise VStyleError(how_to_get_a_model())
     if as_path.suffix == SUFFIX or os.sep in name or as_path.exists():
         if as_path.is_dir():
             raise VStyleError(f"{flag('model')} {as_path} is a folder; give a {SUFFIX} file or a model name")
         if not as_path.is_file():
             raise VStyleError(f"model file not found: {as_path}")
         return as_path
-    for d in search_dirs():
-        candidate = d / f"{name}{SUFFIX}"
-        if candidate.is_file():
-            return candidate
-    if spec is None:
-        raise VStyleError(how_to_get_a_model())
     known = ", ".join(p.stem for p in available_models()) or "none"
     raise VStyleError(f"model {name!r} not found in {', '.join(map(str, search_dirs()))} (known: {known})")
 

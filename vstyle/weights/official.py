@@ -13,7 +13,7 @@ import torch
 from safetensors import SafetensorError
 from torch import Tensor, nn
 
-from ..errors import VStyleError, exception_line
+from ..errors import VStyleError, a_model, exception_line
 from ..flags import flag
 from ..models import SCTNet, build
 from ..models.decoder import PHOTO_START
@@ -23,8 +23,10 @@ def load_torch_state_dict(path: Path, what: str) -> dict[str, Tensor]:
     """A plain str→Tensor state dict from a torch file (``weights_only=True``), with one-line errors.
 
     Accepts a ``{"state_dict": …}`` wrapper and strips DataParallel's ``module.`` prefix."""
+    if path.is_dir():
+        raise VStyleError(f"{what} file {path} is a folder")
     if not path.is_file():
-        raise VStyleError(f"{what} file not found: {path}")
+        raise VStyleError(f"{what} file {path} is not a file" if path.exists() else f"{what} file not found: {path}")
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols and legacy formats before refusing; the refusal says it all.
@@ -80,7 +82,7 @@ def load_official(vgg: str | Path, decoder: str | Path, sct: str | Path, mode: s
     sct_sd = load_torch_state_dict(Path(sct), "SCT")
     found = sct_mode(sct_sd)
     if mode is not None and mode != found:
-        raise VStyleError(f"{flag('mode')} {mode} does not match the SCT file, which is a {found} model")
+        raise VStyleError(f"{flag('mode')} {mode} does not match the SCT file, which is {a_model(found)}")
     model = build("sctnet", {"mode": found})
     # The official encoder file holds the full 53-module VGG; keep only the truncated part.
     n_enc = len(cast(nn.Sequential, model.encoder))
