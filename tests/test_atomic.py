@@ -76,3 +76,16 @@ def test_a_file_that_appears_while_writing_is_kept_unless_overwriting(tmp_path: 
     with pytest.raises(VStyleError, match="appeared"), replace_on_success(final, overwrite=False) as tmp:
         tmp.write_bytes(b"model")
     assert final.read_bytes() == b"mine"
+
+
+def test_partial_files_are_every_writers_of_that_name_only(tmp_path: Path) -> None:
+    """A stopped Ray batch removed only the partial name without a process id, but workers write under
+    their own: a killed worker's file stayed in the output folder."""
+    from vstyle.io.atomic import partial_files
+
+    for name in (".a.partial.mp4", ".a.123.partial.mp4", ".a.b.7.partial.mp4", ".ab.9.partial.mp4", "a.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    assert sorted(p.name for p in partial_files(tmp_path / "a.mp4")) == [".a.123.partial.mp4", ".a.partial.mp4"]
+    with replace_on_success(tmp_path / "m.safetensors", overwrite=False) as tmp:  # a user's name: per process
+        assert str(os.getpid()) in tmp.name
+        tmp.write_bytes(b"x")

@@ -1333,3 +1333,17 @@ def test_eval_measures_a_value_given_twice_once(tmp_path: Path, tiny_model: Path
                       "--alpha", "0.5", "--alpha", "0.50", "--ema-weight", "0", "-o", tmp_path / "ev", "--json")
     assert proc.returncode == 0, proc.stderr
     assert [m["method"] for m in json.loads(proc.stdout)["summary"]] == ["content (unstylised)", "tiny α=0.5"]
+
+
+def test_a_phone_photo_with_a_gain_map_is_not_an_animation_and_run_may_write_webp(tmp_path: Path) -> None:
+    """Review of the notes above: an MPO JPEG (a phone photo with a depth or gain map: two frames to Pillow)
+    was noted as "has 2 frames", and ``run -o x.webp`` (an animated WebP, ``--codec libwebp_anim``) was refused
+    as an image name."""
+    from vstyle.jobs.image import first_frame_notes
+    from vstyle.jobs.naming import video_output
+
+    photo = tmp_path / "phone.jpg"
+    Image.new("RGB", (16, 16), "red").save(photo, format="MPO", save_all=True,
+                                          append_images=[Image.new("RGB", (16, 16), "blue")])
+    assert first_frame_notes([photo]) == []
+    assert video_output(tmp_path / "in.mp4", tmp_path / "x.webp", "s") == tmp_path / "x.webp"

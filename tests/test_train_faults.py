@@ -308,3 +308,14 @@ def test_arch_config_values_are_checked(data: Path, tmp_path: Path, config: str,
     args = ["train", "--content", data / "content", "--style", data / "styles", "--arch", "sctnet-mobile",
             "--loss-net", "vgg19", "--random-weights", "--steps", "1", "--arch-config", config, "--out", tmp_path / "r"]
     assert said in assert_one_line_error(run_vstyle(*args))
+
+
+def test_resume_refuses_overwrite_and_a_bad_crop_names_the_smallest_good_one(base_run: Path, data: Path,
+                                                                             tmp_path: Path) -> None:
+    """``--resume … --overwrite`` dropped --overwrite silently; ``--crop 30`` on a photo SCTNet (stride 4, at
+    least 9) said "must be a multiple of 4", and the crop 33 that "at least 33" then suggested was refused."""
+    line = assert_one_line_error(run_vstyle("train", "--resume", base_run, "--steps", "9", "--overwrite"))
+    assert "drop --out/--config/--overwrite" in line
+    args = [a if a != "32" else "30" for a in _train(data, tmp_path / "r", "--steps", "1")]
+    line = assert_one_line_error(run_vstyle(*args))
+    assert line.endswith("--crop 30: sctnet needs a multiple of 4 of at least 9 px (the smallest is 12)"), line

@@ -55,7 +55,8 @@ def _training_options(fn: F) -> F:
         click.option("--style-hue", type=FiniteFloatRange(0, 180), default=r.style_hue, show_default=True,
                      metavar="DEGREES", help="Rotate each style sample's colours by a random angle within ± this "
                                              "(more palettes from the same paintings; 0 = off)."),
-        click.option("--crop", type=click.IntRange(8), default=r.crop, show_default=True, help="Random crop side."),
+        click.option("--crop", type=click.IntRange(8), default=r.crop, show_default=True,
+                     help="Random crop side: a multiple of the model's stride, at least 40 for sctnet-mobile."),
         click.option("--flip/--no-flip", default=r.flip, show_default=True, help="Random horizontal flips."),
         click.option("--batch", type=click.IntRange(1), default=r.batch, show_default=True, help="Batch size."),
         click.option("--seed", type=click.IntRange(0), default=r.seed, show_default=True,
@@ -212,8 +213,8 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
 
     cli_settings = _explicit(ctx, kw)
     if kw["resume"] is not None:
-        if kw["out"] is not None or kw["config"] is not None:
-            raise VStyleError("--resume continues a run as configured; drop --out/--config")
+        if kw["out"] is not None or kw["config"] is not None or kw["overwrite"]:
+            raise VStyleError("--resume continues a run as configured; drop --out/--config/--overwrite")
         run_dir = Path(kw["resume"])
         saved_options = read_run_config(run_dir).get("options", {})  # a damaged file: one line, before any work
         recipe_part, option_part = split_settings(cli_settings)

@@ -268,9 +268,11 @@ class _Run:
 
 
 def _remove_partial(dst: Path) -> None:
-    from ..io.atomic import partial_path
+    """Remove what a stopped or dead worker was writing for ``dst`` (its partial file carries its process id)."""
+    from ..io.atomic import partial_files
 
-    partial_path(dst).unlink(missing_ok=True)
+    for path in partial_files(dst):
+        path.unlink(missing_ok=True)
 
 
 def _death_line(exc: BaseException) -> str:

@@ -11,8 +11,8 @@ output was being written (another vstyle writing the same name) is never replace
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -31,6 +31,15 @@ def partial_path(final: Path, shared: bool = False) -> Path:
     """
     tag = f".{os.getpid()}" if shared else ""
     return final.with_name(f".{final.stem}{tag}.partial{final.suffix}")
+
+
+def partial_files(final: Path) -> list[Path]:
+    """Every partial file of ``final`` there is, whichever process was writing it (one that was killed
+    leaves its own): for clean-up by whoever stopped the writers."""
+    target = write_target(final)
+    name = re.compile(rf"\.{re.escape(target.stem)}(\.\d+)?\.partial{re.escape(target.suffix)}")
+    folder = target.parent
+    return [p for p in folder.iterdir() if name.fullmatch(p.name)] if folder.is_dir() else []
 
 
 def write_target(final: Path) -> Path:
@@ -101,9 +110,7 @@ def _put_in_place(tmp: Path, final: Path, overwrite: bool) -> None:
     except FileExistsError:
         raise VStyleError(f"output {final} appeared while this was being written (another program writing "
                           f"the same name?); it was not replaced: pass {flag('overwrite')} to replace it") from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
+    except OSError:  # no hard links here (FAT, exFAT, some FUSE and network mounts): check, then rename
         if final.exists():
             raise VStyleError(f"output {final} appeared while this was being written; it was not replaced: "
                               f"pass {flag('overwrite')} to replace it") from None
@@ -119,7 +126,7 @@ def replace_on_success(final: Path, shared: bool = False, overwrite: bool = True
     for files the program owns or targets already checked with :func:`check_writable`. The folder is
     created if missing."""
     final = write_target(Path(final))
-    tmp = partial_path(final, shared)
+    tmp = partial_path(final, shared or not overwrite)  # a user's name: another process may write it too
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield tmp

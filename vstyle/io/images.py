@@ -11,6 +11,8 @@ from ..errors import VStyleError, exception_line
 from .atomic import atomic_output
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+#: Image suffixes no video can be written under (WebP can hold an animation: ``--codec libwebp_anim``).
+STILL_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP",
                  ".tif": "TIFF", ".tiff": "TIFF"}
 
@@ -53,12 +55,16 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
     return np.array(arr, copy=True, order="C")  # PIL buffers are read-only
 
 
+#: Formats whose extra frames are an animation (an MPO JPEG's second frame is a depth or gain map).
+_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
+
+
 def frame_count(path: str | Path) -> int | None:
-    """How many frames an image file holds (an animated GIF or WebP more than one); None when Pillow
-    cannot open it (whoever reads it says why)."""
+    """How many frames of an animation an image file holds (an animated GIF, WebP or PNG more than one;
+    1 for any other picture); None when Pillow cannot open it (whoever reads it says why)."""
     try:
         with Image.open(path) as im:
-            return int(getattr(im, "n_frames", 1))
+            return int(getattr(im, "n_frames", 1)) if im.format in _ANIMATED_FORMATS else 1
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
 

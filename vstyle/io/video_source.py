@@ -226,13 +226,16 @@ def seek_before(container: InputContainer, stream: Stream, seconds: float) -> No
     retried from further back, finally from the file's beginning: slower, nothing lost.
     """
     tb = stream.time_base or Fraction(1, 90000)
+    start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
     for back in (*_SEEK_BACKOFF_S, None):
+        if back and seconds - back <= start:
+            back = None  # further back than the stream's start: read from the beginning
         target = 0 if back is None else int(math.floor((seconds - back) / tb))
         container.seek(target, stream=stream, backward=True, any_frame=False)
         if back is None:
             return
-        first = next(((p.pts * tb, p.is_keyframe) for p in container.demux(stream) if p.pts is not None), None)
-        if first is not None and first[1] and float(first[0]) <= seconds + _SEEK_SLACK_S:
+        landed = next(((p.pts * tb, p.is_keyframe) for p in container.demux(stream) if p.pts is not None), None)
+        if landed is not None and landed[1] and float(landed[0]) <= seconds + _SEEK_SLACK_S:
             container.seek(target, stream=stream, backward=True, any_frame=False)  # back to that keyframe
             return
 
@@ -293,6 +296,7 @@ class VideoReader:
         scaler = VideoReformatter()
         last_pts: int | None = None  # last output pts
         prev: int | None = None  # last input pts
+        last_end = 0  # where the last frame read stops showing (input pts)
         count = 0
         try:
             if info.origin > file_start(self._container):  # a --start: the file's beginning needs no seek
@@ -316,21 +320,24 @@ class VideoReader:
                     out_pts = last_pts + 1  # keep pts strictly increasing for the encoder
                 last_pts = out_pts
                 count += 1
-                yield Frame(_upright(rgb, info.rotation), out_pts, int(frame.duration or step))
+                shown = int(frame.duration or step)
+                last_end = pts + shown
+                yield Frame(_upright(rgb, info.rotation), out_pts, shown)
         except av.error.FFmpegError as exc:
             raise VStyleError(f"cannot decode {info.path} (after {count} frames): {av_message(exc)}") from None
         if count == 0:
             raise VStyleError(f"{info.path} has no video frames")
-        if prev is not None:
-            self._check_end(vs, float((prev + step) * tb))
+        self._check_end(vs, float(last_end * tb))
 
     def _check_end(self, vs: VideoStream, stopped: float) -> None:
         """Note a video that stops well before the end its file states (Matroska and WebM cut short decode
         without an error, where a truncated MP4 is refused), unless the segment ends first anyway."""
+        if self._container is None or "matroska" not in self._container.format.name:
+            return  # a cut-short MP4, MOV or AVI is refused while decoding; others rarely state a length
         stated = _stated_end(vs)
         slack = max(_EARLY_END_S, 2 / float(self.info.fps))
         if stated is None or (self.info.end is not None and self.info.end < stated) or stopped >= stated - slack:
             return
-        base = file_start(self._container) if self._container is not None else 0.0
+        base = file_start(self._container)
         self.notes.append(f"{self.info.path.name}: the video stops at {stopped - base:.2f}s, but the file "
                           f"says it lasts {stated - base:.2f}s: it may be truncated")

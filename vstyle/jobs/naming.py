@@ -43,9 +43,9 @@ def video_output(src: Path, out: Path | None, label: str) -> Path:
         return Path(name)
     if out.is_dir():
         return out / name
-    from ..io.images import IMAGE_SUFFIXES
+    from ..io.images import STILL_SUFFIXES
 
-    if not out.suffix or out.suffix.lower() in IMAGE_SUFFIXES:
+    if not out.suffix or out.suffix.lower() in STILL_SUFFIXES:
         raise VStyleError(f"-o {out}: give a video file name (.mp4, .mkv, .mov) or an existing folder")
     return out
 

@@ -341,12 +341,16 @@ class Trainer:
             return lock
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             lock.seek(0)
             holder = lock.read().strip()
             lock.close()
             raise VStyleError(f"{d} is being trained by another process{f' ({holder})' if holder else ''}; "
                               "wait for it or stop it, or choose another folder") from None
+        except OSError as exc:  # a file system without locks (some network mounts): train unguarded
+            self.reporter.message(f"cannot lock {d} ({exception_line(exc)}): make sure no other training "
+                                  "writes there")
+            return lock
         lock.seek(0)
         lock.truncate()
         lock.write(f"process {os.getpid()}")
@@ -392,10 +396,11 @@ class Trainer:
                 model = build(arch, {**config, **r.arch_config})
             except ValueError as exc:
                 raise VStyleError(str(exc)) from None
-        if r.crop % model.multiple:
-            raise VStyleError(f"{flag('crop')} must be a multiple of {model.multiple} for {model.arch}")
-        if r.crop < model.min_style_side:
-            raise VStyleError(f"{flag('crop')} must be at least {model.min_style_side} px for {model.arch} styles")
+        if r.crop % model.multiple or r.crop < model.min_style_side:
+            # Both rules in one line, with the smallest side that keeps them, so a fix is not refused next.
+            smallest = -(-model.min_style_side // model.multiple) * model.multiple
+            raise VStyleError(f"{flag('crop')} {r.crop}: {model.arch} needs a multiple of {model.multiple} of at "
+                              f"least {model.min_style_side} px (the smallest is {smallest})")
         defaults = default_layers(r.loss_net, model.mode)
         self.layers = LossLayers(
             content=r.content_layer or defaults.content,
@@ -611,7 +616,7 @@ class Trainer:
             plot_losses(self.run_dir / LOG_NAME, self.run_dir / PLOT_NAME)
         except ImportError:
             self.reporter.message("matplotlib is not installed: no losses.png (pip install matplotlib)")
-        except (OSError, ValueError) as exc:  # a picture of the losses must never stop the training
+        except (OSError, ValueError, VStyleError) as exc:  # a picture of the losses must never stop training
             self.reporter.message(f"could not draw {PLOT_NAME}: {exception_line(exc)}")
 
     def request_stop(self) -> None:
