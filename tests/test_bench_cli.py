@@ -60,6 +60,7 @@ def test_bench_json_lists_ok_and_skipped_cases(tmp_path: Path, photo_model: Path
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["mode"] == "photo" and out["runs"] == 2 and out["machine"]["device"] == "cpu"
+    assert isinstance(out["machine"]["cpu_threads"], int)  # a number (it was a string)
     rows = {(r["backend"], r["precision"], r["width"], r["height"], r["batch"]): r for r in out["results"]}
     assert len(rows) == 3 * 2 * 2 * 2
     for backend in ("torch", "ort"):

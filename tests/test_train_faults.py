@@ -319,3 +319,23 @@ def test_resume_refuses_overwrite_and_a_bad_crop_names_the_smallest_good_one(bas
     args = [a if a != "32" else "30" for a in _train(data, tmp_path / "r", "--steps", "1")]
     line = assert_one_line_error(run_vstyle(*args))
     assert line.endswith("--crop 30: sctnet needs a multiple of 4 of at least 9 px (the smallest is 12)"), line
+
+
+@pytest.mark.parametrize("edit", ["no recipe", "step x"])
+def test_a_hand_edited_checkpoint_is_one_line(base_run: Path, tmp_path: Path, edit: str) -> None:
+    """A checkpoint without its recipe raised KeyError on export and resume; one whose step was "x" exported
+    as "(step x)" and resumed into a ValueError."""
+    import torch
+
+    run = _copy(base_run, tmp_path)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    if edit == "no recipe":
+        del state["recipe"]
+    else:
+        state["step"] = "x"
+    torch.save(state, run / "checkpoint.pt")
+    key = "recipe" if edit == "no recipe" else "step"
+    for args in (["train", "--resume", run, "--steps", "9"], ["train", "export", run, "--name", "q", "-o",
+                                                              tmp_path / "q.safetensors"]):
+        assert assert_one_line_error(run_vstyle(*args)).endswith(f"is damaged: its '{key}' is missing or not a "
+                                                                  f"{'dict' if key == 'recipe' else 'int'}")

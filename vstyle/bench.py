@@ -104,9 +104,9 @@ def skip_reason(backend: str, precision: str, device: torch.device) -> str | Non
     return None
 
 
-def machine_info(device: torch.device) -> dict[str, str]:
-    """Where the numbers come from: CPU model and threads or GPU name, library versions."""
-    info = {"device": str(device), "cpu": cpu_name(), "cpu_threads": str(torch.get_num_threads()),
+def machine_info(device: torch.device) -> dict[str, str | int]:
+    """Where the numbers come from: CPU model and threads (a number) or GPU name, library versions."""
+    info: dict[str, str | int] = {"device": str(device), "cpu": cpu_name(), "cpu_threads": torch.get_num_threads(),
             "os": platform.platform(terse=True), "python": platform.python_version(), "torch": torch.__version__,
             **describe_process_settings()}
     if device.type == "cuda":

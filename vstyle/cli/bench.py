@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import VStyleError
+from ..errors import VStyleError, counted
 from ..engine.options import PRECISIONS
 from .common import device_option, print_json
 from .progress import make_progress, stderr
@@ -137,7 +137,7 @@ def _print_table(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     info = summary["machine"]
-    where = info.get("gpu") or f"{info['cpu']}, {info['cpu_threads']} threads"
+    where = info.get("gpu") or f"{info['cpu']}, {counted(int(info['cpu_threads']), 'thread')}"
     title = (f"vstyle bench · {summary['model']} · {where} · {summary['date'][:16].replace('T', ' ')}\n"
              f"torch {info['torch']}" + (f", onnxruntime {info['onnxruntime']}" if "onnxruntime" in info else "")
              + f" · median of {summary['runs']} runs after {summary['warmup']} warm-up")

@@ -45,6 +45,11 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
 
 
+#: What every checkpoint holds, with its type: a damaged or hand-edited file is one line, not a KeyError
+#: (or a resume from step "x") later.
+_REQUIRED: dict[str, type] = {"step": int, "arch": str, "recipe": dict, "model": dict, "data_hash": str}
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """``torch.save`` to a temporary name beside ``path``, then rename (a crash keeps the old file)."""
     path = Path(path)
@@ -66,4 +71,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
                           "(torch cannot load it safely)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise VStyleError(f"{path} is not a vstyle training checkpoint (format {FORMAT_VERSION})")
+    for key, kind in _REQUIRED.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise VStyleError(f"{path} is damaged: its {key!r} is missing or not a {kind.__name__}")
     return state
