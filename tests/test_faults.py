@@ -1347,3 +1347,18 @@ def test_a_phone_photo_with_a_gain_map_is_not_an_animation_and_run_may_write_web
                                           append_images=[Image.new("RGB", (16, 16), "blue")])
     assert first_frame_notes([photo]) == []
     assert video_output(tmp_path / "in.mp4", tmp_path / "x.webp", "s") == tmp_path / "x.webp"
+
+
+def test_eval_says_which_files_in_its_folder_an_earlier_run_left(tmp_path: Path, tiny_model: Path,
+                                                                 style_image: Path) -> None:
+    """``eval -o DIR --overwrite`` without ``--video`` left an earlier run's side_by_side.mp4 beside the new
+    results, unlisted and unmentioned, as if it showed them."""
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(photo)
+    out = tmp_path / "ev"
+    out.mkdir()
+    (out / "side_by_side.mp4").write_bytes(b"an earlier run's")
+    proc = run_vstyle("eval", photo, "--style", style_image, "--model", tiny_model, "--no-peer", "--size", "40",
+                      "--ema-weight", "0", "-o", out, "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert f"vstyle: note: {out / 'side_by_side.mp4'} is from an earlier evaluation, not this one" in proc.stderr

@@ -215,6 +215,10 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
         sheets.write_side_by_side(result.samples, targets["video"], overwrite)
     if save_frames:
         sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
+    # An earlier evaluation's extras stay (they may be wanted), but are not this run's: say so.
+    for name, written in ((VIDEO_OUTPUT, video), (FRAMES_OUTPUT, save_frames)):
+        if not written and (output / name).exists():
+            click.echo(f"vstyle: note: {output / name} is from an earlier evaluation, not this one", err=True)
     if as_json:
         print_json(data)
     else:
