@@ -644,7 +644,7 @@ def test_training_inputs_that_crashed_are_one_line(tmp_path: Path) -> None:
     trainer = Trainer.__new__(Trainer)  # only the run folder's creation is under test
     trainer.run_dir = in_the_way / "run"
     with pytest.raises(VStyleError, match="cannot create the run folder"):
-        trainer._start_run_dir()
+        trainer._lock_run_dir()  # where a run makes its folder (before clearing anything in it)
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_can_start_again(tmp_path: Path, style_image: Path) -> None:

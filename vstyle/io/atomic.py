@@ -102,18 +102,18 @@ def set_default_mode(path: Path) -> None:
 def _put_in_place(tmp: Path, final: Path, overwrite: bool) -> None:
     """Rename the finished ``tmp`` to ``final``; without ``overwrite`` only if ``final`` is still absent
     (a hard link fails on an existing name, atomically; where links are refused, a check just before)."""
+    appeared = VStyleError(f"output {final} appeared while this was being written (another program writing "
+                           f"the same name?); it was not replaced: pass {flag('overwrite')} to replace it")
     if overwrite:
         os.replace(tmp, final)
         return
     try:
         os.link(tmp, final)
     except FileExistsError:
-        raise VStyleError(f"output {final} appeared while this was being written (another program writing "
-                          f"the same name?); it was not replaced: pass {flag('overwrite')} to replace it") from None
+        raise appeared from None
     except OSError:  # no hard links here (FAT, exFAT, some FUSE and network mounts): check, then rename
         if final.exists():
-            raise VStyleError(f"output {final} appeared while this was being written; it was not replaced: "
-                              f"pass {flag('overwrite')} to replace it") from None
+            raise appeared from None
         os.replace(tmp, final)
         return
     tmp.unlink()

@@ -82,9 +82,9 @@ class _Copy:
 
     def __init__(self, out: Any, src_stream: Any, trim_start: bool, origin: float, end: float | None) -> None:
         self.stream = out.add_stream_from_template(src_stream)
-        layout = src_stream.codec_context.layout
-        if _ordered_layout(layout) is not layout:
-            self.stream.codec_context.layout = _ordered_layout(layout)
+        layout = _ordered_layout(src_stream.codec_context.layout)
+        if layout is not src_stream.codec_context.layout:
+            self.stream.codec_context.layout = layout
         self.codec = src_stream.codec_context.name
         self.tb = Fraction(src_stream.time_base)
         self.offset = int(round(origin / self.tb))

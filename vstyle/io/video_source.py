@@ -227,17 +227,16 @@ def seek_before(container: InputContainer, stream: Stream, seconds: float) -> No
     """
     tb = stream.time_base or Fraction(1, 90000)
     start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
-    for back in (*_SEEK_BACKOFF_S, None):
+    for back in _SEEK_BACKOFF_S:
         if back and seconds - back <= start:
-            back = None  # further back than the stream's start: read from the beginning
-        target = 0 if back is None else int(math.floor((seconds - back) / tb))
+            break  # further back than the stream's start: the beginning
+        target = int(math.floor((seconds - back) / tb))
         container.seek(target, stream=stream, backward=True, any_frame=False)
-        if back is None:
-            return
         landed = next(((p.pts * tb, p.is_keyframe) for p in container.demux(stream) if p.pts is not None), None)
         if landed is not None and landed[1] and float(landed[0]) <= seconds + _SEEK_SLACK_S:
             container.seek(target, stream=stream, backward=True, any_frame=False)  # back to that keyframe
             return
+    container.seek(0, stream=stream, backward=True, any_frame=False)
 
 
 def _stated_end(vs: VideoStream) -> float | None:

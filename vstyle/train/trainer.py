@@ -313,8 +313,8 @@ class Trainer:
                               f"choose another folder, or pass {flag('overwrite')}")
 
     def _start_run_dir(self) -> None:
-        """Create the folder of a fresh run (clearing a previous run's files under --overwrite; only
-        those: anything else in the folder or in its samples folder is the user's)."""
+        """Clear a previous run's files from the folder of a fresh run (under --overwrite; made, and locked, by
+        :meth:`_lock_run_dir`): only those, anything else in the folder or its samples folder is the user's."""
         d = self.run_dir
         try:
             for name in RUN_FILES:
@@ -322,9 +322,8 @@ class Trainer:
                     (d / name).unlink(missing_ok=True)
             for sample in _run_samples(d):
                 sample.unlink()
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # a read-only place, /proc, a file in the way
-            raise VStyleError(f"cannot create the run folder {d}: {exception_line(exc)}") from None
+        except OSError as exc:  # a read-only folder
+            raise VStyleError(f"cannot clear the run folder {d}: {exception_line(exc)}") from None
 
     def _lock_run_dir(self) -> Any:
         """Make the run folder and hold its lock until the returned file is closed; one line when another
