@@ -269,13 +269,19 @@ def test_train_progress_keeps_step_and_eta_at_80_columns(monkeypatch: pytest.Mon
     monkeypatch.setattr(train_progress, "stderr", Console(file=buf, width=80, force_terminal=True, color_system=None))
     reporter = train_progress.RichReporter()
     reporter.start(0, 7100, {})
-    losses = {"content": 0.51234, "style": 3.4567, "ccpl": 1.2345, "teacher_px": 0.08123, "teacher_feat": 0.3456}
+    # The shipped recipe's eight columns, about 100 characters on one line; with these values a plain
+    # wrap at 80 columns would put "identity" at the end of one line and its value on the next.
+    losses = {"total": 3.3, "content": 0.116069, "style": 8.9, "ccpl": 7.18462, "teacher_feat": 16.9218,
+              "identity": 0.150496, "identity_feat": 0.0740744}
     for step in range(1200, 1230):
-        reporter.step(step, losses, 1e-4)
+        reporter.step(step, losses, 9.68e-5)
     reporter.stop()
     last = buf.getvalue().split("train ")[-1]  # the final frame
     assert "1229/7100" in last and "ETA 0:" in last, last
-    assert "teacher_feat" in last and "lr 0.0001" in last.replace("\n", " "), last
+    lines = last.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines), last
+    for pair in [*(f"{k} {v:.4g}" for k, v in losses.items()), "lr 9.68e-05"]:  # never split from its value
+        assert any(pair in line for line in lines), (pair, last)
 
 
 # ------------------------------------------------------------------ Ctrl-C and SIGTERM at random moments
@@ -1075,6 +1081,13 @@ def test_eval_of_two_contents_of_one_name_keeps_both(tmp_path: Path, tiny_model:
     assert done.returncode == 0, done.stderr
     assert [c["name"] for c in json.loads(done.stdout)["clips"]] == ["x", "x#2"]
     assert sorted(p.name for p in (tmp_path / "e" / "frames").iterdir()) == ["x", "x_2"]
+    # Again into the same folder with one photo: the other's images stay, and are named as not this run's.
+    again = run_vstyle("eval", photo, "--style", photo, "--model", tiny_model, "--size", "32", "--no-peer",
+                       "--ema-weight", "0", "-o", tmp_path / "e", "--save-frames", "--overwrite")
+    assert again.returncode == 0, again.stderr
+    assert "1 image in" in again.stderr and "is from an earlier evaluation" in again.stderr, again.stderr
+    assert str(Path("x_2") / "x") in again.stderr, again.stderr
+    assert (tmp_path / "e" / "frames" / "x_2").is_dir()
 
 
 @pytest.mark.parametrize("extra, says", [

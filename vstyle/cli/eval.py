@@ -214,7 +214,15 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
     if video:
         sheets.write_side_by_side(result.samples, targets["video"], overwrite)
     if save_frames:
-        sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
+        saved = sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
+        # With --overwrite into an earlier run's folder, images of contents, styles or methods not in
+        # this run are kept (they may be wanted), but are not this run's: say so.
+        older = sorted(p for p in (output / FRAMES_OUTPUT).rglob("*.png") if p not in saved)
+        if older:
+            some = f"{len(older)} images in {output / FRAMES_OUTPUT} are" if len(older) > 1 else \
+                f"1 image in {output / FRAMES_OUTPUT} is"
+            click.echo(f"vstyle: note: {some} from an earlier evaluation, not this one "
+                       f"({older[0].relative_to(output / FRAMES_OUTPUT)})", err=True)
     # An earlier evaluation's extras stay (they may be wanted), but are not this run's: say so.
     for name, written in ((VIDEO_OUTPUT, video), (FRAMES_OUTPUT, save_frames)):
         if not written and (output / name).exists():

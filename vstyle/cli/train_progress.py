@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from rich.columns import Columns
 from rich.console import RenderableType
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
@@ -15,9 +16,11 @@ SMOOTH = 0.9
 
 
 class _LossesBelow(Progress):
-    """The progress line, then each task's ``losses`` field on lines of its own: the losses are long
-    and would otherwise squeeze the step count and ETA out of an 80-column terminal. Before the first
-    task, ``status`` (what the set-up is doing) is shown in its place."""
+    """The progress line, then each task's ``losses`` field (a list of "name value" strings) on lines of
+    its own: the losses are long and would otherwise squeeze the step count and ETA out of an 80-column
+    terminal. They are laid out as columns, so a narrow terminal breaks the line between two losses,
+    never between a loss and its value. Before the first task, ``status`` (what the set-up is doing) is
+    shown in its place."""
 
     status = ""
 
@@ -27,7 +30,7 @@ class _LossesBelow(Progress):
         yield self.make_tasks_table(self.tasks)
         for task in self.tasks:
             if task.fields.get("losses"):
-                yield Text("  " + task.fields["losses"], style="dim")
+                yield Columns([Text(pair, style="dim") for pair in task.fields["losses"]], padding=(0, 2))
 
 
 class RichReporter:
@@ -47,14 +50,14 @@ class RichReporter:
         self.progress.start()
         if status:
             self.progress.console.print(status)
-        self.task = self.progress.add_task("train", total=total_steps, completed=first_step, losses="")
+        self.task = self.progress.add_task("train", total=total_steps, completed=first_step, losses=[])
 
     def step(self, step: int, losses: dict[str, float], lr: float) -> None:
         """Advance one step and show the exponentially smoothed losses."""
         for k, v in losses.items():
             self.smoothed[k] = v if k not in self.smoothed else SMOOTH * self.smoothed[k] + (1 - SMOOTH) * v
-        text = "  ".join(f"{k} {v:.4g}" for k, v in self.smoothed.items()) + f"  lr {lr:.3g}"
-        self.progress.update(self.task, completed=step, losses=text)
+        pairs = [f"{k} {v:.4g}" for k, v in self.smoothed.items()] + [f"lr {lr:.3g}"]
+        self.progress.update(self.task, completed=step, losses=pairs)
 
     def message(self, text: str) -> None:
         """A line above the progress bar; before it opens, a status line that a failed set-up erases (so

@@ -80,20 +80,20 @@ def safe_name(label: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in ".-_") else "_" for c in label) or "_"
 
 
-def write_frames(samples: Sequence[Sample], folder: Path, overwrite: bool) -> int:
+def write_frames(samples: Sequence[Sample], folder: Path, overwrite: bool) -> set[Path]:
     """Each method's output (the middle frame of a clip, the still itself) as
-    ``folder/<content>/<style>/<method>.png``; returns how many were written."""
+    ``folder/<content>/<style>/<method>.png``; returns the paths written."""
     from ..io.images import write_image
 
-    count = 0
+    written: set[Path] = set()
     for s in samples:
         for label, frames in s.outputs.items():
             frame = frames[len(frames) // 2] if frames.ndim == 4 else frames
             path = folder / safe_name(s.clip) / safe_name(s.style) / f"{safe_name(label)}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             write_image(path, frame, overwrite=overwrite)
-            count += 1
-    return count
+            written.add(path)
+    return written
 
 
 def write_side_by_side(samples: Sequence[Sample], path: Path, overwrite: bool) -> Path:
