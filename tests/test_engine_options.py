@@ -34,6 +34,24 @@ def test_what_runs_where() -> None:
     assert "CPU only" in (unsupported("fp32", "cuda", "openvino") or "")
 
 
+def test_precision_errors_name_the_backend_only_where_it_matters() -> None:
+    """``train --precision fp16`` on a CPU said "--precision fp16 --backend torch", naming a flag train does
+    not have; where ``auto`` chose the backend the user had not passed it either."""
+    import torch
+
+    from vstyle.engine.device import resolve_precision
+
+    cpu = torch.device("cpu")
+    with pytest.raises(VStyleError) as no_backend:
+        resolve_precision("fp16", cpu)  # no backend runs fp16 on a CPU
+    assert str(no_backend.value).endswith("precision fp16 on cpu: fp16 needs CUDA; on the CPU use bf16 or fp32")
+    assert "backend" not in str(no_backend.value)
+    with pytest.raises(VStyleError, match=r"precision int8 with the torch backend on cpu: int8 runs with "
+                                          r"OpenVINO only"):
+        resolve_precision("int8", cpu, "torch")  # OpenVINO would run it
+    assert resolve_precision("int8", cpu, "openvino") == "int8"
+
+
 def test_options_module_and_help_do_not_load_torch() -> None:
     code = ("import sys, vstyle.engine.options, vstyle.cli.common, vstyle.train.config; "
             "print('torch' in sys.modules)")

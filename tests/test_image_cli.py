@@ -121,5 +121,31 @@ def test_help_texts() -> None:
     for args in (["--help"], ["image", "--help"]):
         proc = run_vstyle(*args)
         assert proc.returncode == 0 and "Examples" in proc.stdout
+
+
+def test_every_command_has_examples_and_fits_80_columns() -> None:
+    """The README promises examples in every ``--help``; on an 80-column terminal the example lines are not
+    rewrapped by click (they are verbatim blocks), so each must fit by itself."""
+    import click
+    from click.testing import CliRunner
+
+    from vstyle.cli.main import cli
+
+    def walk(command: click.Command, path: list[str]) -> list[list[str]]:
+        found = [path]
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
+                found += walk(sub, [*path, name])
+        return found
+
+    paths = walk(cli, [])
+    assert ["train", "export"] in paths and ["weights", "show"] in paths
+    for path in paths:
+        out = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80, prog_name="vstyle").output
+        assert "Example" in out, path
+        assert [line for line in out.splitlines() if len(line) > 80] == [], path
     proc = run_vstyle("info", "--json")
     assert proc.returncode == 0 and '"versions"' in proc.stdout

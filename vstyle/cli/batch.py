@@ -69,9 +69,11 @@ def command(in_dir: Path, out_dir: Path, styles: tuple[str, ...], alpha: float,
     \b
     Examples:
       vstyle batch photos/ styled/ --style starry.jpg
-      vstyle batch footage/ out/ --style wave.jpg --recursive --max-size 720 --keep-size
-      vstyle batch footage/ out/ --style wave.jpg --ray                # local Ray cluster
-      vstyle batch /mnt/films /mnt/styled --style wave.jpg --ray auto --segment-seconds 120
+      vstyle batch footage/ out/ --style wave.jpg --recursive \\
+          --max-size 720 --keep-size
+      vstyle batch footage/ out/ --style wave.jpg --ray    # local Ray cluster
+      vstyle batch /mnt/films /mnt/styled --style wave.jpg --ray auto \\
+          --segment-seconds 120
     """
     from ..cluster import require_ray
 

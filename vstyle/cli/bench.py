@@ -75,9 +75,10 @@ def command(model: str | None, arch: str | None, mode: str, device: str, sizes: 
 
     \b
     Examples:
-      vstyle bench                                   # CPU: torch/ort × fp32/bf16 at 256 and 512
+      vstyle bench               # CPU: torch/ort × fp32/bf16 at 256 and 512
       vstyle bench --sizes 720p,1080p --batch 1,4 --precisions fp16
-      vstyle bench --backends torch,torch-nchw,torch-compile,ort --sizes 512 --runs 5 --json
+      vstyle bench --backends torch,torch-nchw,torch-compile,ort --sizes 512 \\
+          --runs 5 --json
     """
     import torch
 

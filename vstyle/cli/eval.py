@@ -149,9 +149,11 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
 
     \b
     Examples:
-      vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg --model mine -o eval/
-      vstyle eval clip.mp4 --photos photos/ --style wave.jpg --model a --model b --alpha 1 --alpha 0.6
-      vstyle eval --photos photos/ --style udnie.jpg --size 384 --optimize   # the quality ceiling on stills
+      vstyle eval clip.mp4 frames/ --style starry.jpg --style scream.jpg \\
+          --model mine -o eval/
+      vstyle eval clip.mp4 --photos photos/ --style wave.jpg --model a --model b \\
+          --alpha 1 --alpha 0.6
+      vstyle eval --photos photos/ --style udnie.jpg --size 384 --optimize
     """
     from ..evaluation import plots, report, sheets
     from ..evaluation.clips import load_content, load_photos

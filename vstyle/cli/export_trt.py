@@ -41,7 +41,8 @@ def command(model: str | None, output: Path, fp16: bool, min_shape: str | None, 
     \b
     Examples:
       vstyle export-trt --model ccpl-art -o ccpl-art.engine
-      vstyle export-trt --model ccpl-art --fp32 --max-shape 1x2160x3840 -o ccpl-art-4k.engine
+      vstyle export-trt --model ccpl-art --fp32 --max-shape 1x2160x3840 \\
+          -o ccpl-art-4k.engine
     """
     from ..errors import VStyleError
     from ..export.onnx_export import read_metadata, weights_sha256

@@ -50,10 +50,11 @@ def command(content: tuple[Path, ...], styles: tuple[str, ...], alpha: float, pr
     \b
     Examples:
       vstyle image photo.jpg --style starry_night.jpg -o out.jpg
-      vstyle image a.jpg b.png --style scream.jpg:0.6 --style wave.jpg:0.4 -o results/
+      vstyle image a.jpg b.png --style scream.jpg:0.6 --style wave.jpg:0.4 \\
+          -o results/
       vstyle image photo.jpg --style candy.jpg --alpha 0.5 --preserve-color
-      vstyle image big.jpg --style wave.jpg --max-size 1024 --keep-size   # stylise at 1024, save at full size
-      vstyle image photo.jpg --style udnie.jpg --optimize -o best.png      # slow quality mode (docs/optimize.md)
+      vstyle image big.jpg --style wave.jpg --max-size 1024 --keep-size
+      vstyle image photo.jpg --style udnie.jpg --optimize -o best.png   # slow
     """
     from ..jobs.engine import EngineSpec
     from ..jobs.image import ImageOptions, run_images

@@ -61,14 +61,15 @@ def command(styles: tuple[str, ...], camera: str, max_size: int, alpha: float, p
     Keys (window): n/p next/previous style, 1-9 pick a style, +/- style strength,
       c keep colours, s snapshot (PNG), r start/stop recording (mp4), q/Esc quit.
     \b
-    A video file given as --camera is read at its own frame rate, dropping frames the
-    stylizer cannot keep up with, like a real camera; with --frames N it is read without
-    dropping so the run is repeatable.
+    A video file given as --camera is read at its own frame rate, dropping frames
+    the stylizer cannot keep up with, like a real camera; with --frames N it is
+    read without dropping so the run is repeatable.
     \b
     Examples:
       vstyle live --style starry.jpg --style scream.jpg --side-by-side
-      vstyle live --style styles/ --no-window --virtual-cam          # for video calls
-      vstyle live --style wave.jpg --camera clip.mp4 --no-window --record out.mp4 --frames 300
+      vstyle live --style styles/ --no-window --virtual-cam   # for video calls
+      vstyle live --style wave.jpg --camera clip.mp4 --no-window \\
+          --record out.mp4 --frames 300
     """
     from ..jobs.engine import EngineSpec
     from ..jobs.live import LiveRequest, LiveSession, expand_styles

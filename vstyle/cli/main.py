@@ -118,10 +118,10 @@ def cli() -> None:
 
     \b
     Examples:
-      vstyle run clip.mp4 --style starry.jpg             # video in, video out (audio kept)
+      vstyle run clip.mp4 --style starry.jpg     # video in, video out, audio kept
       vstyle image photo.jpg --style scream.jpg -o out.png
-      vstyle live --style a.jpg --style b.jpg            # webcam window
-      vstyle batch in/ out/ --style wave.jpg             # whole folders
+      vstyle live --style a.jpg --style b.jpg    # webcam window
+      vstyle batch in/ out/ --style wave.jpg     # whole folders
     """
 
 

@@ -41,7 +41,7 @@ def command(input_path: Path, styles: tuple[str, ...], alpha: float, preserve_co
       vstyle run clip.mp4 --style wave.jpg:0.7 --style candy.jpg:0.3 -o out.mp4
       vstyle run clip.mov --style scream.jpg --max-size 512 --keep-size --crf 20
       vstyle run long.mkv --style starry.jpg --start 1:30 --duration 10 -o cut.mp4
-      vstyle run cam.mp4 --style wave.jpg --precision int8 --preset ultrafast  # CPU real time
+      vstyle run cam.mp4 --style wave.jpg --precision int8 --preset ultrafast
     """
     from ..jobs.engine import EngineSpec
     from ..jobs.video import run_video

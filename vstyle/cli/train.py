@@ -162,11 +162,12 @@ def command(ctx: click.Context, /, **kw: Any) -> None:
     Examples:
       vstyle train --content coco/ --content clips/ --style wikiart/ \\
           --loss-net-file vgg_normalised.pth --out runs/art --steps 160000
-      vstyle train --arch sctnet-mobile --loss-net mnv2-magenta --content photos/ --style paintings/ \\
+      vstyle train --arch sctnet-mobile --loss-net mnv2-magenta \\
+          --content photos/ --style paintings/ \\
           --batch 4 --out runs/mobile
-      vstyle train --resume runs/art                         # after Ctrl-C or a crash
-      vstyle train --init ccpl-art --lambda-ccpl 0 ...        # fine-tune (CCPL ablation)
-      vstyle train export runs/art --name my-art             # -> $VSTYLE_HOME/my-art.safetensors
+      vstyle train --resume runs/art                   # after Ctrl-C or a crash
+      vstyle train --init ccpl-art --lambda-ccpl 0 ...  # CCPL ablation
+      vstyle train export runs/art --name my-art       # to $VSTYLE_HOME
     """
     if ctx.invoked_subcommand is not None:
         given = [p for p in kw if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE]
@@ -262,7 +263,14 @@ def _run(ctx: click.Context, kw: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the path and provenance as JSON.")
 def export_command(run_dir: str, name: str, output: str | None, half: bool, overwrite: bool, raw: bool,
                    as_json: bool) -> None:
-    """Save a run's latest checkpoint as a model file (project format, with provenance metadata)."""
+    """Save a run's latest checkpoint as a model file (project format, with provenance metadata).
+
+    \b
+    Examples:
+      vstyle train export runs/art --name my-art    # to $VSTYLE_HOME
+      vstyle train export runs/art --name my-art -o my-art.safetensors --half
+      vstyle run clip.mp4 --style starry.jpg --model my-art
+    """
     from ..train.export import export_run
 
     path, meta = export_run(run_dir, name, output, overwrite=overwrite, half=half, raw=raw)

@@ -35,9 +35,9 @@ def encode_options(fn: F) -> F:
                      help="Video encoder: h264 (default: libx264 if present), libx265, libvpx-vp9, mpeg4, …"),
         click.option("--crf", type=click.IntRange(0, 63), default=None,
                      help="Constant quality for x264/x265/VP9/AV1 (lower = better) [default: 18 for x264]."),
-        click.option("--preset", type=click.Choice(PRESETS), default=None,
-                     help=f"x264/x265 speed preset: faster = less CPU, larger file [default: {X264_PRESET} for x264]; "
-                          "ultrafast keeps encoding out of the way on a busy CPU."),
+        click.option("--preset", type=click.Choice(PRESETS), default=None, metavar="PRESET",
+                     help=f"x264/x265 speed preset, {PRESETS[0]} … {PRESETS[-1]}: faster = less CPU, larger file "
+                          f"[default: {X264_PRESET} for x264]; ultrafast keeps encoding out of the way on a busy CPU."),
         click.option("--bitrate", default=None, metavar="RATE", help="Target bitrate instead of --crf, e.g. 4M."),
         click.option("--no-audio", is_flag=True, help="Drop the audio (default: copy it, or re-encode to AAC)."),
         click.option("--batch", type=click.IntRange(0, 256), default=0, show_default=True,

@@ -11,7 +11,14 @@ from .common import print_json
 
 @click.group("weights")
 def command() -> None:
-    """Manage model files (project format: one .safetensors file with JSON metadata)."""
+    """Manage model files (project format: one .safetensors file with JSON metadata).
+
+    \b
+    Examples:
+      vstyle weights list                # every model --model can name
+      vstyle weights show default        # its metadata and inference settings
+      vstyle weights import --vgg V --decoder D --sct S --name ccpl-art
+    """
 
 
 @command.command("import")
@@ -59,7 +66,13 @@ def import_(vgg: Path, decoder: Path, sct: Path, name: str, mode: str | None, ou
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
-    """List the models found in weights/ and $VSTYLE_HOME."""
+    """List the models found in weights/ and $VSTYLE_HOME.
+
+    \b
+    Examples:
+      vstyle weights list
+      vstyle weights list --json         # name, architecture, mode, path
+    """
     from ..weights.listing import list_models
 
     rows, skipped = list_models()
@@ -82,6 +95,11 @@ def show(model: str) -> None:
 
     ``inference`` is what the engine runs the model with (style size, margin, stride multiple, mode);
     ``inference_stored`` says whether the file holds them or, being older, gets the architecture's defaults.
+
+    \b
+    Examples:
+      vstyle weights show default
+      vstyle weights show runs/art.safetensors
     """
     from ..weights import file_sha256, inference_settings, read_metadata, resolve
 

@@ -6,7 +6,7 @@ import torch
 
 from ..errors import VStyleError
 from ..flags import flag
-from .options import check_device, check_precision, unsupported
+from .options import BACKENDS, check_device, check_precision, unsupported
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -33,9 +33,13 @@ def torch_dtype(precision: str) -> torch.dtype:
 
 
 def resolve_precision(name: str, device: torch.device, backend: str = "torch") -> str:
-    """``name`` if it can run on ``device`` with ``backend``, else a one-line error."""
+    """``name`` if it can run on ``device`` with ``backend``, else a one-line error. The error names the
+    backend only where another one could run it here: ``auto`` or a command without ``--backend``
+    (training) may have chosen it, so it is named as a backend, not as a flag the user passed."""
     reason = unsupported(check_precision(name), device.type, backend)
     if reason is not None:
         hint = "; on the CPU use bf16 or fp32" if name == "fp16" and device.type != "cuda" else ""
-        raise VStyleError(f"{flag('precision')} {name} {flag('backend')} {backend} on {device}: {reason}{hint}")
+        others = any(unsupported(name, device.type, b) is None for b in BACKENDS if b not in ("auto", backend))
+        which = f" with the {backend} backend" if others else ""
+        raise VStyleError(f"{flag('precision')} {name}{which} on {device}: {reason}{hint}")
     return name
