@@ -1295,6 +1295,21 @@ def test_output_names_of_the_wrong_kind_fail_before_the_model_is_read(tmp_path: 
     assert line.endswith(f"is not an image this tool can read; for a video use: vstyle run {clip}")
 
 
+def test_run_of_a_still_image_says_it_wrote_a_one_frame_video(tmp_path: Path, tiny_model: Path,
+                                                              style_image: Path) -> None:
+    """``vstyle run photo.png`` silently wrote a one-frame video, where the user most likely wanted a picture."""
+    photo = tmp_path / "in.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(photo)
+    proc = run_vstyle("run", photo, "--style", style_image, "--model", tiny_model, "-o", tmp_path / "o.mp4", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["frames"] == 1
+    assert f"note: {photo} is a still image, so {tmp_path / 'o.mp4'} is a one-frame video; for a picture use: " \
+           f"vstyle image {photo}" in proc.stderr
+    clip = make_clip(tmp_path / "in.mp4", frames=1)  # a one-frame video is not a still image
+    proc = run_vstyle("run", clip, "--style", style_image, "--model", tiny_model, "-o", tmp_path / "c.mp4")
+    assert proc.returncode == 0 and "still image" not in proc.stderr, proc.stderr
+
+
 def test_a_dangling_link_as_the_output_is_not_replaced_without_overwrite(tmp_path: Path, tiny_model: Path,
                                                                           style_image: Path) -> None:
     photo = tmp_path / "in.png"

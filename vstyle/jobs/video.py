@@ -17,6 +17,7 @@ import numpy as np
 from .. import sizes
 from ..errors import VStyleError
 from ..io.atomic import atomic_output, check_writable
+from ..io.images import IMAGE_SUFFIXES
 from ..io.video_sink import VideoWriter, even_size
 from ..io.video_source import Frame, VideoInfo, VideoReader, probe_video
 from ..pipeline import auto_batch, run_pipeline
@@ -80,6 +81,9 @@ def run_video(src: Path, output: Path | None, styles: Sequence[str], style_size:
     code = load_style_code(eng, styles, style_size)
     summary = stylize_video(eng, code, src, dst, opts, on_progress=on_progress, info=info)
     summary.update(styles=list(styles), alpha=opts.alpha, preserve_color=opts.preserve_color)
+    if info.frames == 1 and src.suffix.lower() in IMAGE_SUFFIXES:  # most likely the wrong command
+        summary["notes"] = [*summary.get("notes", []), f"{src} is a still image, so {dst} is a one-frame video; "
+                            f"for a picture use: vstyle image {src}"]
     return summary
 
 
