@@ -54,7 +54,7 @@ class SavedFrames:
     """One method's outputs saved by ``vstyle eval --save-frames``."""
 
     def __init__(self, folder: Path, label: str) -> None:
-        from vstyle.cli.eval import FRAMES_OUTPUT
+        from vstyle.jobs.evaluation import FRAMES_OUTPUT
 
         # The eval run's own folder (-o) holds the frames in frames/; either may be given.
         self.folder = folder / FRAMES_OUTPUT if (folder / FRAMES_OUTPUT).is_dir() else folder

