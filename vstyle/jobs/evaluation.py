@@ -71,7 +71,7 @@ def unique_labels(names: list[str]) -> list[str]:
     return out
 
 
-def _targets(output: Path, video: bool, overwrite: bool, frames: bool = False) -> dict[str, Path]:
+def _targets(output: Path, video: bool, overwrite: bool, frames: bool) -> dict[str, Path]:
     """Output paths, checked before any work so a clash fails in a second, not after minutes."""
     from ..io.atomic import check_writable
 

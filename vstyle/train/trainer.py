@@ -74,6 +74,11 @@ def _never_checkpointed(d: Path) -> bool:
     return not samples.is_dir() or all(_is_run_sample(p) for p in samples.iterdir())
 
 
+def _write_json(path: Path, data: Any) -> None:
+    """A run's JSON file (config.json, data.json), written atomically so a crash never leaves half of one."""
+    write_bytes_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
+
+
 def _is_run_entry(p: Path) -> bool:
     """Whether ``p``, in a run folder, is one a run writes: its files by name, its JSON files by their
     keys too (a user's own config.json must not be taken for a run's and cleared)."""
@@ -599,8 +604,8 @@ class Trainer:
                 "loss_net": self.loss_net.describe(), "model": {"arch": self.model.arch, "config": self.model.config,
                                                                 "mode": self.model.mode},
                 "encoder_source": self.encoder_source, "code": code_version()}
-        write_bytes_atomic(self.run_dir / CONFIG_NAME, (json.dumps(info, indent=2) + "\n").encode())
-        write_bytes_atomic(self.run_dir / DATA_NAME, (json.dumps(self.data_info, indent=2) + "\n").encode())
+        _write_json(self.run_dir / CONFIG_NAME, info)
+        _write_json(self.run_dir / DATA_NAME, self.data_info)
 
     def _save_samples(self, content: Tensor, style: Tensor, output: Tensor) -> None:
         from ..io.images import write_image
@@ -649,8 +654,7 @@ class Trainer:
         elif not (info := read_run_config(self.run_dir)):
             self._write_run_info()  # deleted: the checkpoint holds everything it records
         else:
-            write_bytes_atomic(self.run_dir / CONFIG_NAME,
-                               (json.dumps({**info, "options": o.to_dict()}, indent=2) + "\n").encode())
+            _write_json(self.run_dir / CONFIG_NAME, {**info, "options": o.to_dict()})
         session = {"from_step": first, "machine": machine_info(self.device), "code": code_version(),
                    "precision": o.precision, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         # Plain JSON types only, so the checkpoint loads with weights_only=True.
