@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,33 @@ def test_partial_files_are_every_writers_of_that_name_only(tmp_path: Path) -> No
     with replace_on_success(tmp_path / "m.safetensors", overwrite=False) as tmp:  # a user's name: per process
         assert str(os.getpid()) in tmp.name
         tmp.write_bytes(b"x")
+
+
+def test_a_killed_writers_partial_is_removed_by_the_next_writer(tmp_path: Path) -> None:
+    """SIGKILL leaves ``.<stem>.<pid>.partial<ext>`` (a whole hidden video) with nothing to remove it: the
+    next write of that name does, unless its process is alive or it changed within the last minute."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process id that is no longer running
+    final = tmp_path / "out.mp4"
+    dead = tmp_path / f".out.{child.pid}.partial.mp4"
+    fresh_dead = tmp_path / f".out.{child.pid + 1_000_000}.partial.mp4"  # not a pid this kernel hands out
+    alive = tmp_path / f".out.{os.getppid()}.partial.mp4"
+    untagged = tmp_path / ".out.partial.mp4"
+    other = tmp_path / f".other.{child.pid}.partial.mp4"
+    for path in (dead, fresh_dead, alive, untagged, other):
+        path.write_bytes(b"old frames")
+    old = time.time() - 120
+    for path in (dead, alive, untagged, other):
+        os.utime(path, (old, old))
+    with atomic_output(final) as tmp:
+        tmp.write_bytes(b"new")
+    assert final.read_bytes() == b"new"
+    assert not dead.exists()
+    assert fresh_dead.exists() and alive.exists() and untagged.exists() and other.exists()
+    os.utime(fresh_dead, (old, old))
+    with replace_on_success(tmp_path / "out.mp4") as tmp:  # the program's own files clean up the same way
+        tmp.write_bytes(b"newer")
+    assert not fresh_dead.exists() and alive.exists()

@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -36,10 +37,46 @@ def partial_path(final: Path, shared: bool = False) -> Path:
 def partial_files(final: Path) -> list[Path]:
     """Every partial file of ``final`` there is, whichever process was writing it (one that was killed
     leaves its own): for clean-up by whoever stopped the writers."""
+    return list(_partial_writers(final))
+
+
+def _partial_writers(final: Path) -> dict[Path, int | None]:
+    """The partial files of ``final``, each with the process id in its name (None: a name without one)."""
     target = write_target(final)
-    name = re.compile(rf"\.{re.escape(target.stem)}(\.\d+)?\.partial{re.escape(target.suffix)}")
+    name = re.compile(rf"\.{re.escape(target.stem)}(?:\.(\d+))?\.partial{re.escape(target.suffix)}")
     folder = target.parent
-    return [p for p in folder.iterdir() if name.fullmatch(p.name)] if folder.is_dir() else []
+    if not folder.is_dir():
+        return {}
+    found = ((p, name.fullmatch(p.name)) for p in folder.iterdir())
+    return {p: int(m[1]) if m[1] else None for p, m in found if m}
+
+
+#: A dead writer's partial file untouched this long is removed by the next writer of the same name; the
+#: wait spares one being written right now by a process on another machine (a shared network folder).
+STALE_PARTIAL_S = 60.0
+
+
+def remove_stale_partials(final: Path) -> None:
+    """Delete the partial files of ``final`` left by writers that were killed outright (SIGKILL, the
+    out-of-memory killer, a power cut: nothing of theirs ran to clean up): those whose process id is not
+    a live process here and which have not changed for :data:`STALE_PARTIAL_S` seconds."""
+    now = time.time()
+    for path, pid in _partial_writers(final).items():
+        if pid is None or _process_alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > STALE_PARTIAL_S:
+                path.unlink()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def write_target(final: Path) -> Path:
@@ -128,6 +165,7 @@ def replace_on_success(final: Path, shared: bool = False, overwrite: bool = True
     final = write_target(Path(final))
     tmp = partial_path(final, shared or not overwrite)  # a user's name: another process may write it too
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(final)
     try:
         yield tmp
         _put_in_place(tmp, final, overwrite)
@@ -158,6 +196,7 @@ def atomic_output(final: Path, overwrite: bool = False, keep_partial: bool = Fal
         check_writable(final, overwrite, inputs)
     target = write_target(final)
     tmp = partial_path(target, shared=True)
+    remove_stale_partials(target)
     try:
         yield tmp
         _put_in_place(tmp, target, overwrite)
