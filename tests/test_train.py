@@ -463,16 +463,17 @@ def test_mobile_arch_with_teacher_terms_and_shift(shared_data: Path, tmp_path: P
     recipe = Recipe(content=(str(shared_data / "video" / "realshort.mp4"),), style=(str(shared_data / "styles"),),
                     arch="sctnet-mobile", loss_net="mnv2-magenta", batch=1, resize=72, crop=64, video_frames=3,
                     lambda_teacher_pix=1.0, lambda_teacher_feat=0.5, shift_px=4, lambda_style_softmax=2.0,
-                    lambda_style_gram=1.0, lambda_style_embed=1.0)
+                    lambda_style_gram=1.0, lambda_style_sliced=1.0, lambda_style_embed=1.0)
     trainer = Trainer(tmp_path / "mobile", recipe, RunOptions(steps=2, workers=0, sample_every=0, threads=1))
     assert trainer.encoder_source == "loss net" and trainer.shared == 3
-    assert trainer.objective.names == ["content", "style", "style_softmax", "style_gram", "style_embed", "ccpl",
-                                       "teacher_pix", "teacher_feat"]
+    assert trainer.objective.names == ["content", "style", "style_softmax", "style_gram", "style_sliced",
+                                       "style_embed", "ccpl", "teacher_pix", "teacher_feat"]
     assert len(trainer.dataset.pools[0]) == 3
     summary = trainer.run()
     assert summary.step == 2 and all(np.isfinite(v) for v in summary.last_losses.values())
     assert summary.last_losses["teacher_pix"] > 0 and summary.last_losses["teacher_feat"] > 0
     assert summary.last_losses["style_softmax"] > 0 and summary.last_losses["style_gram"] > 0
+    assert summary.last_losses["style_sliced"] > 0
     assert summary.last_losses["style_embed"] > 0
 
 
@@ -489,6 +490,27 @@ def test_gram_loss_sees_texture_that_mean_and_std_miss() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):  # as the trainer calls it: the sums stay fp32
         big = gram_loss([together * 300], [apart * 300])
     assert big.dtype == torch.float32 and torch.isfinite(big) and big > 0
+
+
+def test_sliced_loss_sees_distribution_shape_that_gram_misses() -> None:
+    """Same mean, std and Gram matrix, different distribution: Gaussian vs two spikes (±1), one channel.
+    The sliced distance sees it, ignores where values sit, and compares maps of different sizes."""
+    from vstyle.train.losses import gram_loss, sliced_wasserstein_loss
+
+    gen = torch.Generator().manual_seed(0)
+    gauss = torch.randn(1, 1, 64, 64, generator=gen)
+    gauss = (gauss - gauss.mean()) / gauss.std(unbiased=False)
+    spikes = torch.where(torch.rand(1, 1, 64, 64, generator=gen) < 0.5, -1.0, 1.0)
+    spikes = (spikes - spikes.mean()) / spikes.std(unbiased=False)
+    assert style_loss([gauss], [spikes]) < 1e-6 and gram_loss([gauss], [spikes]) < 1e-6
+    assert sliced_wasserstein_loss([gauss], [spikes], gen) > 0.1
+    shuffled = gauss.flatten(2)[:, :, torch.randperm(4096, generator=gen)].reshape(1, 1, 64, 64)
+    assert sliced_wasserstein_loss([gauss], [shuffled], gen) < 1e-10
+    small = gauss[:, :, ::2, ::2]  # a quarter of the positions, the same distribution
+    assert sliced_wasserstein_loss([gauss], [small], gen) < 0.01 < sliced_wasserstein_loss([gauss * 2], [small], gen)
+    wide = torch.randn(2, 8, 16, 16, generator=gen, requires_grad=True)
+    sliced_wasserstein_loss([wide], [torch.randn(2, 8, 24, 24, generator=gen)], gen).backward()
+    assert wide.grad is not None and torch.isfinite(wide.grad).all() and wide.grad.abs().sum() > 0
 
 
 def test_identity_terms_train_the_decoder_to_invert_the_encoder(shared_data: Path, tmp_path: Path) -> None:

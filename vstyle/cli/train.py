@@ -109,6 +109,9 @@ def _training_options(fn: F) -> F:
         click.option("--lambda-style-gram", type=FiniteFloatRange(0), default=r.lambda_style_gram,
                      show_default=True, help="Style loss on the style taps' Gram matrices (texture), beside "
                                              "mean/std."),
+        click.option("--lambda-style-sliced", type=FiniteFloatRange(0), default=r.lambda_style_sliced,
+                     show_default=True, help="Style loss on the style taps' feature distributions along random "
+                                             "directions (sliced Wasserstein), beside mean/std."),
         click.option("--lambda-style-embed", type=FiniteFloatRange(0), default=r.lambda_style_embed,
                      show_default=True, help="Style loss on the 100-d embedding of Magenta's style predictor "
                                              "(mnv2-magenta loss net only)."),

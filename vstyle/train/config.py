@@ -21,8 +21,9 @@ from ..flags import flag
 
 RESIZE_MODES = ("square", "short")
 #: Loss weights (each must be non-negative, one at least positive).
-LOSS_WEIGHTS = ("lambda_content", "lambda_style", "lambda_style_softmax", "lambda_style_gram", "lambda_style_embed",
-                "lambda_ccpl", "lambda_teacher_pix", "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat")
+LOSS_WEIGHTS = ("lambda_content", "lambda_style", "lambda_style_softmax", "lambda_style_gram", "lambda_style_sliced",
+                "lambda_style_embed", "lambda_ccpl", "lambda_teacher_pix", "lambda_teacher_feat", "lambda_identity",
+                "lambda_identity_feat")
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Recipe:
     style_temperature: float = 1.0
     # A style term on the style taps' Gram matrices (channel co-activations: texture) beside mean/std.
     lambda_style_gram: float = 0.0
+    # A style term on the whole distribution of the style taps' features along random directions (sliced
+    # Wasserstein): what mean/std and Gram matrices leave out of a texture.
+    lambda_style_sliced: float = 0.0
     # MSE between the 100-d style embeddings of output and style image in Magenta's full style predictor
     # (the loss net run to its end): a style description learnt from tens of thousands of paintings.
     lambda_style_embed: float = 0.0

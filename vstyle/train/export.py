@@ -17,8 +17,8 @@ from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 #: Recipe keys copied into a model's provenance (what shaped the weights).
 RECIPE_KEYS = ("loss_net", "lambda_content", "lambda_style", "lambda_ccpl", "lambda_teacher_pix",
                "lambda_teacher_feat", "lambda_identity", "lambda_identity_feat", "lambda_style_softmax",
-               "lambda_style_gram", "lambda_style_embed", "style_temperature", "tau", "ccpl_centres", "shift_px",
-               "lr", "lr_decay",
+               "lambda_style_gram", "lambda_style_sliced", "lambda_style_embed", "style_temperature", "tau",
+               "ccpl_centres", "shift_px", "lr", "lr_decay",
                "batch", "resize", "resize_mode", "crop", "flip", "scale_min", "scale_max", "style_resize",
                "style_scale_min", "style_scale_max", "style_hue", "ema_decay", "video_frames", "seed", "init",
                "random_weights")

@@ -60,6 +60,31 @@ def gram_loss(generated: Sequence[Tensor], style: Sequence[Tensor]) -> Tensor:
     return total
 
 
+def sliced_wasserstein_loss(generated: Sequence[Tensor], style: Sequence[Tensor],
+                            generator: torch.Generator | None = None) -> Tensor:
+    """Sum over levels of the sliced 2-Wasserstein distance between the two feature distributions (fp32).
+
+    Each level's C-dimensional features are projected on C random unit directions, drawn afresh per call;
+    the sorted projections of the output are compared with the style's quantiles at the same ranks (MSE,
+    averaged over batch × directions × positions). Mean/std and Gram see two moments; this sees the whole
+    distribution of each projection (Heitz et al., CVPR 2021, "A Sliced Wasserstein Loss for Neural
+    Texture Synthesis"). Sizes may differ: the style's sorted values are resampled to the output's count.
+    """
+    total = generated[0].new_zeros((), dtype=torch.float32)
+    for g, s in zip(generated, style):
+        c = g.shape[1]
+        directions = torch.randn(c, c, generator=generator, device=generator.device if generator else "cpu")
+        directions = F.normalize(directions.to(g.device), dim=0)
+        with torch.autocast(g.device.type, enabled=False):
+            proj_g = torch.matmul(directions.T, g.float().flatten(2)).sort(dim=2).values
+            with torch.no_grad():
+                proj_s = torch.matmul(directions.T, s.float().flatten(2)).sort(dim=2).values
+                if proj_s.shape[2] != proj_g.shape[2]:
+                    proj_s = F.interpolate(proj_s, size=proj_g.shape[2], mode="linear", align_corners=True)
+        total = total + F.mse_loss(proj_g, proj_s)
+    return total
+
+
 def _gram(f: Tensor) -> Tensor:
     # Autocast would put the product back in fp16/bf16 (fp16 overflows on large maps); scaling by √HW
     # first keeps the sums small.
@@ -170,16 +195,22 @@ def channel_softmax(feat: Tensor, temperature: float) -> Tensor:
     return F.softmax(feat.float() / temperature, dim=1) * feat.shape[1]
 
 
+#: What a style term compares: channel means and stds, Gram matrices, or sliced feature distributions.
+STYLE_STATISTICS = ("moments", "gram", "sliced")
+
+
 class StyleTerm(LossTerm):
-    """Mean/std matching to the style image, summed over taps; on channel-softmaxed activations when
-    ``softmax`` (a temperature) is positive; Gram matrices instead of mean/std when ``gram``."""
+    """Matching to the style image, summed over taps, of one of :data:`STYLE_STATISTICS`; on
+    channel-softmaxed activations when ``softmax`` (a temperature) is positive."""
 
     def __init__(self, weight: float, indices: Sequence[int], softmax: float = 0.0, name: str = "style",
-                 gram: bool = False) -> None:
+                 statistic: str = "moments") -> None:
         super().__init__(name, weight)
+        if statistic not in STYLE_STATISTICS:
+            raise ValueError(f"unknown style statistic {statistic!r}")
         self.indices = tuple(indices)
         self.softmax = float(softmax)
-        self.gram = gram
+        self.statistic = statistic
 
     def forward(self, ctx: StepContext) -> Tensor:
         out, sty = ctx.features("output"), ctx.features("style")
@@ -187,7 +218,9 @@ class StyleTerm(LossTerm):
         if self.softmax > 0:
             outs = [channel_softmax(f, self.softmax) for f in outs]
             stys = [channel_softmax(f, self.softmax) for f in stys]
-        return gram_loss(outs, stys) if self.gram else style_loss(outs, stys)
+        if self.statistic == "sliced":
+            return sliced_wasserstein_loss(outs, stys, ctx.generator)
+        return gram_loss(outs, stys) if self.statistic == "gram" else style_loss(outs, stys)
 
 
 class StyleEmbedTerm(LossTerm):

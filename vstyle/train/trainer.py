@@ -431,7 +431,7 @@ class Trainer:
         used: list[str] = []
         if r.lambda_content > 0 or r.lambda_identity_feat > 0:
             used.append(self.layers.content)
-        if r.lambda_style > 0 or r.lambda_style_softmax > 0 or r.lambda_style_gram > 0:
+        if r.lambda_style > 0 or r.lambda_style_softmax > 0 or r.lambda_style_gram > 0 or r.lambda_style_sliced > 0:
             used.extend(self.layers.style)
         if r.lambda_ccpl > 0:
             used.extend(self.layers.ccpl)
@@ -466,7 +466,10 @@ class Trainer:
                                    name="style_softmax"))
         if r.lambda_style_gram > 0:
             terms.append(StyleTerm(r.lambda_style_gram, [idx(t) for t in self.layers.style], name="style_gram",
-                                   gram=True))
+                                   statistic="gram"))
+        if r.lambda_style_sliced > 0:
+            terms.append(StyleTerm(r.lambda_style_sliced, [idx(t) for t in self.layers.style], name="style_sliced",
+                                   statistic="sliced"))
         if r.lambda_style_embed > 0:
             if not self.loss_net.embeds:
                 raise VStyleError(f"{flag('lambda_style_embed')} needs the mnv2-magenta loss net (Magenta's style "
