@@ -6,6 +6,7 @@ Each test failed before its fix. Slow interrupt tests repeat less in short mode 
 from __future__ import annotations
 
 import json
+import os
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -1166,6 +1167,18 @@ def test_a_vstyle_home_that_is_a_file_is_said(tmp_path: Path) -> None:
         done = run_vstyle(*args, env={"VSTYLE_HOME": str(home)})
         assert done.returncode == 0, done.stderr
         assert f"vstyle: note: skipped $VSTYLE_HOME {home} is not a folder" in done.stderr, done.stderr
+
+
+def test_a_pipe_named_like_a_model_is_skipped_not_read(tmp_path: Path) -> None:
+    """A FIFO called ``x.safetensors`` in ``$VSTYLE_HOME`` made ``info`` and ``weights list`` wait forever
+    on its read."""
+    os.mkfifo(tmp_path / "x.safetensors")
+    (tmp_path / "y.safetensors").mkdir()
+    for args in (["info"], ["weights", "list"]):
+        done = run_vstyle(*args, env={"VSTYLE_HOME": str(tmp_path)}, timeout=60)
+        assert done.returncode == 0, done.stderr
+        for name in ("x", "y"):
+            assert f"{tmp_path / name}.safetensors is not a regular file" in done.stderr, done.stderr
 
 
 # ------------------------------------------------------------------ MPEG-TS, camera audio, files cut short

@@ -25,6 +25,9 @@ def list_models() -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
                                                    "kept there (point it at a folder)"})
     first: dict[str, str] = {}  # name -> the file --model NAME takes
     for path in available_models():
+        if not path.is_file():  # reading a pipe would wait forever; --model passes over these too
+            skipped.append({"path": str(path), "error": f"{path} is not a regular file (a folder, pipe or device)"})
+            continue
         winner = first.setdefault(path.stem, str(path))
         try:
             meta = read_metadata(path)
