@@ -73,7 +73,8 @@ def sliced_wasserstein_loss(generated: Sequence[Tensor], style: Sequence[Tensor]
     total = generated[0].new_zeros((), dtype=torch.float32)
     for g, s in zip(generated, style):
         c = g.shape[1]
-        directions = torch.randn(c, c, generator=generator, device=generator.device if generator else "cpu")
+        # Drawn where the generator lives (the trainer's is on the CPU), so a resumed run draws the same.
+        directions = torch.randn(c, c, generator=generator, device=None if generator is None else generator.device)
         directions = F.normalize(directions.to(g.device), dim=0)
         with torch.autocast(g.device.type, enabled=False):
             proj_g = torch.matmul(directions.T, g.float().flatten(2)).sort(dim=2).values
