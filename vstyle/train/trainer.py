@@ -431,7 +431,7 @@ class Trainer:
         used: list[str] = []
         if r.lambda_content > 0 or r.lambda_identity_feat > 0:
             used.append(self.layers.content)
-        if r.lambda_style > 0 or r.lambda_style_softmax > 0 or r.lambda_style_gram > 0 or r.lambda_style_sliced > 0:
+        if any(weight > 0 for _, weight, _, _ in self._style_terms()):
             used.extend(self.layers.style)
         if r.lambda_ccpl > 0:
             used.extend(self.layers.ccpl)
@@ -453,23 +453,25 @@ class Trainer:
                 raise VStyleError(f"{flag('crop')} {self.recipe.crop} gives a {h}×{w} map at {name}, too small for "
                                   f"{self.recipe.ccpl_centres} CCPL centres; use a larger crop")
 
+    def _style_terms(self) -> list[tuple[str, float, float, str]]:
+        """The recipe's terms on the style taps, in the objective's order: (name, weight, softmax temperature
+        or 0, statistic)."""
+        r = self.recipe
+        return [("style", r.lambda_style, 0.0, "moments"),
+                ("style_softmax", r.lambda_style_softmax, r.style_temperature, "moments"),
+                ("style_gram", r.lambda_style_gram, 0.0, "gram"),
+                ("style_sliced", r.lambda_style_sliced, 0.0, "sliced")]
+
     def _setup_objective(self, state: dict[str, Any] | None) -> None:
         r = self.recipe
         idx = self.loss_net.index
         terms: list[LossTerm] = []
         if r.lambda_content > 0:
             terms.append(ContentTerm(r.lambda_content, idx(self.layers.content)))
-        if r.lambda_style > 0:
-            terms.append(StyleTerm(r.lambda_style, [idx(t) for t in self.layers.style]))
-        if r.lambda_style_softmax > 0:
-            terms.append(StyleTerm(r.lambda_style_softmax, [idx(t) for t in self.layers.style], r.style_temperature,
-                                   name="style_softmax"))
-        if r.lambda_style_gram > 0:
-            terms.append(StyleTerm(r.lambda_style_gram, [idx(t) for t in self.layers.style], name="style_gram",
-                                   statistic="gram"))
-        if r.lambda_style_sliced > 0:
-            terms.append(StyleTerm(r.lambda_style_sliced, [idx(t) for t in self.layers.style], name="style_sliced",
-                                   statistic="sliced"))
+        for name, weight, softmax, statistic in self._style_terms():
+            if weight > 0:  # the loss net has the style taps only when a style term uses them
+                terms.append(StyleTerm(weight, [idx(t) for t in self.layers.style], softmax, name=name,
+                                       statistic=statistic))
         if r.lambda_style_embed > 0:
             if not self.loss_net.embeds:
                 raise VStyleError(f"{flag('lambda_style_embed')} needs the mnv2-magenta loss net (Magenta's style "
