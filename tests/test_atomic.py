@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,26 @@ def test_a_killed_writers_partial_is_removed_by_the_next_writer(tmp_path: Path) 
     with replace_on_success(tmp_path / "out.mp4") as tmp:  # the program's own files clean up the same way
         tmp.write_bytes(b"newer")
     assert not fresh_dead.exists() and alive.exists()
+
+
+def test_a_folder_is_listed_once_for_stale_partials_however_many_outputs(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looking for a killed writer's partial file listed the whole output folder before every write: a
+    batch of N outputs into one folder read it N times (quadratic in N)."""
+    listed: list[str] = []
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def counting(real: Any) -> Any:
+        def read(path: Any = ".") -> Any:
+            listed.append(str(path))
+            return real(path)
+        return read
+
+    monkeypatch.setattr(os, "scandir", counting(real_scandir))  # pathlib's iterdir reads through these too
+    monkeypatch.setattr(os, "listdir", counting(real_listdir))
+    for i in range(20):
+        with atomic_output(tmp_path / f"frame_{i:03d}.png") as tmp:
+            tmp.write_bytes(b"x")
+    assert listed == [str(tmp_path)]
+    monkeypatch.undo()
+    assert len(list(tmp_path.iterdir())) == 20

@@ -59,14 +59,45 @@ STALE_PARTIAL_S = 60.0
 def remove_stale_partials(final: Path) -> None:
     """Delete the partial files of ``final`` left by writers that were killed outright (SIGKILL, the
     out-of-memory killer, a power cut: nothing of theirs ran to clean up): those whose process id is not
-    a live process here and which have not changed for :data:`STALE_PARTIAL_S` seconds."""
+    a live process here and which have not changed for :data:`STALE_PARTIAL_S` seconds.
+
+    Each folder is listed once per process (:func:`_tagged_partials`), not once per output: a batch
+    writing N files into one folder would otherwise read it N times, O(N²). A writer that dies while
+    this process runs leaves its file to the next run.
+    """
     now = time.time()
-    for path, pid in _partial_writers(final).items():
-        if pid is None or _process_alive(pid):
-            continue
+    target = write_target(final)
+    left = []
+    for path, pid in _tagged_partials(target.parent).pop(partial_path(target).name, []):
+        if not _process_alive(pid):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > STALE_PARTIAL_S:
+                    path.unlink()
+                    continue
+        if path.exists():
+            left.append((path, pid))
+    if left:  # still alive or too recent: look again at the next write of this name
+        _tagged_partials(target.parent)[partial_path(target).name] = left
+
+
+#: Per folder: the process-tagged partial files found when it was first written to, keyed by the untagged
+#: partial name (that of :func:`partial_path` without ``shared``), each with its writer's process id.
+_TAGGED_PARTIALS: dict[Path, dict[str, list[tuple[Path, int]]]] = {}
+_TAGGED_NAME = re.compile(r"(\..+)\.(\d+)(\.partial.*)")
+
+
+def _tagged_partials(folder: Path) -> dict[str, list[tuple[Path, int]]]:
+    """``folder``'s process-tagged partial files, read from the folder on the first call only."""
+    found = _TAGGED_PARTIALS.get(folder)
+    if found is None:
+        found = {}
         with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > STALE_PARTIAL_S:
-                path.unlink()
+            for entry in os.scandir(folder):
+                match = _TAGGED_NAME.fullmatch(entry.name)
+                if match:
+                    found.setdefault(match[1] + match[3], []).append((Path(entry.path), int(match[2])))
+        _TAGGED_PARTIALS[folder] = found
+    return found
 
 
 def _process_alive(pid: int) -> bool:
