@@ -12,7 +12,7 @@ from vstyle.errors import VStyleError
 from vstyle.io.video_sink import VideoWriter, even_size, parse_bitrate, pick_encoder
 from vstyle.io.video_source import VideoReader, probe_video
 from vstyle.jobs.video import parse_size, parse_time, processing_size
-from video_helpers import facts, make_bad_videos, make_clip, pattern
+from video_helpers import facts, flat_planes, make_bad_videos, make_clip, make_tagged_clip, pattern
 
 
 def copy_through(src: Path, dst: Path, start: float = 0.0, duration: float | None = None,
@@ -215,3 +215,51 @@ def test_parsers_and_sizes() -> None:
     assert processing_size(640, 360, None, None) == (640, 360)
     assert processing_size(100, 50, 512, None) == (100, 50)  # never upscales
     assert processing_size(640, 360, 128, (100, 60)) == (100, 60)
+
+
+@pytest.mark.parametrize("trc, signal, name", [(18, 0.75, "HLG"), (16, 0.58, "PQ")])
+def test_hdr_reference_white_decodes_as_white(tmp_path: Path, trc: int, signal: float, name: str) -> None:
+    """HDR's diffuse white (BT.2408: 75 % of HLG's signal, 203 nits in PQ) is white on an SDR screen;
+    read as plain numbers it is a mid grey (about 190 and 145), the washed-out look of HDR clips."""
+    clip = make_tagged_clip(tmp_path / f"{name}.mp4", flat_planes(signal), trc)
+    with VideoReader(probe_video(clip)) as reader:
+        images = [f.image for f in reader.frames()]
+    assert len(images) == 2
+    assert images[0].min() >= 245, images[0].mean()
+    assert reader.notes == [f"{name}.mp4: {name}, BT.2020 colours mapped to BT.709 SDR, as a player shows them"]
+
+
+def test_hdr_frames_for_training_are_mapped_too(tmp_path: Path) -> None:
+    from vstyle.train.data import read_video_frames
+
+    clip = make_tagged_clip(tmp_path / "hlg.mp4", flat_planes(0.75), 18)
+    assert read_video_frames(clip, 2)[0].min() >= 245
+
+
+def test_wide_gamut_colours_are_mapped_and_plain_ones_are_not(tmp_path: Path) -> None:
+    """BT.709's pure red, written in BT.2020's primaries, is red again once mapped; the same numbers
+    tagged BT.709 are taken as they are (a duller, orange-brown red) and raise no note."""
+    import av
+
+    red = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (255, 0, 0), np.uint8), format="rgb24")
+    red.colorspace, red.color_primaries, red.color_trc = 1, 1, 1
+    yuv = red.reformat(format="yuv420p10le", dst_colorspace="bt2020", dst_color_range=1,
+                       dst_color_trc=14, dst_color_primaries=9)
+    planes = tuple(np.frombuffer(bytes(p), np.uint16).reshape(p.height, -1)[:, : p.width] for p in yuv.planes)
+    images = {}
+    for name, primaries in (("wide", 9), ("plain", 1)):
+        clip = make_tagged_clip(tmp_path / f"{name}.mp4", planes, trc=14, primaries=primaries)
+        with VideoReader(probe_video(clip)) as reader:
+            images[name] = next(iter(reader.frames())).image.astype(int).mean((0, 1))
+        assert bool(reader.notes) == (name == "wide")
+    assert np.abs(images["wide"] - (255, 0, 0)).max() <= 30, images
+    assert np.abs(images["plain"] - (255, 0, 0)).max() >= 60, images
+
+
+def test_a_transfer_ffmpeg_cannot_map_keeps_its_numbers_and_says_so(tmp_path: Path) -> None:
+    clip = make_tagged_clip(tmp_path / "log.mp4", flat_planes(0.5), trc=9)  # BT.2020 with a log transfer
+    with VideoReader(probe_video(clip)) as reader:
+        images = [f.image for f in reader.frames()]
+    assert len(images) == 2 and abs(int(images[0].mean()) - 128) <= 3
+    assert reader.notes == ["log.mp4: its BT.2020 colours are shown unmapped: FFmpeg cannot map its "
+                            "transfer (LOG) to BT.709"]

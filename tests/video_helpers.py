@@ -70,6 +70,39 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, f
     return path
 
 
+def make_tagged_clip(path: Path, planes: tuple[np.ndarray, np.ndarray, np.ndarray], trc: int,
+                     primaries: int = 9, frames: int = 2) -> Path:
+    """A 10-bit 4:2:0 H.264 clip of ``frames`` copies of the given limited-range Y, U, V planes (uint16),
+    tagged with the BT.2020 matrix, the transfer ``trc`` and the ``primaries`` (FFmpeg's codes: trc 16
+    is PQ, 18 HLG, 9 log; primaries 9 BT.2020)."""
+    import av
+
+    h, w = planes[0].shape
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=12)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p10le"
+        cc = vs.codec_context
+        cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 9, primaries, trc, 1
+        for i in range(frames):
+            frame = av.VideoFrame(w, h, "yuv420p10le")
+            for plane, data in zip(frame.planes, planes):
+                rows = np.zeros((data.shape[0], plane.line_size // 2), np.uint16)
+                rows[:, : data.shape[1]] = data
+                plane.update(rows.tobytes())
+            frame.colorspace, frame.color_primaries, frame.color_trc, frame.color_range = 9, primaries, trc, 1
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    return path
+
+
+def flat_planes(signal: float, width: int = 64, height: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Limited-range 10-bit planes of a neutral grey at ``signal`` (0–1 of the transfer's range)."""
+    y = np.full((height, width), round(64 + signal * 876), np.uint16)
+    c = np.full((height // 2, width // 2), 512, np.uint16)
+    return y, c, c.copy()
+
+
 def make_mixed_folder(src: Path, example_clip: Path) -> Path:
     """A batch input: 3 images, 2 videos (one with audio, one in a sub-folder), 1 corrupt file,
     1 unrelated file."""

@@ -102,13 +102,13 @@ def open_video(path: Path) -> InputContainer:
         raise VStyleError(f"{path} is not a video this tool can read ({av_message(exc)})") from None
 
 
-def _rotation(frame: VideoFrame) -> int:
+def display_rotation(frame: VideoFrame) -> int:
     """Counter-clockwise degrees (multiple of 90) the display matrix asks for."""
     angle = frame.rotation or 0
     return int(round(angle / 90.0)) % 4 * 90
 
 
-def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
     """Apply a counter-clockwise rotation to H×W×3 pixels (a contiguous copy when rotated)."""
     if rotation == 0:
         return image
@@ -156,7 +156,7 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
             raise VStyleError(f"{flag('start')} {start:g}s is past the end of {path} ({total_s:.3f}s)")
         first = _first_frame(container, vs, path, origin, end, seek=start > 0,
                              segment=bool(start) or duration is not None)
-        rotation = _rotation(first)
+        rotation = display_rotation(first)
         h, w = first.height, first.width
         if rotation in (90, 270):
             w, h = h, w
@@ -255,8 +255,9 @@ def _stated_end(vs: VideoStream) -> float | None:
 class VideoReader:
     """Decode a probed video to upright RGB frames, optionally scaled to ``size`` (W, H, display).
 
-    Use as a context manager; iterate :meth:`frames` once. Decoding, colour conversion and
-    scaling run in FFmpeg without the GIL, so a reader thread overlaps with compute.
+    Use as a context manager; iterate :meth:`frames` once. Colours come out as a player shows them
+    (:mod:`vstyle.io.frame_rgb`). Decoding, colour conversion and scaling run in FFmpeg without the
+    GIL, so a reader thread overlaps with compute.
     """
 
     def __init__(self, info: VideoInfo, size: tuple[int, int] | None = None) -> None:
@@ -278,7 +279,8 @@ class VideoReader:
     def frames(self) -> Iterator[Frame]:
         """Frames of the segment, in presentation order, with strictly increasing pts."""
         import av
-        from av.video.reformatter import Interpolation, VideoReformatter
+
+        from .frame_rgb import FrameToRGB
 
         if self._container is None:
             raise RuntimeError("VideoReader.frames() needs the reader to be entered (with ...)")
@@ -292,7 +294,8 @@ class VideoReader:
         # Scale in coded orientation, then rotate: a 90° turn swaps the sides.
         w, h = self.size
         cw, ch = (h, w) if info.rotation in (90, 270) else (w, h)
-        scaler = VideoReformatter()
+        to_rgb = FrameToRGB()
+        noted: str | None = None
         last_pts: int | None = None  # last output pts
         prev: int | None = None  # last input pts
         last_end = 0  # where the last frame read stops showing (input pts)
@@ -310,10 +313,10 @@ class VideoReader:
                     continue
                 if info.end is not None and t >= info.end - tol:
                     break
-                shrink = cw * ch < frame.width * frame.height
-                rgb = scaler.reformat(frame, width=cw, height=ch, format="rgb24",
-                                      interpolation=Interpolation.AREA if shrink else Interpolation.BICUBIC,
-                                      src_color_range=frame.color_range, threads=1).to_ndarray()
+                rgb = to_rgb(frame, cw, ch)
+                if to_rgb.note != noted:  # said once, when the first frame is mapped (or cannot be)
+                    noted = to_rgb.note
+                    self.notes.append(f"{info.path.name}: {noted}")
                 out_pts = max(0, pts - origin_pts)
                 if last_pts is not None and out_pts <= last_pts:
                     out_pts = last_pts + 1  # keep pts strictly increasing for the encoder
@@ -321,7 +324,7 @@ class VideoReader:
                 count += 1
                 shown = int(frame.duration or step)
                 last_end = pts + shown
-                yield Frame(_upright(rgb, info.rotation), out_pts, shown)
+                yield Frame(upright(rgb, info.rotation), out_pts, shown)
         except av.error.FFmpegError as exc:
             raise VStyleError(f"cannot decode {info.path} (after {count} frames): {av_message(exc)}") from None
         if count == 0:

@@ -117,10 +117,12 @@ def load_image(path: Path, min_side: int = 0) -> np.ndarray:
 
 
 def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[np.ndarray]:
-    """``count`` frames spread evenly over a video, as H×W×3 uint8 RGB (shorter side capped)."""
+    """``count`` frames spread evenly over a video, as H×W×3 uint8 RGB, upright and in the colours a
+    player shows (shorter side capped)."""
     import av
 
-    from ..io.video_source import av_message
+    from ..io.frame_rgb import FrameToRGB
+    from ..io.video_source import av_message, display_rotation, upright
 
     _refuse_empty(path, "video")
     try:
@@ -134,9 +136,10 @@ def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[n
             stream.thread_type = "AUTO"
             wanted = set(np.linspace(0, max(total - 1, 0), num=min(count, max(total, 1))).round().astype(int).tolist())
             frames: list[np.ndarray] = []
+            to_rgb = FrameToRGB()
             for i, frame in enumerate(container.decode(stream)):
                 if i in wanted:
-                    arr = frame.to_ndarray(format="rgb24")
+                    arr = upright(to_rgb(frame, frame.width, frame.height), display_rotation(frame))
                     h, w = arr.shape[:2]
                     if max_short_side and min(h, w) > max_short_side:
                         k = max_short_side / min(h, w)
