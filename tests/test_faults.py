@@ -55,6 +55,63 @@ def test_float_tiff_is_scaled_from_0_1_and_out_of_range_is_refused(tmp_path: Pat
     assert "\n" not in str(err.value)
 
 
+# ------------------------------------------------------------------ embedded colour profiles
+
+
+def _s15(v: float) -> bytes:
+    return round(v * 65536).to_bytes(4, "big", signed=True)
+
+
+def _display_p3_icc() -> bytes:
+    """A minimal ICC v2 display profile: Display P3's primaries (adapted to D50, as ICC wants) and a
+    gamma 2.2 curve, enough for Little CMS to convert from it."""
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+    name = b"Test Display P3\0"
+    desc = b"desc" + bytes(4) + len(name).to_bytes(4, "big") + name + bytes(4 + 4 + 2 + 1 + 67)
+    curve = b"curv" + bytes(4) + (1).to_bytes(4, "big") + round(2.2 * 256).to_bytes(2, "big") + bytes(2)
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(0.5151, 0.2412, -0.0011)),
+            (b"gXYZ", xyz(0.2919, 0.6922, 0.0419)), (b"bXYZ", xyz(0.1572, 0.0666, 0.7841)),
+            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve), (b"cprt", b"text" + bytes(4) + b"none\0\0\0\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        body += bytes(-len(body) % 4)
+        table += sig + (offset + len(data)).to_bytes(4, "big") + len(body).to_bytes(4, "big")
+        data += body
+    size = offset + len(data)
+    header = (size.to_bytes(4, "big") + bytes(4) + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + bytes(12) + b"acsp"
+              + bytes(4 + 4 + 4 + 4 + 8 + 4) + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + bytes(4 + 16 + 28))
+    return header + len(tags).to_bytes(4, "big") + table + data
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_an_embedded_display_p3_profile_is_converted_to_srgb(tmp_path: Path, suffix: str) -> None:
+    """sRGB's pure red, as a Display P3 photo stores it (about 234, 51, 35), is red again once read;
+    taken as plain numbers it was a dull orange-red. The same numbers without a profile are kept."""
+    p3_red = np.full((32, 48, 3), (234, 51, 35), np.uint8)
+    tagged, untagged = tmp_path / f"p3{suffix}", tmp_path / f"plain{suffix}"
+    extra: dict[str, Any] = {"quality": 100, "subsampling": 0} if suffix == ".jpg" else {}
+    Image.fromarray(p3_red).save(tagged, icc_profile=_display_p3_icc(), **extra)
+    Image.fromarray(p3_red).save(untagged, **extra)
+    from vstyle.train.data import load_image
+
+    for red in (read_image(tagged).astype(int).mean((0, 1)), load_image(tagged).astype(int).mean((0, 1))):
+        assert np.abs(red - (255, 0, 0)).max() <= 12, red
+    assert np.abs(read_image(untagged).astype(int).mean((0, 1)) - (234, 51, 35)).max() <= 3
+
+
+def test_an_srgb_or_unusable_profile_leaves_the_numbers_alone(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    pixels = np.full((16, 16, 3), (120, 200, 40), np.uint8)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for name, icc in (("srgb.png", srgb), ("junk.png", b"not a profile at all")):
+        Image.fromarray(pixels).save(tmp_path / name, icc_profile=icc)
+        assert np.array_equal(read_image(tmp_path / name), pixels), name
+
+
 # ------------------------------------------------------------------ model files with bad metadata
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,7 +21,8 @@ WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", 
 
 
 def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
-    """Decode an image file to H×W×3 uint8 RGB (EXIF rotation applied, alpha composited on white).
+    """Decode an image file to H×W×3 uint8 sRGB (EXIF rotation applied, an embedded colour profile
+    converted to sRGB, alpha composited on white).
 
     Raises VStyleError (one line) for missing, unreadable, truncated or too-small files.
     """
@@ -31,7 +35,7 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
         with Image.open(path) as im:
             im.load()  # decode now so truncated files fail here, not later
             im = ImageOps.exif_transpose(im)
-            im = _to_8bit(im, path)
+            im = to_srgb(_to_8bit(im, path))
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 im = im.convert("RGBA")
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -93,6 +97,35 @@ def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
                           "expected 0–1 (float) or 0–65535 (16-bit); convert it to 8-bit or 16-bit first")
     scaled = np.rint(values * (255.0 / top)).clip(0, 255).astype(np.uint8)
     return Image.fromarray(scaled)  # 2-D uint8: mode L
+
+
+def to_srgb(im: Image.Image) -> Image.Image:
+    """Convert an image with an embedded ICC profile (Display P3 from phones, Adobe RGB from cameras, a
+    printer's CMYK) to sRGB, as browsers and viewers do: read as sRGB numbers its colours come out dull
+    or shifted, and the network would paint them so. sRGB profiles are skipped (no change, no cost); a
+    profile Little CMS cannot use leaves the numbers as they are, which is what a viewer without colour
+    management shows."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "L", "CMYK"):
+        return im
+    from PIL import ImageCms
+
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "sRGB" in ImageCms.getProfileDescription(profile):
+            return im
+        out = ImageCms.profileToProfile(im, profile, _srgb_profile(), renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                                        outputMode="RGBA" if im.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return im
+    return out if out is not None else im
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_profile() -> Any:
+    from PIL import ImageCms
+
+    return ImageCms.createProfile("sRGB")
 
 
 def image_format(path: Path) -> str:
