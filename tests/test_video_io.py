@@ -12,7 +12,8 @@ from vstyle.errors import VStyleError
 from vstyle.io.video_sink import VideoWriter, even_size, parse_bitrate, pick_encoder
 from vstyle.io.video_source import VideoReader, probe_video
 from vstyle.jobs.video import parse_size, parse_time, processing_size
-from video_helpers import facts, flat_planes, make_bad_videos, make_clip, make_tagged_clip, pattern
+from video_helpers import (comb_energy, facts, flat_planes, make_bad_videos, make_clip, make_interlaced_clip,
+                           make_tagged_clip, pattern)
 
 
 def copy_through(src: Path, dst: Path, start: float = 0.0, duration: float | None = None,
@@ -263,3 +264,30 @@ def test_a_transfer_ffmpeg_cannot_map_keeps_its_numbers_and_says_so(tmp_path: Pa
     assert len(images) == 2 and abs(int(images[0].mean()) - 128) <= 3
     assert reader.notes == ["log.mp4: its BT.2020 colours are shown unmapped: FFmpeg cannot map its "
                             "transfer (LOG) to BT.709"]
+
+
+def test_interlaced_video_is_deinterlaced_with_its_timestamps(tmp_path: Path) -> None:
+    """Frames flagged interlaced come out without combs (the network would paint them as stripes), one
+    per stored frame, with the file's own timestamps; training frames alike."""
+    import av
+
+    from vstyle.train.data import read_video_frames
+
+    clip = make_interlaced_clip(tmp_path / "interlaced.mp4")
+    with av.open(str(clip)) as container:
+        stored = [(f.pts, comb_energy(f.to_ndarray(format="rgb24"))) for f in container.decode(video=0)]
+    assert all(comb > 20 for _, comb in stored)  # the test clip really is combed as stored
+    with VideoReader(probe_video(clip)) as reader:
+        frames = list(reader.frames())
+    assert [f.pts for f in frames] == [pts for pts, _ in stored]
+    assert max(comb_energy(f.image) for f in frames) < 5
+    assert max(comb_energy(image) for image in read_video_frames(clip, 3)) < 5
+
+
+def test_progressive_video_is_not_filtered(example_clip: Path) -> None:
+    import av
+
+    with av.open(str(example_clip)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    with VideoReader(probe_video(example_clip)) as reader:
+        assert np.array_equal(next(iter(reader.frames())).image, first)

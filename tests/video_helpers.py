@@ -70,6 +70,33 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, f
     return path
 
 
+def make_interlaced_clip(path: Path, width: int = 64, height: int = 48, frames: int = 8) -> Path:
+    """An interlaced (top field first) H.264 clip of a white box that moves between the two fields of
+    each frame, so a frame read as it is stored shows combs of alternating lines."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=12)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.codec_context.options = {"x264-params": "interlaced=1:tff=1", "crf": "10"}
+        for i in range(frames):
+            image = np.zeros((height, width, 3), np.uint8)
+            for field in (0, 1):  # even lines: the first field's instant; odd lines: the second's
+                x = 6 * (2 * i + field) % (width - 16)
+                image[field::2, x:x + 16] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    return path
+
+
+def comb_energy(image: np.ndarray) -> float:
+    """Mean distance of each line from the average of its neighbours: large for combs, small otherwise."""
+    a = image.astype(np.float64).mean(-1)
+    return float(np.abs(a[1:-1] - (a[:-2] + a[2:]) / 2).mean())
+
+
 def make_tagged_clip(path: Path, planes: tuple[np.ndarray, np.ndarray, np.ndarray], trc: int,
                      primaries: int = 9, frames: int = 2) -> Path:
     """A 10-bit 4:2:0 H.264 clip of ``frames`` copies of the given limited-range Y, U, V planes (uint16),

@@ -255,9 +255,10 @@ def _stated_end(vs: VideoStream) -> float | None:
 class VideoReader:
     """Decode a probed video to upright RGB frames, optionally scaled to ``size`` (W, H, display).
 
-    Use as a context manager; iterate :meth:`frames` once. Colours come out as a player shows them
-    (:mod:`vstyle.io.frame_rgb`). Decoding, colour conversion and scaling run in FFmpeg without the
-    GIL, so a reader thread overlaps with compute.
+    Use as a context manager; iterate :meth:`frames` once. Frames come out as a player shows them:
+    deinterlaced (:mod:`vstyle.io.deinterlace`), in display colours (:mod:`vstyle.io.frame_rgb`).
+    Decoding, colour conversion and scaling run in FFmpeg without the GIL, so a reader thread overlaps
+    with compute.
     """
 
     def __init__(self, info: VideoInfo, size: tuple[int, int] | None = None) -> None:
@@ -280,6 +281,7 @@ class VideoReader:
         """Frames of the segment, in presentation order, with strictly increasing pts."""
         import av
 
+        from .deinterlace import progressive
         from .frame_rgb import FrameToRGB
 
         if self._container is None:
@@ -303,7 +305,7 @@ class VideoReader:
         try:
             if info.origin > file_start(self._container):  # a --start: the file's beginning needs no seek
                 seek_before(self._container, vs, info.origin)
-            for frame in _decode(self._container, vs, info.path):
+            for frame in progressive(_decode(self._container, vs, info.path), vs):
                 pts = frame.pts
                 if pts is None:  # containers without timestamps: synthesise them from the rate
                     pts = origin_pts if prev is None else prev + step

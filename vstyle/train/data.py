@@ -118,10 +118,11 @@ def load_image(path: Path, min_side: int = 0) -> np.ndarray:
 
 
 def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[np.ndarray]:
-    """``count`` frames spread evenly over a video, as H×W×3 uint8 RGB, upright and in the colours a
-    player shows (shorter side capped)."""
+    """``count`` frames spread evenly over a video, as H×W×3 uint8 RGB, as a player shows them (upright,
+    deinterlaced, display colours; shorter side capped)."""
     import av
 
+    from ..io.deinterlace import progressive
     from ..io.frame_rgb import FrameToRGB
     from ..io.video_source import av_message, display_rotation, upright
 
@@ -138,7 +139,7 @@ def read_video_frames(path: Path, count: int, max_short_side: int = 0) -> list[n
             wanted = set(np.linspace(0, max(total - 1, 0), num=min(count, max(total, 1))).round().astype(int).tolist())
             frames: list[np.ndarray] = []
             to_rgb = FrameToRGB()
-            for i, frame in enumerate(container.decode(stream)):
+            for i, frame in enumerate(progressive(container.decode(stream), stream)):
                 if i in wanted:
                     arr = upright(to_rgb(frame, frame.width, frame.height), display_rotation(frame))
                     h, w = arr.shape[:2]
