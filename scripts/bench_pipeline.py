@@ -144,7 +144,7 @@ def main() -> None:
     probe = probe_video(args.clip)
     duration = args.frames / float(probe.fps)
     info = probe_video(args.clip, 0.0, duration)
-    w, h = processing_size(info.width, info.height, args.size, None)
+    w, h = processing_size(*info.square_size, args.size, None)
     batch = args.batch or auto_batch(engine.device.type, h, w)
     if args.host_only:
         opts = VideoOptions(max_size=args.size, duration=duration, batch=batch, overwrite=True, preset=args.preset)

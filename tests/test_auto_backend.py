@@ -58,7 +58,7 @@ def test_video_job_estimates_frames_times_processing_size(built: type[_Built], t
     clip = EXAMPLES / "bunny.mp4"
     opts = VideoOptions(max_size=128, duration=1.0)
     info = probe_video(clip, 0.0, 1.0)
-    w, h = processing_size(info.width, info.height, 128, None)
+    w, h = processing_size(*info.square_size, 128, None)
     with pytest.raises(_Built) as caught:
         run_video(clip, tmp_path / "out.mp4", [str(EXAMPLES / "starry_night.jpg")], None, opts, EngineSpec())
     assert info.frames > 1 and max(w, h) == 128

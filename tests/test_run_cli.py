@@ -58,6 +58,25 @@ def test_run_example_clip_keeps_frames_fps_duration_audio(example_clip: Path, ex
     assert not list(tmp_path.glob(".*partial*"))
 
 
+def test_non_square_pixels_are_stylised_and_written_square(tmp_path: Path, tiny_model: Path,
+                                                            style_image: Path) -> None:
+    """A DVD-like clip (72×48 stored, pixels 32:27 wide) is stylised at the 86×48 a player shows, so the
+    strokes are not stretched on screen, and written so; ``--keep-size`` writes the stored geometry back."""
+    import av
+    from fractions import Fraction
+
+    src = make_clip(tmp_path / "anamorphic.mp4", width=72, height=48, frames=4, sar=Fraction(32, 27))
+    for extra, size, sar in (((), [86, 48], None), (("--keep-size",), [72, 48], Fraction(32, 27))):
+        out = tmp_path / f"out{len(extra)}.mp4"
+        r = run_cli("run", src, "--style", style_image, "--model", tiny_model, "-o", out, "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        summary = json.loads(r.stdout)
+        assert summary["processing_size"] == [86, 48] and summary["output_size"] == size
+        with av.open(str(out)) as container:
+            written = container.streams.video[0].sample_aspect_ratio
+        assert (Fraction(written) if written and written != 1 else None) == sar
+
+
 @pytest.mark.slow
 def test_run_big_buck_bunny(shared_data: Path, tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
     src = shared_data / "video" / "big_buck_bunny_cut.mp4"

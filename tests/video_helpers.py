@@ -25,10 +25,10 @@ def pattern(i: int, width: int, height: int) -> np.ndarray:
 def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, fps: int = 12,
               audio: bool = False, rotation: int = 0, pts: list[int] | None = None,
               codec: str = "libx264", pix_fmt: str = "yuv420p", faststart: bool = False,
-              gop: int | None = None) -> Path:
+              gop: int | None = None, sar: Fraction | None = None) -> Path:
     """Write a test clip with PyAV. ``pts`` (in 1/1000 s) makes it variable frame rate; ``audio``
     adds an AAC 440 Hz tone as long as the video; ``rotation`` sets the display matrix; ``gop``
-    puts a keyframe every that many frames (default: the encoder's)."""
+    puts a keyframe every that many frames (default: the encoder's); ``sar`` stores non-square pixels."""
     import av
 
     options = {"movflags": "faststart"} if faststart else {}
@@ -42,6 +42,8 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, f
         vs.codec_context.options = {"keyint_min": str(gop), "sc_threshold": "0"}
     if rotation:
         vs.set_display_rotation(rotation)
+    if sar is not None:
+        vs.codec_context.sample_aspect_ratio = sar
     a = None
     if audio:
         a = out.add_stream("aac", rate=48000)

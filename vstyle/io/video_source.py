@@ -77,6 +77,15 @@ class VideoInfo:
     sample_aspect_ratio: Fraction | None
     audio: tuple[AudioInfo, ...]
 
+    @property
+    def square_size(self) -> tuple[int, int]:
+        """(width, height) in square pixels, as a player shows the frame: the width times the sample
+        aspect ratio (DVD and HDV store non-square pixels), rounded to even; the size itself otherwise."""
+        sar = self.sample_aspect_ratio
+        if not sar or sar == 1:
+            return self.width, self.height
+        return max(2, round(self.width * sar / 2) * 2), self.height
+
 
 def av_message(exc: BaseException) -> str:
     """A short one-line description of a PyAV/FFmpeg error."""

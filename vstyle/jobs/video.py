@@ -63,7 +63,7 @@ def processing_size(width: int, height: int, max_size: int | None, size: tuple[i
 
 def video_megapixels(info: VideoInfo, opts: VideoOptions) -> float:
     """Megapixels stylising the probed segment takes (the engine's ``auto`` weighs one-off costs by it)."""
-    w, h = processing_size(info.width, info.height, opts.max_size, opts.size)
+    w, h = processing_size(*info.square_size, opts.max_size, opts.size)
     return info.frames * w * h / 1e6
 
 
@@ -101,14 +101,16 @@ def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: st
     """
     src, dst = Path(src), Path(dst)
     info = info or probe_video(src, opts.start, opts.duration)
-    proc_w, proc_h = processing_size(info.width, info.height, opts.max_size, opts.size)
+    # Stylised in square pixels, so strokes are not stretched on screen; written so unless --keep-size.
+    proc_w, proc_h = processing_size(*info.square_size, opts.max_size, opts.size)
     out_w, out_h = (info.width, info.height) if opts.keep_size else (proc_w, proc_h)
+    keeps_sar = opts.size is None and (out_w, out_h) == (info.width, info.height)
     batch = opts.batch or auto_batch(engine.device.type, proc_h, proc_w)
     t0 = time.perf_counter()
     with atomic_output(dst, overwrite=opts.overwrite, keep_partial=opts.keep_partial, checked=True) as tmp:
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              preset=opts.preset, bitrate=opts.bitrate,
-                             sample_aspect_ratio=info.sample_aspect_ratio if opts.size is None else None,
+                             sample_aspect_ratio=info.sample_aspect_ratio if keeps_sar else None,
                              audio_from=info if opts.audio else None, name=dst)
         ok = False
         try:
