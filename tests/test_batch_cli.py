@@ -69,7 +69,7 @@ def test_batch_usage_errors(tmp_path: Path, tiny_model: Path, style_image: Path)
 def test_find_jobs_mirrors_and_avoids_collisions(tmp_path: Path) -> None:
     src = tmp_path / "in"
     (src / "deep" / "er").mkdir(parents=True)
-    for name in ("a.mov", "a.mp4", "b.gif", "c.JPG", "d.tiff", "e.heic", ".hidden.mp4", "deep/er/f.webm"):
+    for name in ("a.mov", "a.mp4", "b.gif", "c.JPG", "d.tiff", "e.heic", "g.psd", ".hidden.mp4", "deep/er/f.webm"):
         (src / name).write_bytes(b"")
     out = src / "out"  # outputs inside the input folder are never picked up as inputs
     (out).mkdir()
@@ -77,5 +77,5 @@ def test_find_jobs_mirrors_and_avoids_collisions(tmp_path: Path) -> None:
     jobs = {j.src.relative_to(src).as_posix(): (j.dst.relative_to(out).as_posix(), j.kind)
             for j in find_jobs(src, out, recursive=True)}
     assert jobs == {"a.mov": ("a.mp4", "video"), "a.mp4": ("a_mp4.mp4", "video"), "b.gif": ("b.mp4", "video"),
-                    "c.JPG": ("c.jpg", "image"), "d.tiff": ("d.tiff", "image"),
+                    "c.JPG": ("c.jpg", "image"), "d.tiff": ("d.tiff", "image"), "e.heic": ("e.jpg", "image"),
                     "deep/er/f.webm": ("deep/er/f.mp4", "video")}

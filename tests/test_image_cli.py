@@ -59,6 +59,41 @@ def test_blend_alpha_preserve_color_folder_output(tmp_path: Path, model_file: Pa
     assert sorted(p.name for p in out.iterdir()) == ["odd_style+photo.png", "photo_style+photo.jpg"]
 
 
+def test_heic_photos_are_read_and_stylised_to_jpeg_and_avif_is_written(tmp_path: Path, model_file: Path,
+                                                                        images: dict[str, Path]) -> None:
+    """An iPhone's HEIC photo (through pillow-heif) comes out as a JPEG beside the other outputs; AVIF
+    (Pillow's own) can be asked for with ``-o``."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    heic = tmp_path / "IMG_0001.HEIC"
+    with Image.open(images["photo"]) as im:
+        im.save(heic, quality=90)
+    out = tmp_path / "results"
+    proc = run_vstyle("image", heic, "--style", images["style"], "--model", model_file, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in out.iterdir()] == ["IMG_0001_style.jpg"]
+    with Image.open(out / "IMG_0001_style.jpg") as im:
+        assert im.format == "JPEG" and im.size == (160, 120)
+    avif = tmp_path / "photo.avif"
+    proc = run_vstyle("image", images["photo"], "--style", images["style"], "--model", model_file, "-o", avif)
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(avif) as im:
+        assert im.format == "AVIF" and im.size == (160, 120)
+
+
+def test_heic_without_pillow_heif_says_what_to_install(tmp_path: Path, model_file: Path,
+                                                       images: dict[str, Path]) -> None:
+    (tmp_path / "shadow").mkdir()
+    (tmp_path / "shadow" / "pillow_heif.py").write_text("raise ImportError('not installed')\n")
+    heic = tmp_path / "IMG_0002.heic"
+    heic.write_bytes(b"\0\0\0\x18ftypheic")  # never opened: the suffix decides before any decoding
+    proc = run_vstyle("image", heic, "--style", images["style"], "--model", model_file, "-o", tmp_path / "o.jpg",
+                      env={"PYTHONPATH": str(tmp_path / "shadow")})
+    line = assert_one_line_error(proc)
+    assert "pillow-heif" in line and 'pip install "vstyle[heic]"' in line
+
+
 @pytest.mark.parametrize("case", ["missing", "text", "truncated", "one", "tiny_style", "unwritable", "folder"])
 def test_bad_input_one_line_exit_2(tmp_path: Path, model_file: Path, images: dict[str, Path], case: str) -> None:
     content, style, out = images["photo"], images["style"], tmp_path / "o.png"

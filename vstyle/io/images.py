@@ -13,11 +13,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import VStyleError, exception_line
 from .atomic import atomic_output
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+#: HEIC/HEIF (the iPhone's photo format) is read through the optional pillow-heif (``vstyle[heic]``).
+HEIF_SUFFIXES = (".heic", ".heif")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".avif", *HEIF_SUFFIXES)
 #: Image suffixes no video can be written under (WebP can hold an animation: ``--codec libwebp_anim``).
 STILL_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP",
-                 ".tif": "TIFF", ".tiff": "TIFF"}
+                 ".tif": "TIFF", ".tiff": "TIFF", ".avif": "AVIF"}
+#: Formats whose ``quality`` option sets the lossy compression.
+_QUALITY_FORMATS = ("JPEG", "WEBP", "AVIF")
 
 
 def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
@@ -31,6 +35,7 @@ def read_image(path: str | Path, min_side: int = 2) -> np.ndarray:
         raise VStyleError(f"file not found: {path}")
     if path.is_dir():
         raise VStyleError(f"{path} is a folder, not an image")
+    require_heif_reader(path)
     try:
         with Image.open(path) as im:
             im.load()  # decode now so truncated files fail here, not later
@@ -99,6 +104,24 @@ def _to_8bit(im: Image.Image, path: Path) -> Image.Image:
     return Image.fromarray(scaled)  # 2-D uint8: mode L
 
 
+def require_heif_reader(path: Path) -> None:
+    """Let Pillow open HEIC/HEIF files (``path``'s suffix says so) through pillow-heif; one line naming
+    the package when it is not installed. Other files: nothing to do."""
+    if path.suffix.lower() in HEIF_SUFFIXES and not _heif_opener_registered():
+        raise VStyleError(f"{path} is a HEIC/HEIF photo; reading it needs pillow-heif: "
+                          'pip install "vstyle[heic]" (or pillow-heif)')
+
+
+@functools.lru_cache(maxsize=1)
+def _heif_opener_registered() -> bool:
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 def to_srgb(im: Image.Image) -> Image.Image:
     """Convert an image with an embedded ICC profile (Display P3 from phones, Adobe RGB from cameras, a
     printer's CMYK) to sRGB, as browsers and viewers do: read as sRGB numbers its colours come out dull
@@ -142,7 +165,7 @@ def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, qu
     path = Path(path)
     fmt = image_format(path)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        kwargs = {"quality": quality} if fmt in _QUALITY_FORMATS else {}
         Image.fromarray(image).save(tmp, format=fmt, **kwargs)
     return path
 

@@ -225,7 +225,7 @@ def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
     from PIL import Image
 
     from ..engine.auto import REPAY_MEGAPIXELS
-    from ..io.images import fitted_size
+    from ..io.images import fitted_size, require_heif_reader
     from ..io.video_source import probe_video
     from .video import video_megapixels
 
@@ -235,6 +235,7 @@ def batch_megapixels(todo: Sequence[Job], opts: Any) -> float:
             break
         try:
             if job.kind == "image":
+                require_heif_reader(job.src)
                 with Image.open(job.src) as im:
                     w, h = opts.size or fitted_size(im.width, im.height, opts.max_size)  # as stylize_still
                 total += w * h / 1e6

@@ -22,13 +22,14 @@ def style_label(styles: Sequence[str]) -> str:
 
 
 def output_suffix(src: Path, kind: str) -> str:
-    """``.mp4`` for a video; an image's own suffix when it can be written, else ``.png``."""
-    from ..io.images import WRITE_FORMATS
+    """``.mp4`` for a video; an image's own suffix when it can be written, else ``.jpg`` for a HEIC
+    photo (lossy in, lossy out) and ``.png`` for the rest."""
+    from ..io.images import HEIF_SUFFIXES, WRITE_FORMATS
 
     if kind == "video":
         return VIDEO_SUFFIX
     suffix = src.suffix.lower()
-    return suffix if suffix in WRITE_FORMATS else ".png"
+    return suffix if suffix in WRITE_FORMATS else ".jpg" if suffix in HEIF_SUFFIXES else ".png"
 
 
 def stylised_name(src: Path, label: str, kind: str) -> str:

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import VStyleError, exception_line
-from ..io.images import IMAGE_SUFFIXES, resize, to_srgb
+from ..io.images import IMAGE_SUFFIXES, require_heif_reader, resize, to_srgb
 
 #: The videos training reads: narrower than the players' list (``io.video_source``) on purpose, since a
 #: run's data hash covers the files listed, and a wider list would stop runs made before from resuming.
@@ -107,6 +107,7 @@ def load_image(path: Path, min_side: int = 0) -> np.ndarray:
     """Decode to H×W×3 uint8 sRGB (as :func:`~vstyle.io.images.read_image`); JPEGs decode at the coarsest
     scale that keeps ``min_side``."""
     _refuse_empty(path, "image")
+    require_heif_reader(path)
     try:
         with Image.open(path) as im:
             if min_side:
