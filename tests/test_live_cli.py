@@ -18,7 +18,7 @@ from PIL import Image
 
 from clitools import assert_one_line_error, run_vstyle
 from vstyle.io import camera as camera_mod
-from vstyle.io.camera import CameraSpec, LatestFrameCapture
+from vstyle.io.camera import CameraSpec, LatestFrameCapture, OpenCVFrames
 from vstyle.live.loop import LiveOptions, LiveStyle, run_live
 from vstyle.live.state import LiveState
 from vstyle.models import build
@@ -198,7 +198,7 @@ class FakeWindow:
 
 
 def start(cap: FakeCap, spec: CameraSpec, lossless: bool = False) -> tuple[LatestFrameCapture, Any]:
-    capture = LatestFrameCapture(cap, spec, lossless=lossless).start()
+    capture = LatestFrameCapture(OpenCVFrames(cap), spec, lossless=lossless).start()
     first = capture.read(timeout=5)
     assert first is not None
     return capture, first
@@ -346,3 +346,25 @@ def test_stopping_with_a_signal_finalises_the_recording(sig: str, tmp_path: Path
     assert "Traceback" not in err and "interrupted" in err
     assert count_frames(out) >= 1
     assert not any(tmp_path.glob(".rec.*partial*"))
+
+
+def test_a_file_plays_as_vstyle_run_reads_it(tmp_path: Path) -> None:
+    """``--camera FILE`` goes through the reader ``vstyle run`` uses: an HLG clip's white is white, an
+    interlaced clip has no combs, and a variable-rate clip keeps its own timestamps (through OpenCV
+    they were frame number ÷ rate, so such a clip played at the wrong pace)."""
+    from video_helpers import comb_energy, flat_planes, make_clip, make_interlaced_clip, make_tagged_clip
+
+    def frames(path: Path) -> list[Any]:
+        capture, first = camera_mod.open_camera(CameraSpec(str(path), str(path)), lossless=True)
+        got = [first]
+        while (frame := capture.read(timeout=5)) is not None:
+            got.append(frame)
+        capture.close()
+        assert capture.ended == "end"
+        return got
+
+    assert frames(make_tagged_clip(tmp_path / "hlg.mp4", flat_planes(0.75), 18))[0].image.min() >= 245
+    assert max(comb_energy(f.image) for f in frames(make_interlaced_clip(tmp_path / "i.mp4"))) < 5
+    vfr = frames(make_clip(tmp_path / "vfr.mp4", pts=[0, 100, 300, 350, 600]))
+    assert [round(f.pts, 3) for f in vfr] == [0.0, 0.1, 0.3, 0.35, 0.6]
+    assert [f.number for f in vfr] == [1, 2, 3, 4, 5]

@@ -3,7 +3,9 @@
 Latency first: the consumer always gets the most recent frame and every frame it did not take
 is counted as dropped, so nothing ever queues up behind a slow stylizer. ``lossless=True`` turns
 that off for files (the reader waits for each frame to be taken), which makes a run over a file
-deterministic.
+deterministic. Cameras and stream URLs are read through OpenCV; files through vstyle's own reader
+(:class:`~vstyle.io.video_source.VideoReader`), so a file plays in live exactly as ``vstyle run`` reads
+it: deinterlaced, in display colours, in square pixels, at its own timestamps.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -87,12 +89,15 @@ def _quiet_opencv() -> Any:
     return cv2
 
 
-def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> Any:
-    """Open ``spec`` with OpenCV, or raise a one-line VStyleError within about ``timeout_s``.
+def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> OpenCVFrames | FileFrames:
+    """Open ``spec`` (a file with vstyle's reader, anything else with OpenCV), or raise a one-line
+    VStyleError within about ``timeout_s``.
 
-    The open runs on a helper thread because some drivers block far longer than
+    OpenCV's open runs on a helper thread because some drivers block far longer than
     ``CAP_PROP_OPEN_TIMEOUT_MSEC`` (which only the FFmpeg backend honours).
     """
+    if spec.is_file:
+        return FileFrames(Path(str(spec.source)))
     cv2 = _quiet_opencv()
     ms = int(timeout_s * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
@@ -111,15 +116,64 @@ def open_capture(spec: CameraSpec, timeout_s: float = OPEN_TIMEOUT_S) -> Any:
         raise VStyleError(f"{spec.label} did not open within {timeout_s:g} s")
     cap = box.get("cap")
     if cap is None or not cap.isOpened():
-        if spec.is_file:
-            raise VStyleError(f"cannot open {spec.label} as a video")
         if isinstance(spec.source, int):
             if sys.platform.startswith("linux") and Path(f"/dev/video{spec.source}").exists():
                 raise VStyleError(f"camera {spec.source} (/dev/video{spec.source}) cannot be opened: "
                                   "in use by another application, or no permission")
             raise VStyleError(f"no camera at index {spec.source} (not connected, or no permission to use it)")
         raise VStyleError(f"cannot open stream {spec.label}" + (f": {box['error']}" if "error" in box else ""))
-    return cap
+    return OpenCVFrames(cap)
+
+
+class OpenCVFrames:
+    """A camera or stream opened by OpenCV, as RGB frames (their times are the capture clock's)."""
+
+    def __init__(self, cap: Any) -> None:
+        self._cap = cap
+        self._cv2 = _quiet_opencv()
+        fps = float(cap.get(self._cv2.CAP_PROP_FPS) or 0.0)
+        #: Frames per second the source reports (a fallback when it reports none or nonsense).
+        self.fps = fps if 1.0 <= fps <= 1000.0 else FALLBACK_FPS
+
+    def read(self) -> tuple[np.ndarray, float | None] | None:
+        """The next frame, RGB, and no time of its own; None when the read failed."""
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            return None
+        return self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2RGB), None
+
+    def release(self) -> None:
+        """Release the device."""
+        self._cap.release()
+
+
+class FileFrames:
+    """A video file read by :class:`~vstyle.io.video_source.VideoReader`, with its own timestamps."""
+
+    def __init__(self, path: Path) -> None:
+        from .video_source import VideoReader, probe_video
+
+        info = probe_video(path)
+        self.fps = float(info.fps)
+        self._time_base = info.time_base
+        self._reader = VideoReader(info, info.square_size).__enter__()
+        self._frames: Iterator[Any] = self._reader.frames()
+
+    def read(self) -> tuple[np.ndarray, float | None] | None:
+        """The next frame, RGB, and its time in seconds; None at the end (a damaged tail ends it too)."""
+        try:
+            frame = next(self._frames)
+        except (StopIteration, VStyleError):
+            return None
+        return frame.image, float(frame.pts * self._time_base)
+
+    def release(self) -> None:
+        """Close the file."""
+        try:
+            self._frames.close()  # type: ignore[attr-defined]
+        except ValueError:  # the reader thread is still inside it (it gave up joining); the exit closes it
+            return
+        self._reader.__exit__(None, None, None)
 
 
 class LatestFrameCapture:
@@ -129,13 +183,13 @@ class LatestFrameCapture:
     ``paced``: for files, read at the file's own frame rate as a camera would deliver it.
     """
 
-    def __init__(self, cap: Any, spec: CameraSpec, lossless: bool = False, paced: bool = True) -> None:
-        self._cap = cap
+    def __init__(self, source: OpenCVFrames | FileFrames, spec: CameraSpec, lossless: bool = False,
+                 paced: bool = True) -> None:
+        self._source = source
         self.spec = spec
         self.lossless = lossless
         self.paced = paced and spec.is_file and not lossless
-        fps = float(cap.get(_quiet_opencv().CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 1.0 <= fps <= 1000.0 else FALLBACK_FPS
+        self.fps = source.fps
         # A paced file holds after its first frame until the consumer is ready (start_clock), so
         # it does not play on, unseen, while the model loads.
         self._go = threading.Event()
@@ -183,19 +237,18 @@ class LatestFrameCapture:
         self._go.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
-        self._cap.release()
+        self._source.release()
 
     # ------------------------------------------------------------------ reader thread
 
     def _run(self) -> None:
-        cv2 = _quiet_opencv()
         start = time.perf_counter()
         failing_since: float | None = None
         number = 0
         while not self._stop:
-            ok, bgr = self._cap.read()
+            got = self._source.read()
             now = time.perf_counter()
-            if not ok or bgr is None:
+            if got is None:
                 if self.spec.is_file:
                     self._finish("end")
                     return
@@ -208,13 +261,14 @@ class LatestFrameCapture:
                 continue
             failing_since = None
             number += 1
-            pts = (number - 1) / self.fps if self.spec.is_file else now - start
+            image, own_pts = got
+            pts = own_pts if own_pts is not None else now - start  # a camera's: time since the first read
             if self.paced:
                 delay = start + pts - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
                 now = time.perf_counter()
-            frame = Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), number, pts, now)
+            frame = Frame(image, number, pts, now)
             with self._cond:
                 if self.lossless:
                     self._cond.wait_for(lambda: self._slot is None or self._stop)
