@@ -196,6 +196,19 @@ def test_keyframe_cuts_fall_on_keyframes_inside_the_range(tmp_path: Path) -> Non
     assert keyframe_cuts(probe_video(clip, 0.0, 30.0), 5.0) == []  # a --duration past the end: the file's 5 s
 
 
+def test_joined_segments_keep_the_recording_date(tmp_path: Path) -> None:
+    """A Ray batch stitches a video's pieces back together; the whole keeps the source's date."""
+    import av
+
+    from vstyle.io.video_segments import join_segments
+
+    parts = [make_clip(tmp_path / f"p{i}.mp4", frames=3) for i in range(2)]
+    dst = tmp_path / "joined.mp4"
+    assert join_segments(parts, dst, None, created="2024-05-01T10:00:00.000000Z") == 6
+    with av.open(str(dst)) as joined:
+        assert joined.metadata.get("creation_time") == "2024-05-01T10:00:00.000000Z"
+
+
 @needs_ray
 def test_unreachable_cluster_is_one_line(tmp_path: Path, style_image: Path) -> None:
     (tmp_path / "in").mkdir()

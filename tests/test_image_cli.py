@@ -82,6 +82,28 @@ def test_heic_photos_are_read_and_stylised_to_jpeg_and_avif_is_written(tmp_path:
         assert im.format == "AVIF" and im.size == (160, 120)
 
 
+def test_a_photo_keeps_its_date_and_camera_but_not_its_position(tmp_path: Path, model_file: Path,
+                                                                 images: dict[str, Path]) -> None:
+    """Photo libraries sort by the capture date, so the output keeps the EXIF date and camera; the GPS
+    position does not travel with a picture made to be shared, and the orientation tag goes (the
+    pixels are upright already: a viewer would turn them again)."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; Orientation: rotate 90°
+    exif[0x8769] = {0x9003: "2024:05:01 10:00:00"}  # DateTimeOriginal
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0)}  # GPS latitude
+    src = tmp_path / "dated.jpg"
+    with Image.open(images["photo"]) as im:
+        im.save(src, exif=exif.tobytes())
+    for out in (tmp_path / "out.jpg", tmp_path / "out.png"):
+        proc = run_vstyle("image", src, "--style", images["style"], "--model", model_file, "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        with Image.open(out) as im:
+            kept = im.getexif()
+            assert im.size == (120, 160)  # turned upright once, from the tag
+            assert kept.get(0x010F) == "TestCam" and kept.get_ifd(0x8769).get(0x9003) == "2024:05:01 10:00:00"
+            assert 0x0112 not in kept and not kept.get_ifd(0x8825)
+
+
 def test_heic_without_pillow_heif_says_what_to_install(tmp_path: Path, model_file: Path,
                                                        images: dict[str, Path]) -> None:
     (tmp_path / "shadow").mkdir()

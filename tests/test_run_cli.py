@@ -77,6 +77,30 @@ def test_non_square_pixels_are_stylised_and_written_square(tmp_path: Path, tiny_
         assert (Fraction(written) if written and written != 1 else None) == sar
 
 
+def test_the_recording_date_is_kept_and_the_location_is_not(tmp_path: Path, tiny_model: Path,
+                                                           style_image: Path) -> None:
+    """Photo libraries sort videos by the container's ``creation_time``; the position a phone writes
+    (``location``) does not travel with a video made to be shared."""
+    import av
+
+    clip = make_clip(tmp_path / "plain.mp4", frames=3)
+    src = tmp_path / "dated.mov"
+    with av.open(str(clip)) as inp, av.open(str(src), "w") as out:
+        out.metadata["creation_time"] = "2024-05-01T10:00:00.000000Z"
+        out.metadata["location"] = "+48.8577+002.2950/"
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    dst = tmp_path / "out.mp4"
+    r = run_cli("run", src, "--style", style_image, "--model", tiny_model, "-o", dst)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(dst)) as written:
+        assert written.metadata.get("creation_time") == "2024-05-01T10:00:00.000000Z"
+        assert "location" not in written.metadata
+
+
 @pytest.mark.slow
 def test_run_big_buck_bunny(shared_data: Path, tmp_path: Path, tiny_model: Path, style_image: Path) -> None:
     src = shared_data / "video" / "big_buck_bunny_cut.mp4"

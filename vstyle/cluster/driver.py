@@ -225,7 +225,8 @@ class _Run:
         from ..io.video_segments import join_segments
 
         job.dst.parent.mkdir(parents=True, exist_ok=True)
-        join_segments(video.parts, job.dst, video.info if self.opts.audio else None, overwrite=self.opts.overwrite)
+        join_segments(video.parts, job.dst, video.info if self.opts.audio else None, overwrite=self.opts.overwrite,
+                      created=video.info.creation_time)
 
     def _poll_progress(self) -> None:
         """Ask busy workers how many frames their unit has written, and show it per file."""

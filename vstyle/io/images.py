@@ -160,14 +160,46 @@ def image_format(path: Path) -> str:
     return fmt
 
 
-def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95) -> Path:
-    """Save an H×W×3 uint8 RGB image atomically; format from the suffix."""
+def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, quality: int = 95,
+                metadata_from: Path | None = None) -> Path:
+    """Save an H×W×3 uint8 RGB image atomically; format from the suffix. ``metadata_from``: the photo it
+    was made from, whose capture metadata it keeps (:func:`capture_exif`; BMP holds none)."""
     path = Path(path)
     fmt = image_format(path)
+    kwargs: dict[str, Any] = {"quality": quality} if fmt in _QUALITY_FORMATS else {}
+    exif = capture_exif(metadata_from) if metadata_from is not None and fmt != "BMP" else None
+    if exif:
+        kwargs["exif"] = exif
     with atomic_output(path, overwrite=overwrite) as tmp:
-        kwargs = {"quality": quality} if fmt in _QUALITY_FORMATS else {}
         Image.fromarray(image).save(tmp, format=fmt, **kwargs)
     return path
+
+
+#: EXIF tags left behind: the orientation (the pixels are upright now) and the GPS position (where a
+#: photo was taken should not travel with a picture made to be shared).
+_DROPPED_TAGS = (0x0112, 0x8825)
+#: Tags of the Exif sub-IFD left behind: the maker's private notes (they describe the original file).
+_DROPPED_EXIF_TAGS = (0x927C,)
+
+
+def capture_exif(path: Path) -> bytes | None:
+    """The EXIF of the photo ``path`` to carry to what is made from it: date, camera and exposure kept
+    (photo libraries sort and group by them), orientation, GPS position and maker notes left out (see
+    :data:`_DROPPED_TAGS`); None when it has none or it cannot be read."""
+    require_heif_reader(path)
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            if not exif:
+                return None
+            sub = exif.get_ifd(0x8769)  # loaded now, so tobytes() writes it back without the dropped tags
+            for tag in _DROPPED_EXIF_TAGS:
+                sub.pop(tag, None)
+            for tag in _DROPPED_TAGS:
+                exif.pop(tag, None)
+            return exif.tobytes() if exif else None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def fitted_size(width: int, height: int, max_size: int | None) -> tuple[int, int]:

@@ -61,9 +61,11 @@ def keyframe_cuts(info: VideoInfo, every: float) -> list[float]:
     return sorted(cuts)
 
 
-def join_segments(parts: Sequence[Path], dst: Path, source: VideoInfo | None, overwrite: bool = False) -> int:
+def join_segments(parts: Sequence[Path], dst: Path, source: VideoInfo | None, overwrite: bool = False,
+                  created: str | None = None) -> int:
     """Copy the video packets of ``parts`` (in order) into ``dst``, written atomically, with the audio
-    of ``source`` (``None``: no audio) trimmed to its range; returns the number of video packets.
+    of ``source`` (``None``: no audio) trimmed to its range and ``created`` as its recording date;
+    returns the number of video packets.
 
     The parts must come from the same encoder settings (checked: same codec parameters).
     """
@@ -81,6 +83,8 @@ def join_segments(parts: Sequence[Path], dst: Path, source: VideoInfo | None, ov
                 if (other.codec_context.name, other.codec_context.extradata, other.width, other.height) != (
                         first.codec_context.name, first.codec_context.extradata, first.width, first.height):
                     raise VStyleError(f"segment {p.name} was encoded differently from the first; cannot join")
+            if created:
+                out.metadata["creation_time"] = created
             stream = out.add_stream_from_template(first)
             if source is not None and source.audio and holds_audio(out):
                 audio = AudioTrack(source, out)

@@ -146,12 +146,13 @@ class VideoWriter:
     even sides and scaled. ``time_base`` is the time base of the pts passed to :meth:`write`.
     ``name`` is the file the user asked for, used in messages when ``path`` is a temporary name.
     Audio is dropped, with a line in :attr:`notes`, when the container cannot hold any (GIF).
+    ``created``: the source's recording date (``creation_time``), written into the container.
     """
 
     def __init__(self, path: str | Path, width: int, height: int, fps: Fraction, time_base: Fraction,
                  codec: str | None = None, crf: int | None = None, bitrate: int | None = None,
                  sample_aspect_ratio: Fraction | None = None, audio_from: VideoInfo | None = None,
-                 name: str | Path | None = None, preset: str | None = None) -> None:
+                 name: str | Path | None = None, preset: str | None = None, created: str | None = None) -> None:
         import av
 
         if crf is not None and bitrate is not None:
@@ -176,6 +177,8 @@ class VideoWriter:
             raise VStyleError(f"cannot write {self.name.suffix or 'files without an extension'} videos "
                               f"({av_message(exc)}); use .mp4, .mkv or .mov") from None
         try:
+            if created:  # the recording date of the source: photo libraries sort videos by it
+                self._out.metadata["creation_time"] = created
             self._stream = self._add_video(fps, crf, bitrate, sample_aspect_ratio, preset)
             if audio_from is not None and audio_from.audio:
                 if holds_audio(self._out):

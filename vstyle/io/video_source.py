@@ -76,6 +76,8 @@ class VideoInfo:
     end: float | None
     sample_aspect_ratio: Fraction | None
     audio: tuple[AudioInfo, ...]
+    #: when the file says it was recorded (its container's ``creation_time``), kept on outputs
+    creation_time: str | None = None
 
     @property
     def square_size(self) -> tuple[int, int]:
@@ -184,7 +186,8 @@ def probe_video(path: str | Path, start: float = 0.0, duration: float | None = N
                       for a in container.streams.audio if a.codec_context is not None)
         return VideoInfo(path=path, width=w, height=h, fps=fps, time_base=Fraction(tb), rotation=rotation,
                          codec=vs.codec_context.name, frames=frames, duration=seg, origin=origin, end=end,
-                         sample_aspect_ratio=Fraction(sar) if sar else None, audio=audio)
+                         sample_aspect_ratio=Fraction(sar) if sar else None, audio=audio,
+                         creation_time=container.metadata.get("creation_time"))
     except av.error.FFmpegError as exc:
         raise VStyleError(f"cannot decode {path}: {av_message(exc)}") from None
     finally:

@@ -183,7 +183,7 @@ def stylize_image_file(engine: Any, code: Any, src: Path, dst: Path, opts: Any) 
 
     out = stylize_still(engine, code, read_image(src), max_size=opts.max_size, keep_size=opts.keep_size,
                         alpha=opts.alpha, preserve_color=opts.preserve_color, size=opts.size)
-    write_image(dst, out, overwrite=opts.overwrite)
+    write_image(dst, out, overwrite=opts.overwrite, metadata_from=src)
 
 
 def failure_reason(exc: Exception) -> str:

@@ -73,7 +73,7 @@ def run_images(content: Sequence[Path], output: Path | None, styles: Sequence[st
         out = stylize_still(eng, code, img, max_size=opts.max_size, keep_size=opts.keep_size, alpha=opts.alpha,
                             preserve_color=opts.preserve_color)
         seconds = time.perf_counter() - t0
-        write_image(dst, out, overwrite=opts.overwrite)
+        write_image(dst, out, overwrite=opts.overwrite, metadata_from=src)
         results.append({"input": str(src), "output": str(dst), "width": int(out.shape[1]),
                         "height": int(out.shape[0]), "seconds": round(seconds, 4)})
         if on_image is not None:

@@ -111,7 +111,7 @@ def stylize_video(engine: StyleEngine, code: StyleCode, src: str | Path, dst: st
         writer = VideoWriter(tmp, out_w, out_h, info.fps, info.time_base, codec=opts.codec, crf=opts.crf,
                              preset=opts.preset, bitrate=opts.bitrate,
                              sample_aspect_ratio=info.sample_aspect_ratio if keeps_sar else None,
-                             audio_from=info if opts.audio else None, name=dst)
+                             audio_from=info if opts.audio else None, name=dst, created=info.creation_time)
         ok = False
         try:
             with VideoReader(info, (proc_w, proc_h)) as reader:
