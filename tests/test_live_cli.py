@@ -368,3 +368,15 @@ def test_a_file_plays_as_vstyle_run_reads_it(tmp_path: Path) -> None:
     vfr = frames(make_clip(tmp_path / "vfr.mp4", pts=[0, 100, 300, 350, 600]))
     assert [round(f.pts, 3) for f in vfr] == [0.0, 0.1, 0.3, 0.35, 0.6]
     assert [f.number for f in vfr] == [1, 2, 3, 4, 5]
+
+
+def test_a_slow_first_frame_of_a_file_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HDR file's first frame takes seconds (FFmpeg builds its colour tables); a camera's patience
+    would call such a file unreadable."""
+    from video_helpers import flat_planes, make_tagged_clip
+
+    monkeypatch.setattr(camera_mod, "FIRST_FRAME_TIMEOUT_S", 0.001)
+    clip = make_tagged_clip(tmp_path / "hlg.mp4", flat_planes(0.75), 18)
+    capture, first = camera_mod.open_camera(CameraSpec(str(clip), str(clip)), lossless=True)
+    capture.close()
+    assert first.image.min() >= 245

