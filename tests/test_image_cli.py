@@ -104,6 +104,22 @@ def test_a_photo_keeps_its_date_and_camera_but_not_its_position(tmp_path: Path, 
             assert 0x0112 not in kept and not kept.get_ifd(0x8825)
 
 
+def test_a_tiff_keeps_its_own_layout_and_large_metadata_is_left_out(tmp_path: Path, model_file: Path,
+                                                                    images: dict[str, Path]) -> None:
+    """A TIFF's IFD0 is its layout (size, strips, compression, profile): only who, what and when are
+    carried, so a smaller TIFF output is whole; 70 KB of XMP does not fit a JPEG and is not carried."""
+    src = tmp_path / "scan.tif"
+    with Image.open(images["photo"]) as im:
+        im.save(src, compression="tiff_lzw", tiffinfo={0x010F: "Scanner", 700: b"<x:xmpmeta>" + b" " * 70_000})
+    for out in (tmp_path / "small.tif", tmp_path / "small.jpg"):
+        proc = run_vstyle("image", src, "--style", images["style"], "--model", model_file, "--max-size", "64",
+                          "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        with Image.open(out) as im:
+            im.load()
+            assert im.size == (64, 48) and im.getexif().get(0x010F) == "Scanner"
+
+
 def test_heic_without_pillow_heif_says_what_to_install(tmp_path: Path, model_file: Path,
                                                        images: dict[str, Path]) -> None:
     (tmp_path / "shadow").mkdir()

@@ -291,3 +291,29 @@ def test_progressive_video_is_not_filtered(example_clip: Path) -> None:
         first = next(container.decode(video=0)).to_ndarray(format="rgb24")
     with VideoReader(probe_video(example_clip)) as reader:
         assert np.array_equal(next(iter(reader.frames())).image, first)
+
+
+def test_an_interlaced_stream_that_changes_size_is_read_whole(tmp_path: Path) -> None:
+    """Two interlaced raw H.264 streams of different sizes back to back (a broadcast recording switching
+    programmes): every frame comes out whole (left half white), none cropped to the first size."""
+    import av
+
+    def raw(path: Path, width: int, height: int) -> bytes:
+        with av.open(str(path), "w", format="h264") as out:
+            vs = out.add_stream("libx264", rate=12)
+            vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+            vs.codec_context.options = {"x264-params": "interlaced=1:tff=1:crf=10"}
+            for i in range(6):
+                image = np.zeros((height, width, 3), np.uint8)
+                image[:, : width // 2] = 255
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = i
+                out.mux(vs.encode(frame))
+            out.mux(vs.encode(None))
+        return path.read_bytes()
+
+    clip = tmp_path / "switch.h264"
+    clip.write_bytes(raw(tmp_path / "a.h264", 64, 48) + raw(tmp_path / "b.h264", 128, 96))
+    with VideoReader(probe_video(clip)) as reader:
+        white = [round(float((f.image[..., 0] > 128).mean()), 2) for f in reader.frames()]
+    assert white == [0.5] * 12

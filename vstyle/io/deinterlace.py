@@ -21,12 +21,19 @@ def progressive(frames: Iterator[VideoFrame], stream: VideoStream) -> Iterator[V
     interlaced, the rest of the stream goes through the filter too (it needs the next frame, so output
     lags one frame); its timestamps are put back in the stream's time base."""
     graph: Any = None
+    shape: tuple[int, int, str] | None = None  # the frames the graph was built for
     for frame in frames:
         if graph is None and not frame.interlaced_frame:
             yield frame
             continue
+        if graph is not None and (frame.width, frame.height, frame.format.name) != shape:
+            # The stream changed size or format (a broadcast recording switching programmes): finish
+            # the graph built for the old frames and build one for the new.
+            graph.vpush(None)
+            yield from _drain(graph, stream)
+            graph = None
         if graph is None:
-            graph = _bwdif(stream)
+            graph, shape = _bwdif(frame, stream), (frame.width, frame.height, frame.format.name)
         graph.vpush(frame)
         yield from _drain(graph, stream)
     if graph is not None:
@@ -34,11 +41,12 @@ def progressive(frames: Iterator[VideoFrame], stream: VideoStream) -> Iterator[V
         yield from _drain(graph, stream)
 
 
-def _bwdif(stream: VideoStream) -> Any:
+def _bwdif(frame: VideoFrame, stream: VideoStream) -> Any:
     import av
 
     graph = av.filter.Graph()
-    source = graph.add_buffer(template=stream)
+    source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
+                              time_base=stream.time_base)
     # send_frame: one frame per frame (not per field); deint=interlaced: flagged frames only.
     bwdif = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
     sink = graph.add("buffersink")

@@ -175,31 +175,39 @@ def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False, qu
     return path
 
 
-#: EXIF tags left behind: the orientation (the pixels are upright now) and the GPS position (where a
-#: photo was taken should not travel with a picture made to be shared).
-_DROPPED_TAGS = (0x0112, 0x8825)
-#: Tags of the Exif sub-IFD left behind: the maker's private notes (they describe the original file).
-_DROPPED_EXIF_TAGS = (0x927C,)
+#: IFD0 tags carried to outputs: who made the picture, with what, when. An allow-list, not a deny-list:
+#: in a TIFF, IFD0 is the file's own layout (size, strips, compression, ICC profile), which must not be
+#: written onto another image, and editors put large XMP blocks there.
+_KEPT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # description, make, model, software,
+#                                                                      date, artist, copyright
+_EXIF_IFD = 0x8769
+#: Exif sub-IFD tags left behind: the maker's private notes, the original's pixel size, the
+#: interoperability pointer (they describe the original file).
+_DROPPED_EXIF_TAGS = (0x927C, 0xA002, 0xA003, 0xA005)
+#: JPEG holds at most 64 KiB of EXIF in its APP1 segment; anything larger is not carried.
+_MAX_EXIF_BYTES = 65_000
 
 
 def capture_exif(path: Path) -> bytes | None:
-    """The EXIF of the photo ``path`` to carry to what is made from it: date, camera and exposure kept
-    (photo libraries sort and group by them), orientation, GPS position and maker notes left out (see
-    :data:`_DROPPED_TAGS`); None when it has none or it cannot be read."""
+    """The EXIF of the photo ``path`` to carry to what is made from it: its date, camera, exposure and
+    author (photo libraries sort and group by them), nothing else (:data:`_KEPT_TAGS`): not its layout,
+    orientation (the pixels are upright now), GPS position (where a photo was taken should not travel
+    with a picture made to be shared) or maker notes. None when it has none or it cannot be read."""
     require_heif_reader(path)
     try:
         with Image.open(path) as im:
             exif = im.getexif()
-            if not exif:
-                return None
-            sub = exif.get_ifd(0x8769)  # loaded now, so tobytes() writes it back without the dropped tags
-            for tag in _DROPPED_EXIF_TAGS:
-                sub.pop(tag, None)
-            for tag in _DROPPED_TAGS:
-                exif.pop(tag, None)
-            return exif.tobytes() if exif else None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            kept = Image.Exif()
+            for tag in _KEPT_TAGS:
+                if tag in exif:
+                    kept[tag] = exif[tag]
+            sub = {tag: value for tag, value in exif.get_ifd(_EXIF_IFD).items() if tag not in _DROPPED_EXIF_TAGS}
+            if sub:
+                kept[_EXIF_IFD] = sub
+            data = kept.tobytes() if len(kept) else None
+    except Exception:  # metadata is a courtesy: a tag Pillow cannot parse or write must not stop the picture
         return None
+    return data if data is not None and len(data) <= _MAX_EXIF_BYTES else None
 
 
 def fitted_size(width: int, height: int, max_size: int | None) -> tuple[int, int]:
