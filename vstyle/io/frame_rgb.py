@@ -83,5 +83,6 @@ class FrameToRGB:
             self.note = (f"its {describe_tags(frame)} colours are shown unmapped: FFmpeg cannot map its "
                          f"transfer ({_transfer_name(frame)}) to BT.709")
             return self(frame, width, height)
-        self.note = f"{describe_tags(frame)} colours mapped to BT.709 SDR, as a player shows them"
+        if self.note is None:  # said once per stream, not formatted again for every frame
+            self.note = f"{describe_tags(frame)} colours mapped to BT.709 SDR, as a player shows them"
         return rgb
